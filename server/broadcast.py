@@ -1,0 +1,82 @@
+"""Pushes hub events to browsers over Socket.IO.
+
+Discrete events (attempt state, GO, results, corrections) go out at once. Live telemetry frames are
+coalesced: the latest progress of every station is kept, and one ``frames`` message carrying all
+stations is sent at most every ``frame_interval_us`` (default 50 ms = 20 frames/s). A client gets a
+new frame only after it acknowledged the previous one, so a slow tablet never builds a backlog:
+at most one frame is in flight per client (a frame unacknowledged for 2 s counts as lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Protocol
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT_US = 2_000_000
+"""A frame not acknowledged within 2 s is taken as lost, and the client gets the next one."""
+
+
+class Emitter(Protocol):
+    def emit(self, event: str, data: Any, to: str | None = None, callback: Callable | None = None) -> None: ...
+
+
+class Broadcaster:
+    """Owns the frame buffer and the per-client in-flight flags."""
+
+    def __init__(self, emitter: Emitter, frame_interval_us: int = 50_000):
+        self._emitter = emitter
+        self._interval_us = frame_interval_us
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._last_flush_us = 0
+        self._lock = threading.Lock()
+        self._clients: dict[str, int] = {}  # sid -> hub time (µs) the frame in flight was sent, 0 = none
+        self.frames_sent = 0
+        self.frames_skipped = 0
+
+    # clients ------------------------------------------------------------------------------------
+    def client_joined(self, sid: str) -> None:
+        with self._lock:
+            self._clients[sid] = 0
+
+    def client_left(self, sid: str) -> None:
+        with self._lock:
+            self._clients.pop(sid, None)
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    # events -------------------------------------------------------------------------------------
+    def event(self, name: str, data: Any) -> None:
+        """Send a discrete event to every connected page now."""
+        self._emitter.emit(name, data)
+
+    def progress(self, station_id: str, frame: dict[str, Any]) -> None:
+        """Keep the latest live frame of a station until the next flush."""
+        self._pending[station_id] = frame
+
+    def flush(self, now_us: int) -> None:
+        """Send pending frames if the interval has passed (pipeline ticker)."""
+        if not self._pending or now_us - self._last_flush_us < self._interval_us:
+            return
+        self._last_flush_us = now_us
+        payload = {"t_us": now_us, "stations": self._pending}
+        self._pending = {}
+        with self._lock:
+            ready = [sid for sid, sent in self._clients.items() if not sent or now_us - sent > ACK_TIMEOUT_US]
+            self.frames_skipped += len(self._clients) - len(ready)
+            for sid in ready:
+                self._clients[sid] = now_us
+        for sid in ready:
+            self.frames_sent += 1
+            self._emitter.emit("frames", payload, to=sid, callback=self._acker(sid))
+
+    def _acker(self, sid: str) -> Callable[..., None]:
+        def ack(*_args) -> None:
+            with self._lock:
+                if sid in self._clients:
+                    self._clients[sid] = 0
+        return ack

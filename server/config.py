@@ -1,0 +1,157 @@
+"""Hub configuration: one TOML file, defaults in code, validated at start-up.
+
+Every option is documented where it is defined. Load with :func:`load_config`; a broken file raises
+:class:`ConfigError` whose message names the file, the key and what is wrong.
+
+Example (``deploy/sledhub.toml``)::
+
+    [http]
+    host = "0.0.0.0"
+    port = 8080
+
+    [mqtt]
+    host = "127.0.0.1"
+    port = 1883
+    username = "hub"
+    password_file = "/etc/sledhub/mqtt-password"
+
+    [store]
+    path = "/var/lib/sledhub/sledhub.db"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "0.0.0.0"
+    """Address the web server binds to; ``0.0.0.0`` serves the whole LAN."""
+    port: int = 8080
+    """TCP port of the wall display, tablet pages and API."""
+    web_root: str = str(REPO_WEB_ROOT)
+    """Folder holding ``static/``, the page templates and ``node_modules/`` (browser libraries)."""
+    secret_key_file: str = ""
+    """File holding the session-cookie secret; empty = a random secret per start (sign-ins are lost on restart)."""
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "127.0.0.1"
+    """Broker host. Ignored when the hub manages its own broker (``sledhub demo``)."""
+    port: int = 1883
+    """Broker TCP port."""
+    username: str = ""
+    """Broker user name of the hub (the secured drop-in uses ``hub``); empty = anonymous."""
+    password_file: str = ""
+    """File whose first line is the hub's broker password."""
+    keepalive_s: int = 10
+    """MQTT keepalive in seconds; a node is offline at most 1.5 x its own keepalive after it vanishes."""
+    client_id: str = "sledhub-hub"
+    """MQTT client id of the hub."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = "var/sledhub.db"
+    """SQLite database file (WAL mode). Relative paths are relative to the working directory."""
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    lateness_ms: int = 300
+    """How late (ms) an event may arrive and still count in order; later ones are reported as late."""
+    clock_ping_interval_s: float = 2.0
+    """How often the hub measures each node's clock offset (s)."""
+    frame_interval_ms: int = 50
+    """Live telemetry frames per station are coalesced to one per this interval (ms): 50 ms = 20 frames/s."""
+
+
+@dataclass(frozen=True)
+class Config:
+    http: HttpConfig = field(default_factory=HttpConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+def _build_section(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(values).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown option '{key}' (known: {', '.join(sorted(known))})")
+        default = known[key].default
+        expected = type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool):
+            raise ConfigError(f"{where}.{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict, source: str = "<config>") -> Config:
+    """Build and validate a :class:`Config` from parsed TOML data."""
+    sections = {}
+    for name, values in data.items():
+        cls = _section_class(name)
+        if cls is None:
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
+        sections[name] = _build_section(cls, values, f"{source} [{name}]")
+    cfg = Config(**sections)
+    _check_ranges(cfg, source)
+    return cfg
+
+
+def _section_class(name: str) -> type | None:
+    return {"http": HttpConfig, "mqtt": MqttConfig, "store": StoreConfig, "timing": TimingConfig}.get(name)
+
+
+def _check_ranges(cfg: Config, source: str) -> None:
+    for where, port in (("http.port", cfg.http.port), ("mqtt.port", cfg.mqtt.port)):
+        if not 0 < port < 65536:
+            raise ConfigError(f"{source}: {where} must be 1..65535, got {port}")
+    if not 0 <= cfg.timing.lateness_ms <= 5000:
+        raise ConfigError(f"{source}: timing.lateness_ms must be 0..5000, got {cfg.timing.lateness_ms}")
+    if not 10 <= cfg.timing.frame_interval_ms <= 1000:
+        raise ConfigError(f"{source}: timing.frame_interval_ms must be 10..1000")
+    if cfg.mqtt.password_file and not Path(cfg.mqtt.password_file).is_file():
+        raise ConfigError(f"{source}: mqtt.password_file {cfg.mqtt.password_file!r} does not exist")
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load the TOML file at ``path`` (``None`` = all defaults)."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    return config_from_dict(data, str(p))
+
+
+def read_password(cfg: MqttConfig) -> str | None:
+    """The hub's broker password from ``password_file`` (first line), or None."""
+    if not cfg.password_file:
+        return None
+    return Path(cfg.password_file).read_text(encoding="utf-8").splitlines()[0].strip()

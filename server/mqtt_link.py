@@ -1,0 +1,87 @@
+"""The hub's MQTT connection (paho-mqtt 2.x, ``CallbackAPIVersion.VERSION2``).
+
+paho's network thread calls :meth:`MqttLink._on_message`, which stamps the receipt time on the hub
+clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``put``). It never
+parses, never blocks and never raises: all work happens on the pipeline thread.
+
+Subscriptions: ``sledhub/v1/node/+/#`` at QoS 1. The hub publishes commands and clock pings with
+:meth:`publish`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION = "sledhub/v1/node/+/#"
+
+Sink = Callable[[str, bytes, int], None]
+
+
+class MqttLink:
+    """One paho client for the hub; reconnects by itself (paho's ``loop_start`` thread)."""
+
+    def __init__(self, host: str, port: int, sink: Sink, clock_us: Callable[[], int], *,
+                 client_id: str = "sledhub-hub", username: str = "", password: str | None = None,
+                 keepalive_s: int = 10):
+        self.host, self.port = host, port
+        self._sink = sink
+        self._clock_us = clock_us
+        self.connected = threading.Event()
+        self.connects = 0
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv311, clean_session=True)
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
+        self.client.max_queued_messages_set(10000)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self._keepalive_s = keepalive_s
+        self._started = False
+
+    def start(self) -> None:
+        """Connect asynchronously and start paho's network thread (it retries until the broker is up)."""
+        self.client.connect_async(self.host, self.port, keepalive=self._keepalive_s)
+        self.client.loop_start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Disconnect and join paho's thread; safe to call twice."""
+        if self._started:
+            self._started = False
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.connected.clear()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        """Queue one message; False when paho refused it (e.g. queue full)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN
+
+    # paho callbacks (network thread) -------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s:%s refused the hub: %s", self.host, self.port, reason_code)
+            return
+        self.connects += 1
+        client.subscribe(SUBSCRIPTION, qos=1)
+        self.connected.set()
+        log.info("connected to broker %s:%s", self.host, self.port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if self._started:
+            log.warning("lost the broker %s:%s (%s); reconnecting", self.host, self.port, reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        try:
+            self._sink(message.topic, message.payload, self._clock_us())
+        except Exception:  # never let anything escape into paho's thread
+            log.exception("could not hand a message to the pipeline")

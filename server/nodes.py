@@ -1,0 +1,104 @@
+"""What the hub knows of each sensor node: status (from the retained status and Last Will),
+descriptor, last health report, message counts and last-seen times.
+
+Runs on the pipeline thread. ``snapshot()`` is what ``/api/health``, ``/api/nodes`` and ``/setup``
+show. Times: ``*_us`` on the hub clock, ``*_at`` in Unix seconds for people.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from server.store.db import Database
+
+
+@dataclass
+class NodeView:
+    node_id: str
+    state: str = "unknown"
+    boot_id: str | None = None
+    fw: str = ""
+    sensors: list[dict[str, Any]] = field(default_factory=list)
+    health: dict[str, Any] = field(default_factory=dict)
+    last_seen_us: int = 0
+    last_seen_at: float = 0.0
+    msgs: int = 0
+    recent_rx_us: list[int] = field(default_factory=list)
+
+    def to_dict(self, now_us: int, clock: dict[str, Any] | None = None) -> dict[str, Any]:
+        window = [t for t in self.recent_rx_us if now_us - t <= 5_000_000]
+        return {
+            "id": self.node_id, "state": self.state, "online": self.state == "online",
+            "boot_id": self.boot_id, "fw": self.fw, "sensors": self.sensors, "health": self.health,
+            "last_seen_at": self.last_seen_at or None,
+            "last_seen_s_ago": round((now_us - self.last_seen_us) / 1e6, 2) if self.last_seen_us else None,
+            "msg_rate_hz": round(len(window) / 5.0, 1), "msgs": self.msgs, "clock": clock or {},
+        }
+
+
+class NodeRegistry:
+    """Tracks nodes; persists status and descriptor so ``/setup`` survives a restart."""
+
+    def __init__(self, db: Database, wall_clock: Callable[[], float] = time.time):
+        self.db = db
+        self._wall = wall_clock
+        self.nodes: dict[str, NodeView] = {}
+        for row in db.query("SELECT * FROM nodes"):
+            desc = json.loads(row["descriptor_json"] or "{}")
+            self.nodes[row["id"]] = NodeView(
+                row["id"], state="offline" if row["state"] == "online" else row["state"],
+                boot_id=row["boot_id"], fw=row["fw"] or "", sensors=desc.get("sensors", []),
+                last_seen_at=row["last_seen"],
+            )
+
+    def _view(self, node_id: str) -> NodeView:
+        view = self.nodes.get(node_id)
+        if view is None:
+            view = self.nodes[node_id] = NodeView(node_id)
+        return view
+
+    def seen(self, node_id: str, rx_us: int) -> None:
+        """Count one accepted message from ``node_id`` received at ``rx_us``."""
+        v = self._view(node_id)
+        v.msgs += 1
+        v.last_seen_us = rx_us
+        v.last_seen_at = self._wall()
+        v.recent_rx_us.append(rx_us)
+        if len(v.recent_rx_us) > 4096 or (v.recent_rx_us and rx_us - v.recent_rx_us[0] > 5_000_000):
+            v.recent_rx_us = [t for t in v.recent_rx_us if rx_us - t <= 5_000_000]
+
+    def status(self, node_id: str, state: str, boot_id: str | None) -> bool:
+        """Record a status message; True when the state changed."""
+        v = self._view(node_id)
+        changed = v.state != state
+        v.state = state
+        if boot_id:
+            v.boot_id = boot_id
+        self._persist(v)
+        return changed
+
+    def descriptor(self, node_id: str, boot_id: str, fw: str, sensors: list[dict[str, Any]]) -> None:
+        v = self._view(node_id)
+        v.boot_id, v.fw, v.sensors = boot_id, fw, sensors
+        self._persist(v)
+
+    def health(self, node_id: str, report: dict[str, Any]) -> None:
+        self._view(node_id).health = report
+
+    def online_count(self) -> int:
+        return sum(1 for v in self.nodes.values() if v.state == "online")
+
+    def _persist(self, v: NodeView) -> None:
+        now = self._wall()
+        desc = json.dumps({"sensors": v.sensors})
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO nodes (id, boot_id, fw, descriptor_json, state, first_seen, last_seen)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET boot_id=excluded.boot_id,"
+                " fw=excluded.fw, descriptor_json=excluded.descriptor_json, state=excluded.state,"
+                " last_seen=excluded.last_seen",
+                (v.node_id, v.boot_id, v.fw, desc, v.state, now, now),
+            )

@@ -1,0 +1,117 @@
+"""The hub's single worker thread: every message, command and timer runs here, one at a time.
+
+Inputs arrive on one queue: MQTT messages from paho's thread (``submit``), and calls from Flask and
+Socket.IO handlers (``call``), which return a :class:`concurrent.futures.Future`. The thread owns the
+timing engine, so the engine needs no locks. Every ``tick_s`` (and after each batch of inputs) it
+runs the registered tickers with the hub clock's ``now_us``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+Ticker = Callable[[int], None]
+MessageHandler = Callable[[str, bytes, int], None]
+
+_STOP = object()
+
+
+class Pipeline:
+    """A queue plus one worker thread. ``handler(topic, payload, rx_us)`` processes MQTT messages."""
+
+    def __init__(self, handler: MessageHandler, clock_us: Callable[[], int], tick_s: float = 0.01,
+                 max_batch: int = 512):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._handler = handler
+        self._clock_us = clock_us
+        self._tick_s = tick_s
+        self._max_batch = max_batch
+        self._tickers: list[Ticker] = []
+        self._thread: threading.Thread | None = None
+        self.handled = 0
+        self.errors = 0
+
+    def add_ticker(self, ticker: Ticker) -> None:
+        """Run ``ticker(now_us)`` on the worker thread at every tick (≈ every ``tick_s``)."""
+        self._tickers.append(ticker)
+
+    def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
+        """Hand over one MQTT message (any thread; never blocks)."""
+        self._queue.put((topic, payload, rx_us))
+
+    def call(self, fn: Callable[[], Any]) -> Future:
+        """Run ``fn()`` on the worker thread; the future holds its result or exception."""
+        fut: Future = Future()
+        self._queue.put((fn, fut))
+        return fut
+
+    def run_sync(self, fn: Callable[[], Any], timeout_s: float = 5.0) -> Any:
+        """``call(fn)`` and wait for its result (raises what ``fn`` raised)."""
+        if threading.current_thread() is self._thread:
+            return fn()
+        return self.call(fn).result(timeout_s)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sledhub-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=self._tick_s)
+            except queue.Empty:
+                item = None
+            count = 0
+            while item is not None:
+                if item is _STOP:
+                    return
+                self._dispatch(item)
+                count += 1
+                if count >= self._max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            self._tick()
+
+    def _dispatch(self, item: tuple) -> None:
+        if len(item) == 2:
+            fn, fut = item
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn())
+                except BaseException as exc:  # handed back to the caller
+                    fut.set_exception(exc)
+            return
+        try:
+            self._handler(*item)
+            self.handled += 1
+        except Exception:
+            self.errors += 1
+            log.exception("message handler failed on %s", item[0])
+
+    def _tick(self) -> None:
+        now_us = self._clock_us()
+        for ticker in self._tickers:
+            try:
+                ticker(now_us)
+            except Exception:
+                self.errors += 1
+                log.exception("ticker %r failed", ticker)
