@@ -1,8 +1,8 @@
 """SQLite connection and schema migrations.
 
 One database file in WAL mode; the schema version lives in ``PRAGMA user_version`` and every
-migration in :data:`MIGRATIONS` runs once, in order, inside a transaction. Add a migration by
-appending to the list; never edit one that has shipped.
+migration (``migrations/NNNN_name.sql``) runs once, in order, inside a transaction. Add a migration as
+the next numbered file; never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -11,51 +11,17 @@ import sqlite3
 import threading
 from pathlib import Path
 
-MIGRATIONS: list[str] = [
-    # 1: stations, their sensor bindings, nodes seen, finished attempts
-    """
-    CREATE TABLE stations (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('sled', 'lane')),
-        name TEXT NOT NULL,
-        config_json TEXT NOT NULL,
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE bindings (
-        station_id TEXT NOT NULL REFERENCES stations(id) ON DELETE CASCADE,
-        role TEXT NOT NULL,
-        node_id TEXT NOT NULL,
-        sensor_id TEXT NOT NULL,
-        PRIMARY KEY (station_id, role),
-        UNIQUE (node_id, sensor_id)
-    );
-    CREATE TABLE nodes (
-        id TEXT PRIMARY KEY,
-        boot_id TEXT,
-        fw TEXT,
-        descriptor_json TEXT,
-        state TEXT NOT NULL DEFAULT 'unknown',
-        first_seen REAL NOT NULL,
-        last_seen REAL NOT NULL
-    );
-    CREATE TABLE results (
-        id TEXT PRIMARY KEY,
-        station_id TEXT NOT NULL,
-        heat_id TEXT,
-        class_id TEXT,
-        member_id TEXT,
-        athlete TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        time_s REAL,
-        reaction_s REAL,
-        detail_json TEXT NOT NULL,
-        finished_at REAL NOT NULL
-    );
-    CREATE INDEX results_finished ON results (finished_at DESC);
-    CREATE INDEX results_station ON results (station_id, finished_at DESC);
-    """,
-]
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def load_migrations() -> list[str]:
+    """The SQL of every migration file ``NNNN_name.sql``, in number order (number n = version n)."""
+    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    for i, f in enumerate(files, start=1):
+        if int(f.name[:4]) != i:
+            raise RuntimeError(f"migration numbers must run 1, 2, 3…: {f.name} is number {i}")
+    return [f.read_text(encoding="utf-8") for f in files]
+
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -73,15 +39,16 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version now in force."""
+    migrations = load_migrations()
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
+    if version > len(migrations):
         raise RuntimeError(
-            f"database schema version {version} is newer than this sledhub ({len(MIGRATIONS)}): upgrade sledhub"
+            f"database schema version {version} is newer than this sledhub ({len(migrations)}): upgrade sledhub"
         )
-    for number in range(version + 1, len(MIGRATIONS) + 1):
+    for number in range(version + 1, len(migrations) + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[number - 1].split(";"):
+            for statement in migrations[number - 1].split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
@@ -89,7 +56,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         except Exception:
             conn.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
+    return len(migrations)
 
 
 class Database:

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from server.store.db import MIGRATIONS, Database, connect
+from server.store.db import Database, connect, load_migrations
 from server.store.results import ResultStore, StoredResult
 from server.store.stations import Binding, Station, StationStore
 
@@ -15,14 +15,14 @@ def _result(i: int, station="sled1", t=1000.0) -> StoredResult:
 def test_wal_and_schema_version(tmp_path):
     conn = connect(tmp_path / "x.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(load_migrations())
     conn.close()
 
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "x.db"
     raw = sqlite3.connect(path)
-    raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    raw.execute(f"PRAGMA user_version = {len(load_migrations()) + 1}")
     raw.close()
     with pytest.raises(RuntimeError, match="newer than this sledhub"):
         connect(path)
