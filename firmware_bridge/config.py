@@ -76,8 +76,8 @@ TELEMETRY_OPTIONS = {
 SENSOR_COMMON = {
     "id": Option((str,), REQUIRED, "sensor id, unique on the node (^[A-Za-z0-9_-]{1,64}$)"),
     "kind": Option((str,), REQUIRED, "load_cell | encoder | beam | dual_beam"),
-    "rate_hz": Option(NUM, None, "load_cell: conversions/s, 10 or 80 (default 10); event sensors: "
-                                 "informational only, reported in desc"),
+    "rate_hz": Option(NUM, None, "load_cell: conversions/s, 10 or 80 (default 10); encoders and beams "
+                                 "report per edge, so it is accepted and ignored there"),
 }
 SENSOR_OPTIONS = {
     "load_cell": {
@@ -251,6 +251,8 @@ def _check_values(node, mqtt, outbox, telemetry, problems: list[str]) -> None:
     _positive(mqtt, "[mqtt]", ("keepalive_s", "reconnect_min_s", "reconnect_max_s"), problems)
     _positive(outbox, "[outbox]", ("max_events", "max_telemetry"), problems)
     _positive(telemetry, "[telemetry]", ("batch_s", "batch_max_samples"), problems)
+    if (telemetry["batch_max_samples"] or 0) > 512:
+        problems.append("[telemetry]: key 'batch_max_samples' must be at most 512 (the protocol's limit)")
 
 
 def _sensors(tables: Any, problems: list[str]) -> list[SensorConfig]:
