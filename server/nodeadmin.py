@@ -198,13 +198,16 @@ username = {toml_string(creds.username)}
 password = {toml_string(creds.password)}
 
 # One [[sensor]] block per sensor wired to this node. Kinds: load_cell, encoder, beam, dual_beam;
-# pins are BCM GPIO numbers. Full examples for every kind: firmware_bridge/examples/.
+# pins are BCM GPIO numbers. Every option of every kind: firmware_bridge/config.py; full node
+# examples: firmware_bridge/examples/lane-node.toml and sled-node.toml.
 #
 # [[sensor]]
-# id = "finish"
+# id = "start"
 # kind = "beam"
-# pin = 17
-# rate_hz = 1000
+# pin = 17                  # receiver output -> GPIO17 (pin 11)
+# broken_level = "low"      # receiver output while the beam is broken
+# pull = "up"
+# holdoff_s = 1.0           # later breaks within 1 s are ignored
 """
 
 
