@@ -18,6 +18,7 @@ readonly MQTT_PASSWD_FILE=/etc/mosquitto/sledhub.passwd
 readonly MQTT_ACL_FILE=/etc/mosquitto/sledhub.acl
 readonly MQTT_DROPIN=/etc/mosquitto/conf.d/sledhub.conf
 readonly HUB_PASSWORD_FILE="$CONF_DIR/mqtt-password"
+readonly SECRET_KEY_FILE="$CONF_DIR/secret-key"
 readonly UNIT_DIR=/etc/systemd/system
 
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -184,6 +185,13 @@ install_config() {
   fi
 }
 
+# new_secret_file PATH: write a new random secret to PATH, readable by root and the service only.
+new_secret_file() {
+  (umask 027 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$1")
+  chown root:"$SERVICE_USER" "$1"
+  chmod 0640 "$1"
+}
+
 # set_mqtt_password USER PASSWORD: add or update a login in the broker's password file, with the
 # password on stdin (never on a command line, where every local user could read it).
 set_mqtt_password() {
@@ -209,11 +217,8 @@ setup_broker() {
       note "restored the hub's broker login from $HUB_PASSWORD_FILE"
     fi
   else
-    password="$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))')"
-    (umask 027 && printf '%s\n' "$password" >"$HUB_PASSWORD_FILE")
-    chown root:"$SERVICE_USER" "$HUB_PASSWORD_FILE"
-    chmod 0640 "$HUB_PASSWORD_FILE"
-    set_mqtt_password hub "$password"
+    new_secret_file "$HUB_PASSWORD_FILE"
+    set_mqtt_password hub "$(<"$HUB_PASSWORD_FILE")"
     note "created the hub's broker login (password in $HUB_PASSWORD_FILE)"
   fi
 }
@@ -225,6 +230,10 @@ install_unit() {
 setup_hub() {
   setup_broker
   install_config "$SRC_DIR/deploy/sledhub.toml" "$CONF_DIR/sledhub.toml"
+  if [[ ! -s "$SECRET_KEY_FILE" ]]; then
+    new_secret_file "$SECRET_KEY_FILE"
+    note "created the web sessions' secret key $SECRET_KEY_FILE"
+  fi
   install_unit sledhub.service
   if ((have_systemd)); then
     systemctl daemon-reload

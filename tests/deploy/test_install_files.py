@@ -90,8 +90,9 @@ def test_paths_agree_across_installer_dropin_units_and_nodeadmin():
     assert directives["listener"] == [str(nodeadmin.DEFAULT_BROKER_PORT)]
     assert directives["allow_anonymous"] == ["false"] and directives["persistence"] == ["true"]
     hub = tomllib.loads(HUB_CONFIG.read_text())
-    hub_password_file = _install_constant("HUB_PASSWORD_FILE").replace("$CONF_DIR", _install_constant("CONF_DIR"))
-    assert hub["mqtt"]["password_file"] == hub_password_file
+    conf_dir = _install_constant("CONF_DIR")
+    assert hub["mqtt"]["password_file"] == _install_constant("HUB_PASSWORD_FILE").replace("$CONF_DIR", conf_dir)
+    assert hub["http"]["secret_key_file"] == _install_constant("SECRET_KEY_FILE").replace("$CONF_DIR", conf_dir)
     assert hub["mqtt"]["port"] == nodeadmin.DEFAULT_BROKER_PORT
     assert hub["mqtt"]["username"] == "hub" and "user hub" in ACL.read_text().splitlines()
     for source in re.findall(r'"\$SRC_DIR/([^"]+)"', INSTALL.read_text()):
@@ -107,7 +108,7 @@ def test_example_hub_config_loads_with_the_hub_config_loader(tmp_path):
 
     data = tomllib.loads(HUB_CONFIG.read_text())
     assert data == {
-        "http": {"host": "0.0.0.0", "port": 8080},
+        "http": {"host": "0.0.0.0", "port": 8080, "secret_key_file": "/etc/sledhub/secret-key"},
         "mqtt": {"host": "127.0.0.1", "port": 1883, "username": "hub", "password_file": "/etc/sledhub/mqtt-password"},
         "store": {"path": "/var/lib/sledhub/sledhub.db"},
     }
