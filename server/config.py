@@ -42,6 +42,8 @@ class HttpConfig:
     """TCP port of the wall display, tablet pages and API."""
     web_root: str = str(REPO_WEB_ROOT)
     """Folder holding ``static/``, the page templates and ``node_modules/`` (browser libraries)."""
+    ping_interval_s: int = 5
+    """Socket.IO heartbeat (s): a page notices a dead hub (and shows its offline banner) within ~2x this."""
     secret_key_file: str = ""
     """File holding the session-cookie secret; empty = a random secret per start (sign-ins are lost on restart)."""
 

@@ -4,7 +4,8 @@ paho's network thread calls :meth:`MqttLink._on_message`, which stamps the recei
 clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``put``). It never
 parses, never blocks and never raises: all work happens on the pipeline thread.
 
-Subscriptions: ``sledhub/v1/node/+/#`` at QoS 1. The hub publishes commands and clock pings with
+Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
+hub's own commands and pings. The hub publishes commands and clock pings with
 :meth:`publish`.
 """
 
@@ -16,9 +17,9 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
-log = logging.getLogger(__name__)
+from server.protocol import SUBSCRIPTIONS
 
-SUBSCRIPTION = "sledhub/v1/node/+/#"
+log = logging.getLogger(__name__)
 
 Sink = Callable[[str, bytes, int], None]
 
@@ -71,7 +72,7 @@ class MqttLink:
             log.warning("broker %s:%s refused the hub: %s", self.host, self.port, reason_code)
             return
         self.connects += 1
-        client.subscribe(SUBSCRIPTION, qos=1)
+        client.subscribe(list(SUBSCRIPTIONS))
         self.connected.set()
         log.info("connected to broker %s:%s", self.host, self.port)
 

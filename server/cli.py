@@ -1,0 +1,125 @@
+"""``sledhub`` command line: ``demo``, ``serve`` and ``node add``.
+
+    sledhub demo [--port 8080]                  hub + managed Mosquitto + simulated nodes + demo class
+    sledhub serve [--config FILE] [--broker HOST:PORT] [--managed-broker] [--port N]
+    sledhub node add NAME [--passwd-file F]     broker credentials and a node config for a new node
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from server.config import Config, ConfigError, load_config
+
+log = logging.getLogger("sledhub")
+
+
+def _broker_arg(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sledhub", description="Backward-training warm-up hub.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run a simulated class: hub, private broker, 2 sleds and 2 lanes")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    demo.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    demo.add_argument("--db", help="SQLite file (default: a temporary file, gone after the demo)")
+    demo.add_argument("--no-autostart", action="store_true", help="wait for the instructor to start the class")
+
+    serve = sub.add_parser("serve", help="run the hub")
+    serve.add_argument("--config", help="TOML config file (default: built-in defaults)")
+    serve.add_argument("--broker", type=_broker_arg, help="use this broker HOST:PORT instead of the config's")
+    serve.add_argument("--managed-broker", action="store_true", help="start a private Mosquitto on loopback")
+    serve.add_argument("--port", type=int, help="HTTP port (overrides the config)")
+    serve.add_argument("--host", help="HTTP bind address (overrides the config)")
+
+    node = sub.add_parser("node", help="manage sensor nodes")
+    node_sub = node.add_subparsers(dest="node_command", required=True)
+    add = node_sub.add_parser("add", help="create broker credentials for a node and print its config")
+    add.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [options]; see 'sledhub node add -- --help'")
+    return p
+
+
+def _install_sigterm() -> None:
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
+            demo: bool = False, autostart: bool = True) -> int:
+    """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
+    from server.app import create_app
+    from server.broker import BrokerError, ManagedBroker
+
+    with ExitStack() as stack:
+        if managed:
+            try:
+                managed_broker = stack.enter_context(ManagedBroker())
+            except BrokerError as exc:
+                print(f"sledhub: {exc}", file=sys.stderr)
+                return 2
+            broker = (managed_broker.host, managed_broker.port)
+            print(f"managed Mosquitto on {managed_broker.address}")
+        app = create_app(config, broker=broker)
+        stack.callback(app.stop)
+        if demo:
+            from server.sim.demo import attach_demo
+            attach_demo(app, broker, autostart=autostart)
+        try:
+            bound = app.bind(host, port)
+        except OSError as exc:
+            print(f"sledhub: cannot listen on {host}:{port}: {exc} (try --port)", file=sys.stderr)
+            return 2
+        app.start()
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        print(f"sledhub is up:\n  wall display  http://{shown}:{bound}/display\n"
+              f"  instructor    http://{shown}:{bound}/instructor\n  setup         http://{shown}:{bound}/setup\n"
+              f"  health        http://{shown}:{bound}/api/health\nCtrl-C stops everything.", flush=True)
+        try:
+            app.serve()
+        except KeyboardInterrupt:
+            print("\nstopping…", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _install_sigterm()
+    if args.command == "node":
+        from server.nodeadmin import main_node_add
+        rest = [a for a in args.rest if a != "--"]
+        return main_node_add(rest)
+    if args.command == "demo":
+        db = args.db or str(Path(tempfile.mkdtemp(prefix="sledhub-demo-")) / "demo.db")
+        from dataclasses import replace
+        base = Config()
+        config = replace(base, store=replace(base.store, path=db))
+        return run_hub(config, broker=None, managed=True, host=args.host, port=args.port, demo=True,
+                       autostart=not args.no_autostart)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"sledhub: {exc}", file=sys.stderr)
+        return 2
+    return run_hub(config, broker=args.broker, managed=args.managed_broker,
+                   host=args.host or config.http.host, port=args.port or config.http.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The hub service: protocol → router → timing engine → store → broadcast, on the pipeline thread.
+
+``Hub`` owns one :class:`~server.pipeline.Pipeline`; MQTT messages and control calls from the web
+handlers are serialised through it, so the engine, the node registry and the attempt book are only
+ever touched by that one thread. Control methods (``arm``, ``go``, ``stop``, ``abort``) may be called
+from any thread: they run on the pipeline and return its answer.
+
+A result is committed to SQLite before it is broadcast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+from server import engine as eng
+from server.attempts import AttemptBook, Assignment
+from server.broadcast import Broadcaster
+from server.clock_sync import ClockSync
+from server.nodes import NodeRegistry
+from server.pipeline import Pipeline
+from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, NodeStatus, Protocol,
+                             SensorEvent, TelemetryBatch, make_command)
+from server.results_writer import ResultWriter
+from server.router import Router
+from server.station_setup import engine_config
+from server.store.db import Database
+from server.store.results import ResultStore
+from server.store.stations import StationStore
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, int], bool]
+
+
+def monotonic_us() -> int:
+    """The hub clock: monotonic time in integer microseconds."""
+    return time.monotonic_ns() // 1000
+
+
+class Hub:
+    """Wires the hub's parts together; see the module docstring."""
+
+    def __init__(self, db: Database, broadcaster: Broadcaster, *, clock_us: Callable[[], int] = monotonic_us,
+                 wall_clock: Callable[[], float] = time.time, lateness_us: int = 300_000,
+                 ping_interval_us: int = 2_000_000):
+        self.db = db
+        self.clock_us = clock_us
+        self.broadcaster = broadcaster
+        self.protocol = Protocol()
+        self.clock_sync = ClockSync()
+        self.nodes = NodeRegistry(db, wall_clock)
+        self.stations = StationStore(db)
+        self.results = ResultStore(db)
+        self.router = Router(self.clock_sync.offset_us)
+        self.engine = eng.TimingEngine(lateness_us=lateness_us)
+        self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
+        self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
+        self.pipeline = Pipeline(self._on_message, clock_us)
+        self.pipeline.add_ticker(self._advance)
+        self.pipeline.add_ticker(self._ping_clocks)
+        self.pipeline.add_ticker(broadcaster.flush)
+        self._ping_interval_us = ping_interval_us
+        self._last_ping_us = 0
+        self._publish: Publish | None = None
+        self.late_events = 0
+        self.listeners: list[Callable[[Any], None]] = []
+        self.reload_stations()
+
+    # lifecycle ----------------------------------------------------------------------------------
+    def attach_publisher(self, publish: Publish) -> None:
+        """Give the hub a way to send MQTT messages (commands, clock pings)."""
+        self._publish = publish
+
+    def start(self) -> None:
+        self.pipeline.start()
+
+    def stop(self) -> None:
+        self.pipeline.stop()
+
+    def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
+        """Entry point for MQTT messages (paho's thread): queue and return."""
+        self.pipeline.submit(topic, payload, rx_us)
+
+    # stations -----------------------------------------------------------------------------------
+    def reload_stations(self) -> None:
+        """Re-read stations and bindings from the store into the router and the engine."""
+        def load() -> None:
+            stations = self.stations.all()
+            self.router.load(stations)
+            for s in stations:
+                self.engine.configure_station(engine_config(s))
+        if self.pipeline._thread is None:
+            load()
+        else:
+            self.pipeline.run_sync(load)
+
+    # control (any thread) -----------------------------------------------------------------------
+    def arm(self, entries: list[tuple[str, str, str | None, str | None]]) -> list[Assignment]:
+        """Arm a heat: ``entries`` are ``(station_id, athlete, member_id, class_id)``."""
+        def do() -> list[Assignment]:
+            made = self.book.new_heat(entries)
+            self.engine.arm([a.station_id for a in made], {a.station_id: a.attempt_id for a in made},
+                            self.clock_us())
+            self.broadcaster.event("armed", [a.__dict__ for a in made])
+            return made
+        return self.pipeline.run_sync(do)
+
+    def go(self, station_ids: list[str], go_delay_us: int = 0) -> int:
+        """Start the armed stations; returns the hub time (µs) of the GO command."""
+        def do() -> int:
+            t = self.clock_us()
+            for sid in station_ids:
+                self.engine.go(sid, t, go_delay_us=go_delay_us)
+            return t
+        return self.pipeline.run_sync(do)
+
+    def stop_station(self, station_id: str) -> None:
+        self.pipeline.run_sync(lambda: self.engine.stop(station_id, self.clock_us()))
+
+    def abort(self, station_id: str, reason: str = "aborted by instructor") -> None:
+        self.pipeline.run_sync(lambda: self.engine.abort(station_id, self.clock_us(), reason))
+
+    def send_command(self, node_id: str, cmd: str, sensor: str | None = None,
+                     params: dict[str, Any] | None = None) -> str:
+        """Send a command to a node; returns the command id (the node answers on ``ack``)."""
+        cmd_id, topic, payload = make_command(node_id, cmd, sensor, params)
+        if self._publish is None or not self._publish(topic, payload, 1):
+            raise RuntimeError("the hub is not connected to the broker")
+        return cmd_id
+
+    # pipeline thread ----------------------------------------------------------------------------
+    def _on_message(self, topic: str, payload: bytes, rx_us: int) -> None:
+        for item in self.protocol.handle(topic, payload, rx_us):
+            self.nodes.seen(item.node, rx_us)
+            self._dispatch(item, rx_us)
+
+    def _dispatch(self, item: Any, rx_us: int) -> None:
+        if isinstance(item, TelemetryBatch):
+            for ev in self.router.samples(item.node, item.sensor, item.kind, item.samples, rx_us):
+                self.engine.ingest(ev)
+        elif isinstance(item, SensorEvent):
+            ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us)
+            if ev is not None:
+                self.engine.ingest(ev)
+        elif isinstance(item, ClockPong):
+            self.clock_sync.pong(item)
+        elif isinstance(item, NodeStatus):
+            if item.state == "online":
+                self.clock_sync.reset(item.node)
+                self.router.reset_node(item.node)
+                self._ping_node(item.node, rx_us)
+            if self.nodes.status(item.node, item.state, item.boot_id):
+                self.broadcaster.event("node", {"id": item.node, "state": item.state})
+        elif isinstance(item, NodeDescriptor):
+            sensors = [s.to_dict() for s in item.sensors]
+            self.nodes.descriptor(item.node, item.boot_id, item.fw, sensors)
+        elif isinstance(item, NodeHealth):
+            self.nodes.health(item.node, item.to_dict())
+        elif isinstance(item, CommandAck):
+            self.broadcaster.event("ack", item.to_dict())
+        for listener in self.listeners:
+            listener(item)
+
+    def _advance(self, now_us: int) -> None:
+        for out in self.engine.advance(now_us):
+            self._output(out)
+
+    def _output(self, out: Any) -> None:
+        if isinstance(out, eng.Progress):
+            self.broadcaster.progress(out.station_id, out.to_dict())
+        elif isinstance(out, eng.AttemptFinished):
+            self.writer.finished(out.result)
+        elif isinstance(out, eng.AttemptStateChanged):
+            self.broadcaster.event("attempt", out.to_dict())
+        elif isinstance(out, eng.FalseStartDetected):
+            self.broadcaster.event("false_start", out.to_dict())
+        elif isinstance(out, eng.LateEvent):
+            self.late_events += 1
+        for listener in self.listeners:
+            listener(out)
+
+    def _ping_node(self, node_id: str, now_us: int) -> None:
+        if self._publish is None:
+            return
+        topic, payload = self.clock_sync.ping(node_id, now_us)
+        self._publish(topic, payload, 0)
+
+    def _ping_clocks(self, now_us: int) -> None:
+        if now_us - self._last_ping_us < self._ping_interval_us:
+            return
+        self._last_ping_us = now_us
+        for node_id, view in self.nodes.nodes.items():
+            if view.state == "online":
+                self._ping_node(node_id, now_us)
+
+    # read side (any thread) -----------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Counters for ``GET /api/health``."""
+        def snap() -> dict[str, Any]:
+            stats = self.protocol.stats()
+            return {
+                "nodes_online": self.nodes.online_count(),
+                "nodes_known": len(self.nodes.nodes),
+                "messages_received": stats["accepted"] + stats["rejected"],
+                "messages_accepted": stats["accepted"],
+                "messages_rejected": stats["rejected"],
+                "rejected_by_reason": stats["rejected_by_reason"],
+                "duplicates": stats["duplicates"],
+                "sequence_gaps": stats["gaps"],
+                "late_events": self.late_events,
+                "unbound_messages": self.router.unbound,
+                "pipeline_backlog": self.pipeline.backlog,
+                "pipeline_errors": self.pipeline.errors,
+                "clients": self.broadcaster.client_count,
+            }
+        return self.pipeline.run_sync(snap)
+
+    def node_views(self) -> list[dict[str, Any]]:
+        def snap() -> list[dict[str, Any]]:
+            now = self.clock_us()
+            return [v.to_dict(now, self.clock_sync.describe(v.node_id)) for v in self.nodes.nodes.values()]
+        return self.pipeline.run_sync(snap)

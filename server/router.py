@@ -1,0 +1,79 @@
+"""From sensors to stations: turns accepted protocol messages into timing-engine events.
+
+A binding says sensor ``node/sensor`` plays ``role`` at ``station``. Node edge times are put on the
+hub clock with the node's measured offset (``ClockSync``); until the first clock exchange of a boot
+has answered, the offset is estimated from the message's receipt time (an upper bound that
+includes the transport delay, typically a few ms) and the event is marked provisional in the count.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from server.engine import EngineEvent
+from server.store.stations import Station
+
+OffsetFn = Callable[[str], int | None]
+
+
+class Router:
+    """Maps ``(node_id, sensor_id)`` to ``(station_id, role)`` and corrects clocks."""
+
+    def __init__(self, offset_us: OffsetFn):
+        self._offset_us = offset_us
+        self._routes: dict[tuple[str, str], tuple[str, str]] = {}
+        self._provisional: dict[str, int] = {}
+        self.unbound = 0
+        self.provisional = 0
+
+    def load(self, stations: Iterable[Station]) -> None:
+        """Replace every route with the bindings of ``stations``."""
+        self._routes = {
+            (b.node_id, b.sensor_id): (s.id, b.role) for s in stations for b in s.bindings
+        }
+
+    def route_of(self, node_id: str, sensor_id: str) -> tuple[str, str] | None:
+        return self._routes.get((node_id, sensor_id))
+
+    def reset_node(self, node_id: str) -> None:
+        """Forget the provisional offset of a node (on a new boot)."""
+        self._provisional.pop(node_id, None)
+
+    def _offset(self, node_id: str, t_node_us: int, rx_us: int) -> int:
+        off = self._offset_us(node_id)
+        if off is not None:
+            return off
+        self.provisional += 1
+        est = rx_us - t_node_us
+        prev = self._provisional.get(node_id)
+        if prev is None or est < prev:  # smallest apparent delay is the best estimate
+            self._provisional[node_id] = est
+            prev = est
+        return prev
+
+    def event(self, node_id: str, sensor_id: str, kind: str, t_us: int, rx_us: int,
+              value: float | None = None) -> EngineEvent | None:
+        """A discrete event (beam break/restore) as an engine event, or None when unbound."""
+        route = self._routes.get((node_id, sensor_id))
+        if route is None:
+            self.unbound += 1
+            return None
+        off = self._offset(node_id, t_us, rx_us)
+        return EngineEvent(route[0], route[1], kind, t_us + off, value)
+
+    def samples(self, node_id: str, sensor_id: str, kind: str, samples: Iterable[tuple], rx_us: int) -> list[EngineEvent]:
+        """A telemetry batch ``[(t_us, value, raw), ...]`` as engine events (empty when unbound)."""
+        route = self._routes.get((node_id, sensor_id))
+        if route is None:
+            self.unbound += 1
+            return []
+        station_id, role = route
+        out = []
+        off = None
+        for sample in samples:
+            t_us, value = sample[0], sample[1]
+            raw = sample[2] if len(sample) > 2 else None
+            if off is None:
+                off = self._offset(node_id, t_us, rx_us)
+            out.append(EngineEvent(station_id, role, kind, t_us + off, value, raw))
+        return out

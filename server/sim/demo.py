@@ -1,0 +1,88 @@
+"""``sledhub demo``: two simulated sleds and two simulated lanes, bound to stations, running the demo
+class. :func:`attach_demo` adds them to a built hub app; they start and stop with it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from server.sim.demo_class import DemoClass, DemoTiming
+from server.sim.roster import demo_roster
+from server.sim.stations import SimLane, SimSled
+from server.store.stations import Binding, Station
+
+DEMO_SLED_DISTANCE_M = 10.0
+
+
+def demo_stations() -> list[Station]:
+    """The demo's stations and their bindings to the simulated nodes."""
+    sled_cfg = {"distance_m": DEMO_SLED_DISTANCE_M, "start_mode": "GO_COUNTDOWN", "time_cap_s": 20.0,
+                "false_start_policy": "WARN_KEEP", "sled_mass_kg": 60.0, "split_distances_m": [5.0]}
+    lane_cfg = {"start_mode": "GO_COUNTDOWN", "split_roles": ["split1"], "time_cap_s": 20.0,
+                "false_start_policy": "WARN_KEEP", "holdoff_s": 0.5}
+    return [
+        Station("sled1", "sled", "Sled 1", sled_cfg, (Binding("force", "sim-sled1", "force"),
+                                                      Binding("wheel", "sim-sled1", "wheel"))),
+        Station("sled2", "sled", "Sled 2", sled_cfg, (Binding("force", "sim-sled2", "force"),
+                                                      Binding("wheel", "sim-sled2", "wheel"))),
+        Station("lane1", "lane", "Lane 1", lane_cfg, (Binding("start", "sim-lane1", "start"),
+                                                      Binding("split1", "sim-lane1", "split1"),
+                                                      Binding("finish", "sim-lane1", "finish"))),
+        Station("lane2", "lane", "Lane 2", lane_cfg, (Binding("start", "sim-lane2", "start"),
+                                                      Binding("split1", "sim-lane2", "split1"),
+                                                      Binding("finish", "sim-lane2", "finish"))),
+    ]
+
+
+class DemoRig:
+    """Simulated nodes plus the demo class; what ``HubApp.demo`` holds."""
+
+    def __init__(self, hub_app: Any, broker: tuple[str, int], autostart: bool = True,
+                 timing: DemoTiming = DemoTiming()):
+        hub = hub_app.hub
+        for station in demo_stations():
+            hub.stations.upsert(station)
+        hub.reload_stations()
+        # each node on its own clock origin: the hub must correct them (+2.5 s, -1.2 s, ...)
+        self.sims = [
+            SimSled("sled1", "sim-sled1", broker, distance_m=DEMO_SLED_DISTANCE_M, node_offset_us=2_500_000, seed=11),
+            SimSled("sled2", "sim-sled2", broker, distance_m=DEMO_SLED_DISTANCE_M, node_offset_us=-1_200_000, seed=12),
+            SimLane("lane1", "sim-lane1", broker, node_offset_us=4_100_000, seed=13),
+            SimLane("lane2", "sim-lane2", broker, dual_finish=True, node_offset_us=-3_300_000, seed=14),
+        ]
+        self.demo_class = DemoClass(hub, self.sims, demo_roster(), timing=timing, autostart=autostart)
+        self._started = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            for sim in self.sims:
+                sim.start()
+            self.demo_class.start()
+            self._started = True
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            self.demo_class.stop()
+            for sim in self.sims:
+                sim.stop()
+
+    def start_class(self) -> None:
+        self.demo_class.start_class()
+
+    def stop_class(self) -> None:
+        self.demo_class.stop_class()
+
+    def state(self) -> dict[str, Any]:
+        return self.demo_class.state()
+
+
+def attach_demo(hub_app: Any, broker: tuple[str, int], autostart: bool = True,
+                timing: DemoTiming = DemoTiming()) -> DemoRig:
+    """Seed the demo stations and attach the simulated nodes and class to ``hub_app``."""
+    rig = DemoRig(hub_app, broker, autostart=autostart, timing=timing)
+    hub_app.demo = rig
+    return rig

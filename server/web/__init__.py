@@ -1,0 +1,1 @@
+"""HTTP routes and Socket.IO handlers: thin, they validate input and call the hub's services."""
