@@ -68,7 +68,7 @@ CREATE INDEX corrections_class ON corrections (class_id, id);
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'instructor')),
+    role TEXT NOT NULL CHECK (role IN ('admin', 'instructor', 'display')),
     pin_hash TEXT NOT NULL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL

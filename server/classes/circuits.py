@@ -1,0 +1,221 @@
+"""Circuit templates: which stations a class uses, with what parameters, in what intervals.
+
+A circuit is a list of *circuit stations*. Each is a sled pull or a shuffle lane set: one or more
+stations of the store (``station_ids``, all of the same kind) used side by side, so a lane set of four
+lanes runs four members at once. Each carries the parameters the timing engine uses for it
+(``distance_m``, ``start_mode``, ``time_cap_s``, ``false_start_policy``; names and values as in
+``server.engine``).
+
+Intervals (one shared clock for the whole class, see :mod:`server.classes.session`):
+
+- ``work_s`` (default **20 s**): one effort. Beginners' backward intervals are 15–30 s; 20 s covers a
+  10–20 m reverse pull or a 20–30 m backward shuffle with margin. The WORK interval is
+  ``countdown_s + work_s`` long and ends early once every station has its result.
+- ``rest_s`` (default **20 s**): the transition after an effort, while the next members step up (and,
+  after the last heat of a round, while pods walk to their next station).
+- ``countdown_s`` (default **3 s**): GO command to GO signal, as the stations' countdown.
+- ``rounds`` (default: one per circuit station, so every pod visits every station once): in each
+  round every pod stands at one circuit station; pods move on one station per round.
+- ``auto_go`` (default **true**): after a transition the next heat starts by itself; when false the
+  class waits in READY for the instructor's GO.
+
+A member runs ``rounds`` efforts in total (more when a pod is larger than its station's lanes: the
+pod then needs several heats at that station). 30 members at 4 stations with 2 rounds of 20/20 s take
+about 2 x 4 x 43 s ≈ 6 min with four single stations of pods of 7–8, or less with lane sets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from server.classes.errors import InvalidInput
+from server.engine.enums import LANE_MODES, SLED_MODES, FalseStartPolicy, StartMode
+
+DEFAULT_WORK_S = 20.0
+DEFAULT_REST_S = 20.0
+DEFAULT_COUNTDOWN_S = 3.0
+DEFAULT_DISTANCE_M = {"sled": 15.0, "lane": 20.0}
+"""Default distances: a 15 m reverse pull, a 20 m backward shuffle."""
+
+LIMITS = {
+    "work_s": (5.0, 120.0), "rest_s": (0.0, 600.0), "countdown_s": (0.0, 10.0),
+    "distance_m": (1.0, 100.0), "time_cap_s": (1.0, 120.0),
+}
+MAX_ROUNDS = 20
+MAX_STATIONS = 12
+MAX_LANES = 8
+NAME_MAX = 60
+
+KIND_MODES = {"sled": SLED_MODES, "lane": LANE_MODES}
+
+
+@dataclass(frozen=True)
+class CircuitStation:
+    """One stop of the circuit: a sled pull or a lane set (``station_ids`` side by side)."""
+
+    name: str
+    kind: str                               # "sled" | "lane"
+    station_ids: tuple[str, ...]            # store stations used together (capacity = their number)
+    distance_m: float
+    start_mode: str = StartMode.GO_COUNTDOWN.value
+    time_cap_s: float = DEFAULT_WORK_S      # DNF after this long (s); at most work_s
+    false_start_policy: str = FalseStartPolicy.VOID_REARM.value
+
+    @property
+    def capacity(self) -> int:
+        return len(self.station_ids)
+
+    def params(self) -> dict[str, Any]:
+        """The engine parameters this circuit sets on each of its stations."""
+        return {"distance_m": self.distance_m, "start_mode": self.start_mode, "time_cap_s": self.time_cap_s,
+                "false_start_policy": self.false_start_policy}
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A saved, reusable class template."""
+
+    name: str
+    stations: tuple[CircuitStation, ...]
+    rounds: int
+    work_s: float = DEFAULT_WORK_S
+    rest_s: float = DEFAULT_REST_S
+    countdown_s: float = DEFAULT_COUNTDOWN_S
+    auto_go: bool = True
+    notes: str = ""
+    station_params: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        params = {sid: cs.params() for cs in self.stations for sid in cs.station_ids}
+        object.__setattr__(self, "station_params", params)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("station_params")
+        for st in data["stations"]:
+            st["station_ids"] = list(st["station_ids"])
+        return data
+
+    def circuit_station_of(self, station_id: str) -> CircuitStation | None:
+        return next((cs for cs in self.stations if station_id in cs.station_ids), None)
+
+
+def parse_circuit(data: Any, station_kinds: Mapping[str, str]) -> Circuit:
+    """Validate a circuit given as JSON data; ``station_kinds`` maps existing station ids to their kind.
+
+    Raises :class:`InvalidInput` listing every problem ("stations[1].time_cap_s: ...").
+    """
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise InvalidInput("a circuit must be a JSON object", ["body: expected an object"])
+    _unknown_keys(data, {"name", "stations", "rounds", "work_s", "rest_s", "countdown_s", "auto_go", "notes"},
+                  "", errors)
+    name = _text(data.get("name"), "name", NAME_MAX, errors)
+    work_s = _number(data.get("work_s", DEFAULT_WORK_S), "work_s", errors)
+    rest_s = _number(data.get("rest_s", DEFAULT_REST_S), "rest_s", errors)
+    countdown_s = _number(data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", errors)
+    auto_go = data.get("auto_go", True)
+    if not isinstance(auto_go, bool):
+        errors.append("auto_go: expected true or false")
+    notes = data.get("notes", "")
+    if not isinstance(notes, str) or len(notes) > 500:
+        errors.append("notes: expected a text of at most 500 characters")
+    stations = _stations(data.get("stations"), station_kinds, work_s, errors)
+    rounds = data.get("rounds", len(stations) or 1)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
+        errors.append(f"rounds: expected an integer 1..{MAX_ROUNDS}, got {rounds!r}")
+    if errors:
+        raise InvalidInput("invalid circuit: " + "; ".join(errors), errors)
+    return Circuit(name=name, stations=tuple(stations), rounds=rounds, work_s=work_s, rest_s=rest_s,
+                   countdown_s=countdown_s, auto_go=auto_go, notes=notes)
+
+
+def _stations(raw: Any, station_kinds: Mapping[str, str], work_s: float | None,
+              errors: list[str]) -> list[CircuitStation]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_STATIONS:
+        errors.append(f"stations: expected a list of 1..{MAX_STATIONS} circuit stations")
+        return []
+    out, used = [], set()
+    for i, item in enumerate(raw):
+        where = f"stations[{i}]"
+        station = _station(item, where, station_kinds, work_s, errors)
+        ids = item.get("station_ids") if isinstance(item, dict) else None
+        for sid in dict.fromkeys(ids) if isinstance(ids, list) and all(isinstance(x, str) for x in ids) else ():
+            if sid in used:
+                errors.append(f"{where}.station_ids: station {sid!r} is already used by another circuit station")
+            used.add(sid)
+        if station is not None:
+            out.append(station)
+    return out
+
+
+def _station(item: Any, where: str, station_kinds: Mapping[str, str], work_s: float | None,
+             errors: list[str]) -> CircuitStation | None:
+    if not isinstance(item, dict):
+        errors.append(f"{where}: expected an object")
+        return None
+    before = len(errors)
+    _unknown_keys(item, {"name", "kind", "station_ids", "distance_m", "start_mode", "time_cap_s",
+                         "false_start_policy"}, where + ".", errors)
+    kind = item.get("kind")
+    if kind not in KIND_MODES:
+        errors.append(f"{where}.kind: expected 'sled' or 'lane', got {kind!r}")
+        return None
+    ids = item.get("station_ids")
+    if (not isinstance(ids, list) or not 1 <= len(ids) <= MAX_LANES or not all(isinstance(s, str) for s in ids)
+            or len(set(ids)) != len(ids)):
+        errors.append(f"{where}.station_ids: expected 1..{MAX_LANES} distinct station ids")
+        ids = []
+    for sid in ids:
+        if sid not in station_kinds:
+            errors.append(f"{where}.station_ids: no station {sid!r} (create it in setup first)")
+        elif station_kinds[sid] != kind:
+            errors.append(f"{where}.station_ids: station {sid!r} is a {station_kinds[sid]}, not a {kind}")
+    name = _text(item.get("name", f"{kind} {'/'.join(ids)}"), where + ".name", NAME_MAX, errors)
+    distance_m = _number(item.get("distance_m", DEFAULT_DISTANCE_M[kind]), where + ".distance_m", errors,
+                         limit="distance_m")
+    cap_default = min(work_s, LIMITS["time_cap_s"][1]) if work_s else DEFAULT_WORK_S
+    time_cap_s = _number(item.get("time_cap_s", cap_default), where + ".time_cap_s", errors, limit="time_cap_s")
+    if time_cap_s is not None and work_s is not None and time_cap_s > work_s:
+        errors.append(f"{where}.time_cap_s: {time_cap_s} s is longer than the work interval ({work_s} s)")
+    start_mode = item.get("start_mode", StartMode.GO_COUNTDOWN.value)
+    modes = sorted(m.value for m in KIND_MODES[kind])
+    if start_mode not in modes:
+        errors.append(f"{where}.start_mode: {start_mode!r} is not available on a {kind} (use {', '.join(modes)})")
+    policy = item.get("false_start_policy", FalseStartPolicy.VOID_REARM.value)
+    policies = sorted(p.value for p in FalseStartPolicy)
+    if policy not in policies:
+        errors.append(f"{where}.false_start_policy: {policy!r} is not one of {', '.join(policies)}")
+    if len(errors) > before:
+        return None
+    return CircuitStation(name=name, kind=kind, station_ids=tuple(ids), distance_m=distance_m,
+                          start_mode=start_mode, time_cap_s=time_cap_s, false_start_policy=policy)
+
+
+def circuit_from_dict(data: dict[str, Any]) -> Circuit:
+    """Rebuild a stored (already validated) circuit."""
+    stations = tuple(CircuitStation(**{**s, "station_ids": tuple(s["station_ids"])}) for s in data["stations"])
+    return Circuit(**{**data, "stations": stations})
+
+
+def _unknown_keys(data: dict, known: set[str], where: str, errors: list[str]) -> None:
+    for key in sorted(set(data) - known):
+        errors.append(f"{where}{key}: unknown field (known: {', '.join(sorted(known))})")
+
+
+def _text(value: Any, where: str, max_len: int, errors: list[str]) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_len:
+        errors.append(f"{where}: expected a non-empty text of at most {max_len} characters")
+        return ""
+    return value.strip()
+
+
+def _number(value: Any, where: str, errors: list[str], limit: str | None = None) -> float | None:
+    lo, hi = LIMITS[limit or where]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        errors.append(f"{where}: expected a number {lo:g}..{hi:g}, got {value!r}")
+        return None
+    return float(value)
