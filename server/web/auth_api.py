@@ -1,0 +1,89 @@
+"""Sign-in, sign-out, users, and the OpenAPI document (documented in ``docs/api.md``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from server.auth.guard import Auth, SignInRefused, public_write, require_role
+from server.auth.roles import Role
+from server.classes.errors import InvalidInput
+from server.web.errors import json_body
+from server.web.openapi import openapi_document
+
+
+def _session_state(auth: Auth) -> dict:
+    who = auth.principal()
+    return {"signed_in": who.signed_in, "role": who.role.value,
+            "user": who.user.to_dict() if who.user else None,
+            "csrf_token": auth.csrf_token() if who.signed_in else None}
+
+
+def auth_blueprint(auth: Auth) -> Blueprint:
+    bp = Blueprint("auth_api", __name__, url_prefix="/api")
+
+    @bp.get("/session")
+    def session_state():
+        return jsonify(_session_state(auth))
+
+    @bp.post("/session")
+    @public_write
+    def sign_in():
+        body = json_body()
+        name, pin = body.get("name"), body.get("pin")
+        if not isinstance(name, str) or not name or not isinstance(pin, str) or not pin:
+            raise InvalidInput("sign in with a name and a PIN", ["name: required", "pin: required"])
+        try:
+            auth.sign_in(name, pin, request.remote_addr or "?")
+        except SignInRefused as exc:
+            response = jsonify({"error": exc.message, "status": exc.status, **exc.extra})
+            response.status_code = exc.status
+            if exc.status == 429:
+                response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
+            return response
+        return jsonify(_session_state(auth))
+
+    @bp.delete("/session")
+    @require_role(Role.DISPLAY)
+    def sign_out():
+        auth.sign_out()
+        return jsonify(_session_state(auth))
+
+    @bp.get("/users")
+    @require_role(Role.ADMIN)
+    def users():
+        return jsonify([u.to_dict() for u in auth.users.all()])
+
+    @bp.post("/users")
+    @require_role(Role.ADMIN)
+    def add_user():
+        body = json_body()
+        _no_unknown(body, {"name", "role", "pin"})
+        user = auth.users.create(body.get("name"), body.get("role") or "", body.get("pin"))
+        return jsonify(user.to_dict()), 201
+
+    @bp.patch("/users/<user_id>")
+    @require_role(Role.ADMIN)
+    def change_user(user_id: str):
+        body = json_body()
+        _no_unknown(body, {"role", "pin"})
+        return jsonify(auth.users.update(user_id, role=body.get("role"), pin=body.get("pin")).to_dict())
+
+    @bp.delete("/users/<user_id>")
+    @require_role(Role.ADMIN)
+    def delete_user(user_id: str):
+        auth.users.delete(user_id)
+        return jsonify({"id": user_id, "deleted": True})
+
+    @bp.get("/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
+    return bp
+
+
+def _no_unknown(body: dict, known: set[str]) -> None:
+    unknown = sorted(set(body) - known)
+    errors = [f"{k}: unknown field (known: {', '.join(sorted(known))})" for k in unknown]
+    if errors:
+        raise InvalidInput("invalid user: " + "; ".join(errors), errors)
+

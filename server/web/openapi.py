@@ -1,0 +1,306 @@
+"""The OpenAPI 3.1 document of ``/api/`` (served at ``/api/openapi.json``; a copy is ``docs/openapi.json``).
+
+Built from Python data so schemas are shared; tests check that every Flask route under ``/api/`` is
+described here (and nothing else), and validate real responses against these schemas.
+``x-sledhub-role`` on an operation names the role it needs (none: public).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+S = dict[str, Any]
+STR: S = {"type": "string"}
+INT: S = {"type": "integer"}
+NUM: S = {"type": "number"}
+BOOL: S = {"type": "boolean"}
+ANY_OBJ: S = {"type": "object"}
+
+
+def _n(schema: S) -> S:
+    """``schema`` or null."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def ref(name: str) -> S:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, S], required: list[str] | None = None, extra: bool = True) -> S:
+    out: S = {"type": "object", "properties": props, "required": list(props) if required is None else required}
+    if not extra:
+        out["additionalProperties"] = False
+    return out
+
+
+def _arr(items: S) -> S:
+    return {"type": "array", "items": items}
+
+
+STATES = ["SETUP", "READY", "WORK", "TRANSITION", "PAUSED", "DONE"]
+EVENTS = ["START", "GO", "HEAT_OVER", "REST_OVER", "SKIP", "PAUSE", "RESUME", "STOP_ALL", "FINISH"]
+ROLES = ["admin", "instructor", "display"]
+
+
+def _schemas() -> dict[str, S]:
+    person = _obj({"member_id": STR, "athlete": STR, "opt_out": BOOL})
+    slot = _obj({"station_id": STR, "station_name": STR, "circuit_station": _n(STR), "member_id": STR,
+                 "athlete": STR, "opt_out": BOOL,
+                 "status": {"enum": ["waiting", "armed", "finished", "aborted", "lost"]},
+                 "attempt_id": _n(STR), "result_id": _n(STR), "rerun": BOOL})
+    summary_props = {"id": STR, "name": STR, "circuit_id": _n(STR), "state": {"enum": STATES}, "round_no": INT,
+                     "rounds_total": INT, "checked_in_count": INT, "created_at": NUM, "started_at": _n(NUM),
+                     "finished_at": _n(NUM)}
+    circuit_station = _obj({"name": STR, "kind": {"enum": ["sled", "lane"]}, "station_ids": _arr(STR),
+                            "distance_m": NUM, "start_mode": STR, "time_cap_s": NUM, "false_start_policy": STR})
+    circuit_props = {"name": STR, "stations": _arr(ref("CircuitStation")), "rounds": INT, "work_s": NUM,
+                     "rest_s": NUM, "countdown_s": NUM, "auto_go": BOOL, "notes": STR}
+    result_row = _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
+                       "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
+                       "finished_at": NUM, "detail": ANY_OBJ})
+    return {
+        "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT}, ["error", "status"]),
+        "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
+                                          "messages_rejected", "duplicates", "sequence_gaps", "late_events",
+                                          "unbound_messages", "pipeline_backlog", "pipeline_errors", "clients")}
+                       | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ}),
+        "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
+                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
+                        "finished_at": NUM}),
+        "ResultRow": result_row,
+        "Station": _obj({"id": STR, "kind": {"enum": ["sled", "lane"]}, "name": STR, "config": ANY_OBJ,
+                         "bindings": _arr(_obj({"role": STR, "node_id": STR, "sensor_id": STR}))}),
+        "Node": _obj({"id": STR, "state": STR, "online": BOOL, "boot_id": _n(STR), "fw": _n(STR),
+                      "sensors": _arr(ANY_OBJ), "last_seen_at": _n(NUM), "last_seen_s_ago": _n(NUM),
+                      "msg_rate_hz": NUM, "msgs": INT, "clock": ANY_OBJ}, ["id", "state", "online"]),
+        "DemoState": _obj({"phase": STR, "phase_label": STR, "round": INT, "remaining_s": _n(NUM), "running": BOOL}),
+        "SessionState": _obj({"signed_in": BOOL, "role": {"enum": ROLES}, "user": _n(ref("User")),
+                              "csrf_token": _n(STR)}),
+        "SignIn": _obj({"name": STR, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"}}, extra=False),
+        "User": _obj({"id": STR, "name": STR, "role": {"enum": ROLES}, "created_at": NUM, "updated_at": NUM}),
+        "NewUser": _obj({"name": STR, "role": {"enum": ROLES}, "pin": STR}, extra=False),
+        "UserChange": _obj({"role": {"enum": ROLES}, "pin": STR}, [], extra=False),
+        "Member": _obj({"id": STR, "name": STR, "nickname": STR, "display_name": STR, "opt_out": BOOL,
+                        "archived": BOOL, "created_at": NUM, "updated_at": NUM}),
+        "MemberInput": _obj({"name": {"type": "string", "maxLength": 80}, "nickname": {"type": "string", "maxLength": 24},
+                             "opt_out": BOOL}, ["name"], extra=False),
+        "ImportOutcome": _obj({"created": INT, "updated": INT}),
+        "CircuitStation": circuit_station,
+        "CircuitInput": _obj(circuit_props, ["name", "stations"], extra=False),
+        "Circuit": _obj({"id": STR, **circuit_props, "created_at": NUM, "updated_at": NUM}),
+        "Deleted": _obj({"id": STR, "deleted": {"const": True}}),
+        "Person": person,
+        "Slot": slot,
+        "Clock": _obj({"running": BOOL, "phase": _n({"enum": STATES}), "duration_s": NUM, "remaining_s": NUM,
+                       "countdown_remaining_s": NUM}),
+        "ClassSummary": _obj(summary_props),
+        "Class": _obj({**summary_props, "circuit": ref("CircuitSpec"), "resume_to": _n({"enum": STATES}),
+                       "allowed": _arr({"enum": EVENTS}), "heat_no": INT, "heats_in_round": INT, "clock": ref("Clock"),
+                       "heat": _arr(slot), "next": _n(_obj({"round_no": INT, "heat_no": INT, "entries": _arr(slot)})),
+                       "pods": _arr(_arr(person)), "checked_in": _arr({"allOf": [person, _obj({"checked_in_at": NUM})]}),
+                       "updated_at": NUM}),
+        "CircuitSpec": _obj(circuit_props),
+        "CurrentClass": _obj({"class": _n(ref("Class"))}),
+        "StopAllOutcome": _obj({"class": _n(ref("Class"))}),
+        "Correction": _obj({"id": INT, "result_id": STR, "class_id": _n(STR),
+                            "kind": {"enum": ["edit_time", "dq", "rerun", "delete"]}, "reason": STR,
+                            "before": result_row, "after": _n(result_row), "user_id": _n(STR), "user_name": STR,
+                            "at": NUM}),
+        "CorrectionOutcome": _obj({"correction": ref("Correction"), "result": _n(ref("Result")),
+                                   "rerun_scheduled": BOOL}),
+    }
+
+
+ERROR_TEXT = {400: "Invalid request (the message says what to fix)", 401: "Not signed in",
+              403: "Wrong role, or missing/wrong CSRF token", 404: "Not found",
+              409: "Not possible in the current state", 415: "Wrong content type",
+              429: "Too many failed sign-ins (see Retry-After)"}
+
+
+def _op(summary: str, ok: S | None = None, *, role: str | None = None, write: bool = False, body: S | None = None,
+        errors: tuple[int, ...] = (), status: int = 200, query: tuple[tuple[str, S, str], ...] = (),
+        tag: str = "hub", ok_content: str = "application/json", body_content: str = "application/json") -> S:
+    op: S = {"summary": summary, "tags": [tag]}
+    if role:
+        op["x-sledhub-role"] = role
+        op["security"] = [{"cookieAuth": [], "csrfHeader": []}] if write else [{"cookieAuth": []}]
+    else:
+        op["security"] = []
+    if query:
+        op["parameters"] = [{"name": n, "in": "query", "required": False, "schema": s, "description": d}
+                            for n, s, d in query]
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {body_content: {"schema": body}}}
+    responses: S = {str(status): {"description": "OK", "content": {ok_content: {"schema": ok or ANY_OBJ}}}}
+    codes = set(errors) | ({401, 403} if role else set()) | ({400} if body is not None else set())
+    for code in sorted(codes):
+        responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
+    op["responses"] = responses
+    return op
+
+
+def _inst(summary: str, ok: S, body: S | None = None, errors: tuple[int, ...] = (404, 409), **kw: Any) -> S:
+    """An instructor write."""
+    return _op(summary, ok, role="instructor", write=True, body=body, errors=errors, **kw)
+
+
+def _reason_body(extra: dict[str, S] | None = None) -> S:
+    return _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 300}, **(extra or {})})
+
+
+def _paths() -> dict[str, dict[str, S]]:
+    cls = ref("Class")
+    class_id_ops = {
+        f"/api/classes/{{class_id}}/{a}": {"post": _inst(s, cls, tag="classes")}
+        for a, s in (("start", "Start: build the rotation from the pods, arm heat 1 (SETUP → READY)"),
+                     ("go", "GO: start the armed heat (countdown, then work interval)"),
+                     ("pause", "Pause the interval clock"), ("resume", "Resume where it paused"),
+                     ("skip", "Skip: end the current interval (or heat) and move on"),
+                     ("finish", "End the class (DONE); armed attempts are aborted"),
+                     ("arm", "Arm the heat at the pointer again (entries aborted or lost)"))
+    }
+    return {
+        "/api/health": {"get": _op("Hub counters", ref("Health"))},
+        "/api/results": {"get": _op("Finished attempts, newest first", _arr(ref("Result")), errors=(400,), query=(
+            ("limit", INT, "1..1000, default 50"), ("station", STR, "only this station"),
+            ("class", STR, "only this class")))},
+        "/api/results/{result_id}": {
+            "get": _op("One result", ref("Result"), errors=(404,)),
+            "patch": _inst("Correct a result's time (with a reason)", ref("CorrectionOutcome"),
+                           _reason_body({"time_s": NUM}), errors=(404,), tag="corrections"),
+            "delete": _op("Delete a result (with a reason; the audit trail keeps it)", ref("CorrectionOutcome"),
+                          role="instructor", write=True, errors=(400, 404), tag="corrections",
+                          query=(("reason", STR, "the reason, if not in a JSON body"),)),
+        },
+        "/api/results/{result_id}/dq": {"post": _inst("Disqualify a result", ref("CorrectionOutcome"), _reason_body(),
+                                                      tag="corrections")},
+        "/api/results/{result_id}/rerun": {"post": _inst("Void a result for a re-run", ref("CorrectionOutcome"),
+                                                         _reason_body(), tag="corrections")},
+        "/api/results/{result_id}/corrections": {"get": _op("Audit trail of a result", _arr(ref("Correction")),
+                                                            role="instructor", tag="corrections")},
+        "/api/corrections": {"get": _op("Audit trail, newest first", _arr(ref("Correction")), role="instructor",
+                                        tag="corrections", query=(("class", STR, "only this class"),
+                                                                  ("result", STR, "only this result")))},
+        "/api/stations": {"get": _op("Stations and their sensor bindings", _arr(ref("Station")))},
+        "/api/nodes": {"get": _op("Sensor nodes", _arr(ref("Node")))},
+        "/api/demo": {"get": _op("Demo class state", ref("DemoState"), errors=(404,), tag="demo")},
+        "/api/demo/start": {"post": _inst("Start the demo class", ref("DemoState"), errors=(404,), tag="demo")},
+        "/api/demo/stop": {"post": _inst("Stop the demo class", ref("DemoState"), errors=(404,), tag="demo")},
+        "/api/openapi.json": {"get": _op("This document", ANY_OBJ)},
+        "/api/session": {
+            "get": _op("Who is signed in, and the CSRF token", ref("SessionState"), tag="auth"),
+            "post": _op("Sign in with name and PIN", ref("SessionState"), body=ref("SignIn"), errors=(401, 429),
+                        tag="auth"),
+            "delete": _op("Sign out", ref("SessionState"), role="display", write=True, tag="auth"),
+        },
+        "/api/users": {"get": _op("Users", _arr(ref("User")), role="admin", tag="auth"),
+                       "post": _op("Add a user", ref("User"), role="admin", write=True, body=ref("NewUser"),
+                                   errors=(409,), status=201, tag="auth")},
+        "/api/users/{user_id}": {
+            "patch": _op("Change a user's role or PIN", ref("User"), role="admin", write=True,
+                         body=ref("UserChange"), errors=(404, 409), tag="auth"),
+            "delete": _op("Remove a user", ref("Deleted"), role="admin", write=True, errors=(404, 409), tag="auth"),
+        },
+        "/api/members": {
+            "get": _op("The roster", _arr(ref("Member")), role="instructor", tag="roster",
+                       query=(("archived", STR, "1 = include archived members"),)),
+            "post": _inst("Add a member", ref("Member"), ref("MemberInput"), errors=(409,), status=201, tag="roster"),
+        },
+        "/api/members/{member_id}": {
+            "get": _op("One member", ref("Member"), role="instructor", errors=(404,), tag="roster"),
+            "patch": _inst("Change a member", ref("Member"), {**ref("MemberInput"), "required": []}, tag="roster"),
+            "delete": _op("Archive a member (results keep it)", ref("Member"), role="admin", write=True,
+                          errors=(404,), tag="roster"),
+        },
+        "/api/members/import": {"post": _op("Import a roster CSV (name,nickname,opt_out), all or nothing",
+                                            ref("ImportOutcome"), role="admin", write=True, body=STR,
+                                            body_content="text/csv", errors=(415,), tag="roster")},
+        "/api/members/export": {"get": _op("Export the roster as CSV", STR, role="admin", ok_content="text/csv",
+                                           tag="roster")},
+        "/api/circuits": {"get": _op("Circuit templates", _arr(ref("Circuit")), tag="circuits"),
+                          "post": _op("Save a circuit", ref("Circuit"), role="admin", write=True,
+                                      body=ref("CircuitInput"), errors=(409,), status=201, tag="circuits")},
+        "/api/circuits/{circuit_id}": {
+            "get": _op("One circuit", ref("Circuit"), errors=(404,), tag="circuits"),
+            "put": _op("Replace a circuit", ref("Circuit"), role="admin", write=True, body=ref("CircuitInput"),
+                       errors=(404, 409), tag="circuits"),
+            "delete": _op("Delete a circuit", ref("Deleted"), role="admin", write=True, errors=(404,), tag="circuits"),
+        },
+        "/api/classes": {
+            "get": _op("Classes, newest first", _arr(ref("ClassSummary")), errors=(400,), tag="classes",
+                       query=(("limit", INT, "1..500, default 50"),)),
+            "post": _inst("Create a class from a circuit", cls, _obj({"circuit_id": STR, "name": STR}, ["circuit_id"]),
+                          errors=(404,), status=201, tag="classes"),
+        },
+        "/api/classes/current": {"get": _op("The running class, if any", ref("CurrentClass"), tag="classes")},
+        "/api/classes/{class_id}": {"get": _op("A class: state, clock, heat, pods", cls, errors=(404,), tag="classes")},
+        "/api/classes/{class_id}/checkin": {"post": _inst(
+            "Check members in", cls, _obj({"member_ids": _arr(STR), "member_id": STR}, []), tag="classes")},
+        "/api/classes/{class_id}/checkout": {"post": _inst("Check a member out", cls, _obj({"member_id": STR}),
+                                                           tag="classes")},
+        "/api/classes/{class_id}/pods": {"post": _inst("Move a member to another pod", cls,
+                                                       _obj({"member_id": STR, "pod": INT}), tag="classes")},
+        "/api/classes/{class_id}/assign": {"post": _inst(
+            "Tap to override: who runs at a station in a heat of this round", cls,
+            _obj({"station_id": STR, "member_id": _n(STR), "round_no": INT, "heat_no": INT},
+                 ["station_id", "member_id"]), tag="classes")},
+        **class_id_ops,
+        "/api/classes/{class_id}/stations/{station_id}/stop": {"post": _inst("Stop the attempt at a station", cls,
+                                                                             tag="classes")},
+        "/api/classes/{class_id}/stations/{station_id}/abort": {"post": _inst("Abort the attempt at a station", cls,
+                                                                              tag="classes")},
+        "/api/stop-all": {"post": _inst("STOP ALL: abort every attempt on every station; pause the class",
+                                        ref("StopAllOutcome"), errors=(), tag="classes")},
+    }
+
+
+def _path_params(paths: dict[str, dict[str, S]]) -> None:
+    for path, ops in paths.items():
+        names = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
+        for op in ops.values():
+            params = [{"name": n, "in": "path", "required": True, "schema": STR} for n in names]
+            if params:
+                op["parameters"] = params + op.get("parameters", [])
+
+
+@functools.lru_cache(maxsize=1)
+def _document() -> str:
+    paths = _paths()
+    _path_params(paths)
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "sledhub hub API", "version": "1",
+                 "description": "LAN API of a sledhub hub. Reads are public unless x-sledhub-role says otherwise; "
+                                "writes need a signed-in session cookie and the X-CSRF-Token header "
+                                "(see docs/api.md)."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+                          for code, text in ERROR_TEXT.items()},
+            "securitySchemes": {
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sledhub_session",
+                               "description": "Set by POST /api/session (HttpOnly, SameSite=Strict)."},
+                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                               "description": "csrf_token from GET /api/session; required on every write."},
+            },
+        },
+    }
+    return json.dumps(doc, indent=1, sort_keys=False)
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy of the document."""
+    return json.loads(_document())
+
+
+def main() -> None:
+    """``python -m server.web.openapi > docs/openapi.json`` (tests check the copy is current)."""
+    print(_document())
+
+
+if __name__ == "__main__":
+    main()
