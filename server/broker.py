@@ -10,6 +10,7 @@ Nothing here runs at import time. The broker binary is looked up on ``PATH`` and
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -96,6 +97,9 @@ class ManagedBroker:
             "log_dest stderr",
             "log_type error",
             "log_type warning",
+            # run as whoever started us: as root, mosquitto would otherwise switch to user 'mosquitto',
+            # which cannot write a private (0700) persistence directory
+            f"user {getpass.getuser()}",
         ]
         if self.persistence:
             lines += ["persistence true", f"persistence_location {self.workdir}/"]

@@ -17,6 +17,16 @@ def _threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
 
 
+def _new_process(p: psutil.Process, before: set[int]) -> bool:
+    """A live process started by this test (not a helper of a session-long child such as Chromium)."""
+    try:
+        if p.pid in before or not p.is_running() or p.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return not any(parent.pid in before for parent in p.parents())
+    except psutil.NoSuchProcess:
+        return False
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads_or_processes():
     """Fail a test that leaves a thread or a child process running after it (grace: 5 s)."""
@@ -27,8 +37,7 @@ def no_leaked_threads_or_processes():
     deadline = time.monotonic() + LEAK_GRACE_S
     while True:
         leaked = [t for t in _threads() - threads_before if not t.daemon or t.name != "pydevd"]
-        kids = [p for p in me.children(recursive=True) if p.pid not in children_before and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
+        kids = [p for p in me.children(recursive=True) if _new_process(p, children_before)]
         if not leaked and not kids:
             return
         if time.monotonic() > deadline:
