@@ -314,6 +314,7 @@ class ClassService:
                 return None
             lost = [(r.id, "lost", None) for r in self.classes.attempts(record.id) if r.status == "armed"]
             after = restored(record.session)
+            self._station_overrides(record.circuit.station_params)
             log.info("class %r restored %s at round %d heat %d (%d attempts in flight lost)", record.name,
                      after.state.value, after.round_no, after.heat_no, len(lost))
             return self._apply(Change(record, record.session, after, store=Changes(marks=lost)))
@@ -350,6 +351,8 @@ class ClassService:
         s, record = change.after, change.record
         if s.state is State.PAUSED and not change.abort_all:
             return  # a pause leaves attempts alone; RESUME reconciles
+        if change.transition is not None and change.transition.event is Event.START:
+            self._station_overrides(record.circuit.station_params)  # before anything is armed
         rows = _with_marks(self.classes.attempts(record.id), change.store.marks)
         heat = s.heat() if s.state in (State.READY, State.TRANSITION, State.WORK) else None
         keep = set(heat.entries) if heat is not None and not change.abort_all else set()
@@ -364,6 +367,8 @@ class ClassService:
         if s.state in (State.READY, State.TRANSITION) and heat is not None:
             self._arm_missing(record, s, heat, rows, change)
         t = change.transition
+        if t is not None and t.target is State.DONE:
+            self._station_overrides({})
         if heat is not None and t is not None and t.target is State.WORK and t.source is not State.PAUSED:
             armed = {r.station_id for r in rows if r.status == "armed" and (r.round_no, r.heat_no) == here}
             stations = [st for st, _m in heat.entries if st in armed]
@@ -429,6 +434,16 @@ class ClassService:
     def _pointer_rows(self, record: ClassRecord) -> list[AttemptRow]:
         s = record.session
         return self.classes.attempts(record.id, s.round_no, s.heat_no)
+
+    def _station_overrides(self, params: dict[str, dict[str, Any]]) -> None:
+        """Hand the circuit's per-station engine parameters (distance_m, start_mode, time_cap_s,
+        false_start_policy) to the hub for the class; ``{}`` when it ends. Hubs without
+        ``set_station_overrides`` run the stations' own settings."""
+        apply = getattr(self.hub, "set_station_overrides", None)
+        if apply is None:
+            log.warning("the hub cannot take circuit parameters yet; stations keep their own settings")
+            return
+        apply(params)
 
     def _hub_abort(self, station_id: str, reason: str) -> None:
         try:

@@ -46,6 +46,7 @@ class FakeHub:
         self._ids = itertools.count(1)
         self._prefix = prefix
         self.clock = 1000.0
+        self.overrides: list[dict] = []
         for sid in ("sled1", "sled2"):
             if self.stations.get(sid) is None:
                 self.stations.upsert(Station(sid, "sled", sid.title(), {"distance_m": 15}))
@@ -66,6 +67,9 @@ class FakeHub:
     def go(self, station_ids, go_delay_us=0):
         self.calls.append(("go", list(station_ids)))
         return 1
+
+    def set_station_overrides(self, params):
+        self.overrides.append(dict(params))
 
     def stop_station(self, station_id):
         self.calls.append(("stop", station_id))
