@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 
 from server.classes import rotation
 from server.classes.circuits import Circuit
-from server.classes.corrections import RERUN_STATUS, CorrectionKind, corrected
+from server.classes.corrections import CorrectionKind, corrected
 from server.classes.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import ACTIVE_STATES, Event, Session, State, Timing, Transition, due_event, fire, restored
 from server.classes.views import ClassViews
@@ -476,4 +476,4 @@ def _layout(circuit: Circuit) -> list[tuple[str, ...]]:
     return [cs.station_ids for cs in circuit.stations]
 
 
-__all__ = ["ClassService", "Change", "RERUN_STATUS"]
+__all__ = ["ClassService", "Change"]

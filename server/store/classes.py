@@ -10,7 +10,7 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from server.classes.circuits import Circuit, circuit_from_dict
 from server.classes.errors import Conflict, NotFound
@@ -264,7 +264,3 @@ class CorrectionStore:
         return [AuditEntry(r["id"], r["result_id"], r["class_id"], r["kind"], r["reason"],
                            json.loads(r["before_json"]), json.loads(r["after_json"]) if r["after_json"] else None,
                            r["user_id"], r["user_name"], r["at"]) for r in rows]
-
-
-def checked_in_ids(rows: Iterable[tuple[str, float]]) -> list[str]:
-    return [member_id for member_id, _ in rows]

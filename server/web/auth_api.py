@@ -20,7 +20,17 @@ def _session_state(auth: Auth) -> dict:
 
 def auth_blueprint(auth: Auth) -> Blueprint:
     bp = Blueprint("auth_api", __name__, url_prefix="/api")
+    _session_routes(bp, auth)
+    _user_routes(bp, auth)
 
+    @bp.get("/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
+    return bp
+
+
+def _session_routes(bp: Blueprint, auth: Auth) -> None:
     @bp.get("/session")
     def session_state():
         return jsonify(_session_state(auth))
@@ -48,6 +58,8 @@ def auth_blueprint(auth: Auth) -> Blueprint:
         auth.sign_out()
         return jsonify(_session_state(auth))
 
+
+def _user_routes(bp: Blueprint, auth: Auth) -> None:
     @bp.get("/users")
     @require_role(Role.ADMIN)
     def users():
@@ -73,12 +85,6 @@ def auth_blueprint(auth: Auth) -> Blueprint:
     def delete_user(user_id: str):
         auth.users.delete(user_id)
         return jsonify({"id": user_id, "deleted": True})
-
-    @bp.get("/openapi.json")
-    def openapi():
-        return jsonify(openapi_document())
-
-    return bp
 
 
 def _no_unknown(body: dict, known: set[str]) -> None:

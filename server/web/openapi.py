@@ -108,6 +108,13 @@ def _schemas() -> dict[str, S]:
                             "kind": {"enum": ["edit_time", "dq", "rerun", "delete"]}, "reason": STR,
                             "before": result_row, "after": _n(result_row), "user_id": _n(STR), "user_name": STR,
                             "at": NUM}),
+        "Assignment": _obj({"attempt_id": STR, "station_id": STR, "heat_id": STR, "athlete": STR,
+                            "member_id": _n(STR), "class_id": _n(STR)}),
+        "HeatEntries": _obj({"entries": _arr(_obj({"station_id": STR, "athlete": STR, "member_id": _n(STR)},
+                                                  ["station_id"]))}),
+        "HeatGo": _obj({"go_t_us": INT, "station_ids": _arr(STR)}),
+        "StationStopped": _obj({"station_id": STR, "stopped": {"const": True}}),
+        "StationAborted": _obj({"station_id": STR, "aborted": {"const": True}}),
         "CorrectionOutcome": _obj({"correction": ref("Correction"), "result": _n(ref("Result")),
                                    "rerun_scheduled": BOOL}),
     }
@@ -151,16 +158,11 @@ def _reason_body(extra: dict[str, S] | None = None) -> S:
 
 
 def _paths() -> dict[str, dict[str, S]]:
-    cls = ref("Class")
-    class_id_ops = {
-        f"/api/classes/{{class_id}}/{a}": {"post": _inst(s, cls, tag="classes")}
-        for a, s in (("start", "Start: build the rotation from the pods, arm heat 1 (SETUP → READY)"),
-                     ("go", "GO: start the armed heat (countdown, then work interval)"),
-                     ("pause", "Pause the interval clock"), ("resume", "Resume where it paused"),
-                     ("skip", "Skip: end the current interval (or heat) and move on"),
-                     ("finish", "End the class (DONE); armed attempts are aborted"),
-                     ("arm", "Arm the heat at the pointer again (entries aborted or lost)"))
-    }
+    return {**_hub_paths(), **_people_paths(), **_class_paths()}
+
+
+def _hub_paths() -> dict[str, dict[str, S]]:
+    """Results, corrections, stations, free heats, nodes, demo."""
     return {
         "/api/health": {"get": _op("Hub counters", ref("Health"))},
         "/api/results": {"get": _op("Finished attempts, newest first", _arr(ref("Result")), errors=(400,), query=(
@@ -184,11 +186,28 @@ def _paths() -> dict[str, dict[str, S]]:
                                         tag="corrections", query=(("class", STR, "only this class"),
                                                                   ("result", STR, "only this result")))},
         "/api/stations": {"get": _op("Stations and their sensor bindings", _arr(ref("Station")))},
+        "/api/heats": {"post": _inst("Free run: arm a heat of stations with athletes", _arr(ref("Assignment")),
+                                     ref("HeatEntries"), errors=(409,), status=201, tag="heats")},
+        "/api/heats/go": {"post": _inst("Free run: GO on armed stations", ref("HeatGo"),
+                                        _obj({"station_ids": _arr(STR), "go_delay_s": NUM}, ["station_ids"]),
+                                        errors=(409,), status=202, tag="heats")},
+        "/api/stations/{station_id}/stop": {"post": _inst("Stop the attempt running at a station",
+                                                          ref("StationStopped"), errors=(404,), status=202,
+                                                          tag="heats")},
+        "/api/stations/{station_id}/abort": {"post": _inst("Abort the attempt at a station", ref("StationAborted"),
+                                                           _obj({"reason": STR}, []), errors=(404,), status=202,
+                                                           tag="heats")},
         "/api/nodes": {"get": _op("Sensor nodes", _arr(ref("Node")))},
         "/api/demo": {"get": _op("Demo class state", ref("DemoState"), errors=(404,), tag="demo")},
         "/api/demo/start": {"post": _inst("Start the demo class", ref("DemoState"), errors=(404,), tag="demo")},
         "/api/demo/stop": {"post": _inst("Stop the demo class", ref("DemoState"), errors=(404,), tag="demo")},
         "/api/openapi.json": {"get": _op("This document", ANY_OBJ)},
+    }
+
+
+def _people_paths() -> dict[str, dict[str, S]]:
+    """Session, users, roster."""
+    return {
         "/api/session": {
             "get": _op("Who is signed in, and the CSRF token", ref("SessionState"), tag="auth"),
             "post": _op("Sign in with name and PIN", ref("SessionState"), body=ref("SignIn"), errors=(401, 429),
@@ -219,6 +238,22 @@ def _paths() -> dict[str, dict[str, S]]:
                                             body_content="text/csv", errors=(415,), tag="roster")},
         "/api/members/export": {"get": _op("Export the roster as CSV", STR, role="admin", ok_content="text/csv",
                                            tag="roster")},
+    }
+
+
+def _class_paths() -> dict[str, dict[str, S]]:
+    """Circuits and classes."""
+    cls = ref("Class")
+    class_id_ops = {
+        f"/api/classes/{{class_id}}/{a}": {"post": _inst(s, cls, tag="classes")}
+        for a, s in (("start", "Start: build the rotation from the pods, arm heat 1 (SETUP → READY)"),
+                     ("go", "GO: start the armed heat (countdown, then work interval)"),
+                     ("pause", "Pause the interval clock"), ("resume", "Resume where it paused"),
+                     ("skip", "Skip: end the current interval (or heat) and move on"),
+                     ("finish", "End the class (DONE); armed attempts are aborted"),
+                     ("arm", "Arm the heat at the pointer again (entries aborted or lost)"))
+    }
+    return {
         "/api/circuits": {"get": _op("Circuit templates", _arr(ref("Circuit")), tag="circuits"),
                           "post": _op("Save a circuit", ref("Circuit"), role="admin", write=True,
                                       body=ref("CircuitInput"), errors=(409,), status=201, tag="circuits")},
@@ -253,6 +288,7 @@ def _paths() -> dict[str, dict[str, S]]:
                                                                               tag="classes")},
         "/api/stop-all": {"post": _inst("STOP ALL: abort every attempt on every station; pause the class",
                                         ref("StopAllOutcome"), errors=(), tag="classes")},
+    
     }
 
 

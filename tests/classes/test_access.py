@@ -10,6 +10,7 @@ import pytest
 from server.auth.pins import hash_pin, verify_pin
 from server.auth.ratelimit import SignInLimiter
 from server.classes.sockets import CONTROL_EVENTS
+from server.store.stations import Station
 from tests.classes.api_support import PINS, ApiClient, OpenApi, make_users, signed_in
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -64,7 +65,6 @@ def test_every_write_route_refuses_without_session_role_or_csrf(app):
 
 
 def test_allowed_callers_get_past_the_guard(app):
-    app.hub.start()  # stop-all and friends talk to the hub's pipeline
     admin = signed_in(app, "admin")
     for method, path in write_routes(app.flask):
         if (method, path) in PUBLIC_WRITES or path == "/api/session":
@@ -108,15 +108,22 @@ def test_every_control_event_refuses_without_session_role_or_csrf(app):
 def test_a_refused_control_event_changes_nothing(app):
     from server.classes.wiring import class_service
     service = class_service(app)
-    admin = signed_in(app, "admin")
-    sid = admin.post("/api/circuits", json={"name": "C", "stations": []}).status_code  # invalid, 400
-    assert sid == 400
-    sock = app.socketio.test_client(app.flask)
+    app.hub.stations.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15}))
+    app.hub.reload_stations()
+    circuit = signed_in(app, "admin").post("/api/circuits", json={
+        "name": "C", "stations": [{"kind": "sled", "station_ids": ["sled1"]}]}).get_json()
+    instructor = signed_in(app, "instructor")
+    class_id = instructor.post("/api/classes", json={"circuit_id": circuit["id"]}).get_json()["id"]
+    member = instructor.post("/api/members", json={"name": "Dana"}).get_json()["id"]
+    instructor.post(f"/api/classes/{class_id}/checkin", json={"member_id": member})
+    before = service.view(class_id)
+    sock = app.socketio.test_client(app.flask, flask_test_client=signed_in(app, "display").client)
     try:
-        assert sock.emit("class:stop_all", {}, callback=True)["status"] == 401
+        for event in ("class:start", "class:finish", "class:stop_all"):
+            assert sock.emit(event, {"class_id": class_id}, callback=True)["status"] == 403
     finally:
         sock.disconnect()
-    assert service.current() is None
+    assert service.view(class_id)["state"] == before["state"] == "SETUP"
 
 
 def test_sign_in_is_rate_limited_per_name_and_address(app):

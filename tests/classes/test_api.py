@@ -27,7 +27,6 @@ def app(hub_app):
     for lane in ("lane1", "lane2"):
         hub.stations.upsert(Station(lane, "lane", lane.title(), {}))
     hub.reload_stations()
-    hub.start()
     return hub_app
 
 
@@ -182,3 +181,12 @@ def test_existing_hub_routes_match_the_document(app):
                  "/api/classes/current"):
         assert anonymous.get(path).status_code in (200, 404)
     assert anonymous.get("/api/results?limit=0").status_code == 400
+
+
+def test_docs_api_md_lists_every_route_and_control_event():
+    from server.classes.sockets import CONTROL_EVENTS
+    text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    doc = openapi_document()
+    missing = [f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops if f"`{m.upper()} {p}`" not in text]
+    missing += [e for e in CONTROL_EVENTS if f"`{e}`" not in text]
+    assert not missing, missing

@@ -58,6 +58,7 @@ def test_sigkill_mid_class_loses_nothing_announced(tmp_path, clock):
         finished = {s["result_id"] for s in service.views.view(service.classes.active(), 0)["heat"]} - {None}
         assert finished <= set(stored)
         resumed = service.control(view["id"], Event.RESUME)
-        assert resumed["state"] == "READY" and resumed["round_no"] == view["round_no"]
+        assert resumed["state"] == view["resume_to"] and resumed["round_no"] == view["round_no"]
+        assert resumed["state"] in ("READY", "TRANSITION")  # a heat that was running is armed again
     finally:
         db.close()
