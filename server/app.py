@@ -28,6 +28,7 @@ from server.mqtt_link import MqttLink
 from server.store.db import Database
 from server.web.api import api_blueprint
 from server.web.errors import install_error_handlers
+from server.web.heats_api import heats_blueprint
 from server.web.pages import pages_blueprint
 from server.web.sockets import register_socket_handlers
 
@@ -141,5 +142,6 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     install_error_handlers(flask, hub_app.api_errors)
     flask.register_blueprint(pages_blueprint(web_root))
     flask.register_blueprint(api_blueprint(hub_app))
+    flask.register_blueprint(heats_blueprint(hub_app))
     register_socket_handlers(socketio, hub_app)
     return hub_app

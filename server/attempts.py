@@ -45,13 +45,19 @@ class AttemptBook:
         return made
 
     def get(self, attempt_id: str) -> Assignment | None:
-        return self._by_attempt.get(attempt_id)
+        """The assignment of ``attempt_id``; a re-armed attempt ``"<id>~<try>"`` (after a voided false
+        start) belongs to the same athlete as ``<id>``."""
+        return self._by_attempt.get(attempt_id) or self._by_attempt.get(attempt_id.split("~", 1)[0])
+
+    def current_all(self) -> list[Assignment]:
+        """Every station's latest assignment that has no stored result yet."""
+        return list(self._current.values())
 
     def current(self, station_id: str) -> Assignment | None:
         """The latest assignment armed at ``station_id``."""
         return self._current.get(station_id)
 
     def forget(self, attempt_id: str) -> None:
-        a = self._by_attempt.pop(attempt_id, None)
+        a = self._by_attempt.pop(attempt_id, None) or self._by_attempt.pop(attempt_id.split("~", 1)[0], None)
         if a is not None and self._current.get(a.station_id) == a:
             del self._current[a.station_id]

@@ -100,9 +100,12 @@ class Hub:
     def arm(self, entries: list[tuple[str, str, str | None, str | None]]) -> list[Assignment]:
         """Arm a heat: ``entries`` are ``(station_id, athlete, member_id, class_id)``."""
         def do() -> list[Assignment]:
+            unknown = [e[0] for e in entries if e[0] not in self.engine.stations]
+            if unknown:
+                raise ValueError(f"unknown station(s): {', '.join(unknown)}")
             made = self.book.new_heat(entries)
             self.engine.arm([a.station_id for a in made], {a.station_id: a.attempt_id for a in made},
-                            self.clock_us())
+                            self.clock_us(), heat_id=made[0].heat_id)
             self.broadcaster.event("armed", [a.__dict__ for a in made])
             return made
         return self.pipeline.run_sync(do)
@@ -178,6 +181,8 @@ class Hub:
             self.broadcaster.event("false_start", out.to_dict())
         elif isinstance(out, eng.LateEvent):
             self.late_events += 1
+        elif isinstance(out, eng.CommandRejected):
+            self.broadcaster.event("command_rejected", out.to_dict())
         for listener in self.listeners:
             listener(out)
 
@@ -216,6 +221,10 @@ class Hub:
                 "clients": self.broadcaster.client_count,
             }
         return self.pipeline.run_sync(snap)
+
+    def current_assignments(self) -> list[dict[str, Any]]:
+        """Who stands at which station now (armed or running, no result yet)."""
+        return self.pipeline.run_sync(lambda: [a.__dict__ for a in self.book.current_all()])
 
     def node_views(self) -> list[dict[str, Any]]:
         def snap() -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ def register_socket_handlers(socketio: SocketIO, app: "HubApp") -> None:
         app.hub.broadcaster.client_joined(request.sid)
         emit("hello", {"results": [r.to_dict() for r in app.hub.results.recent(20)],
                        "stations": [s.to_dict() for s in app.hub.stations.all()],
+                       "assignments": app.hub.current_assignments(),
                        "demo": app.demo.state() if app.demo else None})
 
     @socketio.on("disconnect")

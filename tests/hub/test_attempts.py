@@ -1,0 +1,12 @@
+from server.attempts import AttemptBook
+
+
+def test_heats_assign_athletes_and_rearmed_attempts_keep_them():
+    book = AttemptBook("x")
+    a, b = book.new_heat([("sled1", "Rocket", "m1", "c1"), ("lane1", "Kiwi", None, None)])
+    assert a.heat_id == b.heat_id and a.attempt_id != b.attempt_id
+    assert book.current("sled1") == a and len(book.current_all()) == 2
+    assert book.get(a.attempt_id + "~2").athlete == "Rocket"  # re-armed after a voided false start
+    book.forget(a.attempt_id + "~2")
+    assert book.current("sled1") is None and book.get(a.attempt_id) is None
+    assert [x.station_id for x in book.current_all()] == ["lane1"]
