@@ -88,7 +88,7 @@ class Circuit:
     station_params: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        params = {sid: cs.params() for cs in self.stations for sid in cs.station_ids}
+        params = {sid: {**cs.params(), "countdown_s": self.countdown_s} for cs in self.stations for sid in cs.station_ids}
         object.__setattr__(self, "station_params", params)
 
     def to_dict(self) -> dict[str, Any]:

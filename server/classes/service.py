@@ -81,6 +81,7 @@ class ClassService:
         self._lock = threading.RLock()
         self._depth = 0
         self._inbox: deque = deque()
+        self._due_s: float | None = None  # when the running class's interval ends (caller's clock)
         self.listeners: list[Listener] = [self._effects, self._persist, self._broadcast]
         hub.writer.listeners.append(self.on_result)
 
@@ -116,7 +117,10 @@ class ClassService:
                 self._lock.release()
 
     def tick(self) -> None:
-        """Fire the interval clock's due event (pipeline ticker); skipped while the service is busy."""
+        """Fire the interval clock's due event (pipeline ticker, ~100/s: cheap unless something is due);
+        skipped while the service is busy."""
+        if not self._inbox and (self._due_s is None or self._clock() < self._due_s):
+            return
         if not self._lock.acquire(blocking=False):
             return
         try:
@@ -391,6 +395,10 @@ class ClassService:
     def _persist(self, change: Change) -> None:
         """Listener 2: commit the session and the attempt rows (before anyone hears of them)."""
         self.classes.commit(change.record.id, change.after, change.store)
+        s = change.after
+        if s.state in ACTIVE_STATES or change.before.state in ACTIVE_STATES:  # the running class
+            timed = s.state in (State.WORK, State.TRANSITION)
+            self._due_s = s.phase_started_s + s.phase_duration_s if timed else None
 
     def _broadcast(self, change: Change) -> None:
         """Listener 3: the ``class`` event with the committed view."""
@@ -401,12 +409,14 @@ class ClassService:
     # internals: results ----------------------------------------------------------------------------
     def _handle_result(self, stored: Any) -> None:
         record = self.classes.active()
-        if record is None or stored.class_id != record.id:
+        if record is None:
             return
         rows = self.classes.attempts(record.id)
-        row = next((r for r in rows if r.attempt_id == stored.id), None) or next(
-            (r for r in reversed(rows) if r.status == "armed" and r.station_id == stored.station_id
-             and r.member_id == stored.member_id), None)
+        base_id = stored.id.split("~", 1)[0]  # the engine re-arms a voided attempt A as "A~1", "A~2", ...
+        row = next((r for r in rows if r.attempt_id in (stored.id, base_id)), None)
+        if row is None and stored.class_id == record.id:
+            row = next((r for r in reversed(rows) if r.status == "armed" and r.station_id == stored.station_id
+                        and r.member_id == stored.member_id), None)
         if row is None:
             return
         policy = record.circuit.station_params.get(stored.station_id, {}).get("false_start_policy")

@@ -88,9 +88,9 @@ class FakeHub:
                               class_id=a.class_id, member_id=a.member_id, athlete=a.athlete, status=status,
                               reason="finished", time_s=time_s, reaction_s=None, detail={}, finished_at=self.clock)
         self.results.save(stored)
-        if status == "FALSE_START":  # VOID_REARM: the engine arms a fresh attempt for the same member
-            self.armed[station_id] = Assignment(f"{a.attempt_id}r", station_id, a.heat_id, a.athlete, a.member_id,
-                                                a.class_id)
+        if status == "FALSE_START":  # VOID_REARM: the engine arms "<id>~1" for the same member; today's
+            # ResultWriter forgets the assignment with the voided result, so the re-run is stored without it
+            self.armed[station_id] = Assignment(f"{a.attempt_id}~1", station_id, a.heat_id, "", None, None)
         self.broadcaster.event("result", stored.to_dict())
         for listener in self.writer.listeners:
             listener(stored)

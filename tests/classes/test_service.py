@@ -234,7 +234,7 @@ def test_a_result_arriving_while_the_service_is_busy_is_applied_later(service, h
 def test_circuit_parameters_go_to_the_hub_for_the_class(service, hub, circuit_id, members):
     view = started(service, circuit_id, members)
     assert hub.overrides[-1]["sled1"] == {"distance_m": 15.0, "start_mode": "GO_COUNTDOWN", "time_cap_s": 20.0,
-                                          "false_start_policy": "VOID_REARM"}
+                                          "false_start_policy": "VOID_REARM", "countdown_s": 3.0}
     assert set(hub.overrides[-1]) == {"sled1", "lane1", "lane2"}
     service.control(view["id"], Event.FINISH)
     assert hub.overrides[-1] == {}
