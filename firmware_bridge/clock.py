@@ -8,9 +8,14 @@ its ``clock/pong``, comes from one :class:`NodeClock`, so the hub's offset estim
 
 from __future__ import annotations
 
+import logging
 from typing import Callable, Protocol
 
 US_PER_S = 1_000_000
+#: an edge tick further than this from the factory's ticks now is on another clock (warned once)
+TICK_SANITY_S = 3600.0
+
+log = logging.getLogger("sledhub.bridge")
 
 
 def ticks_to_us(ticks: float) -> int:
@@ -34,12 +39,21 @@ class NodeClock:
     def __init__(self, pin_factory: TicksSource, offset_us: int = 0) -> None:
         self._factory = pin_factory
         self.offset_us = int(offset_us)
+        self._tick_checked = False
 
     def __call__(self) -> int:
         return ticks_to_us(self._factory.ticks()) + self.offset_us
 
     def from_tick(self, ticks: float) -> int:
-        """Return the node-clock µs of a pin tick (seconds, as passed to ``when_changed``)."""
+        """Return the node-clock µs of a pin tick (seconds, as passed to ``when_changed``).
+
+        The first tick is checked against the factory's ticks now: a pin driver reporting edges on
+        another clock (e.g. wall-clock time) would make every ``t_us`` wrong, so it is logged."""
+        if not self._tick_checked:
+            self._tick_checked = True
+            if abs(self._factory.ticks() - ticks) > TICK_SANITY_S:
+                log.error("pin edge ticks (%.3f s) are not on the pin factory's clock (%.3f s now): "
+                          "edge times and clock/pong disagree", ticks, self._factory.ticks())
         return ticks_to_us(ticks) + self.offset_us
 
 

@@ -71,6 +71,7 @@ class Node:
         self._thread: threading.Thread | None = None
         self._started_s: float | None = None
         self._health_due = False
+        self._stopped = False
         self.bad_messages = 0
         self.sensors: list[Sensor] = build_sensors(
             config.sensors, pin_factory=pin_factory, clock=self.clock, sink=self, clock_ns=clock_ns)
@@ -150,7 +151,12 @@ class Node:
         return client
 
     def stop(self) -> None:
-        """Stop sensors, deliver what can be delivered, publish ``status`` offline, disconnect, join."""
+        """Stop sensors, deliver what can be delivered, publish ``status`` offline, disconnect, join.
+
+        Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
         for sensor in self.sensors:
             sensor.stop()
         for sensor in self.sensors:
