@@ -10,7 +10,8 @@ Rules, in hub-clock time (details in ``docs/timing.md``):
   interpolated between samples) or the first encoder sample beyond the motion threshold after GO;
   in REACTION_RANDOM a reaction under ``min_reaction_s`` is a false start.
 * FIRST_MOVEMENT: after GO the clock starts at the first forward encoder edge of a movement that
-  then reaches ``motion_threshold_m`` without falling back to the rest position.
+  then reaches ``motion_threshold_m`` without falling back to the rest position. A sled already
+  moving at GO (a motion false start kept under WARN_KEEP) is timed from GO.
 * Distance counts from the rest position: the last encoder sample before the go command (GO modes)
   or before the GO signal (FIRST_MOVEMENT). The finish is
   the instant the position reaches ``rest + distance_m``, interpolated linearly between the two
@@ -127,7 +128,12 @@ class SledStation(StationRuntime):
         self._marks = [(d, i) for i, d in enumerate(self.cfg.split_distances_m)]
         self._marks.append((self.cfg.distance_m, -1))
         self._next_mark_m = self._marks[0][0]
-        if a.state is S.READY:
+        if a.state is S.READY and a.false_start is FalseStartReason.MOTION:
+            self.p0 = self.p_ref           # already moving (kept false start): timed from GO and rest
+            self.start(a, t_us)
+            self._pos_rule = self._running_position
+            self._force_rule = _no_rule
+        elif a.state is S.READY:
             self._pos_rule = self._ready_position
             self._force_rule = _no_rule
         else:

@@ -62,13 +62,14 @@ class SledTrace:
                 hi = mid - 1
         return self.forces[lo][1]
 
-    def velocity_at_crossing(self, distance_m: float, window_us: float = 5_000.0) -> float:
-        """Mean velocity (m/s) over the edges around the crossing of ``distance_m``."""
+    def edge_rate_at(self, distance_m: float) -> float:
+        """Encoder edge rate (Hz) at the crossing of ``distance_m``: 1 / the straddling edges' interval."""
         t = self.crossings[distance_m]
-        near = [(ts, x) for ts, x in self.edges if abs(ts - t) <= window_us]
-        if len(near) < 2:
+        before = [ts for ts, _ in self.edges if ts <= t]
+        after = [ts for ts, _ in self.edges if ts > t]
+        if not before or not after:
             return 0.0
-        return (near[-1][1] - near[0][1]) / (near[-1][0] - near[0][0]) * 1e6
+        return 1e6 / (after[0] - before[-1])
 
 
 def _time_to(d_m: float, v: float, a: float) -> float:
@@ -91,6 +92,8 @@ def simulate(model: SledModel, t0_us: float, until_m: float, marks_m: tuple[floa
         f = model.force_n(t, x, v)
         trace.forces.append((t0_us + t * 1e6, f))
         if v <= 0 and f <= friction:
+            if model.stop_after_m is not None and x >= model.stop_after_m:
+                break  # the athlete has stopped pulling for good
             v, t = 0.0, t + h
             continue
         a = (f - friction) / model.mass_kg
