@@ -2,7 +2,9 @@
 
 Discrete events (attempt state, GO, results, corrections) go out at once. Live telemetry frames are
 coalesced: the latest progress of every station is kept, and one ``frames`` message carrying all
-stations is sent at most every ``frame_interval_us`` (default 50 ms = 20 frames/s). A client gets a
+stations is sent every ``frame_interval_us`` (default 50 ms = 20 frames/s) while there is news. Sends
+keep to a fixed grid of interval slots, so the pipeline's tick jitter does not stretch the interval
+and a steady stream really gets 20 frames/s (after a pause the grid restarts). A client gets a
 new frame only after it acknowledged the previous one, so a slow tablet never builds a backlog:
 at most one frame is in flight per client (a frame unacknowledged for 2 s counts as lost).
 """
@@ -30,7 +32,7 @@ class Broadcaster:
         self._emitter = emitter
         self._interval_us = frame_interval_us
         self._pending: dict[str, dict[str, Any]] = {}
-        self._last_flush_us = 0
+        self._next_flush_us = 0
         self._lock = threading.Lock()
         self._clients: dict[str, int] = {}  # sid -> hub time (µs) the frame in flight was sent, 0 = none
         self.frames_sent = 0
@@ -44,6 +46,10 @@ class Broadcaster:
     def client_left(self, sid: str) -> None:
         with self._lock:
             self._clients.pop(sid, None)
+
+    @property
+    def frame_interval_us(self) -> int:
+        return self._interval_us
 
     @property
     def client_count(self) -> int:
@@ -60,9 +66,10 @@ class Broadcaster:
 
     def flush(self, now_us: int) -> None:
         """Send pending frames if the interval has passed (pipeline ticker)."""
-        if not self._pending or now_us - self._last_flush_us < self._interval_us:
+        if not self._pending or now_us < self._next_flush_us:
             return
-        self._last_flush_us = now_us
+        late = now_us - self._next_flush_us >= self._interval_us
+        self._next_flush_us = (now_us if late else self._next_flush_us) + self._interval_us
         payload = {"t_us": now_us, "stations": self._pending}
         self._pending = {}
         with self._lock:
