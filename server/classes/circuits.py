@@ -68,9 +68,11 @@ class CircuitStation:
         return len(self.station_ids)
 
     def params(self) -> dict[str, Any]:
-        """The engine parameters this circuit sets on each of its stations."""
-        return {"distance_m": self.distance_m, "start_mode": self.start_mode, "time_cap_s": self.time_cap_s,
-                "false_start_policy": self.false_start_policy}
+        """The engine parameters this circuit sets on each of its stations (a lane's length comes from
+        its gates, so ``distance_m`` of a lane set is for people only)."""
+        out = {"start_mode": self.start_mode, "time_cap_s": self.time_cap_s,
+               "false_start_policy": self.false_start_policy}
+        return {"distance_m": self.distance_m, **out} if self.kind == "sled" else out
 
 
 @dataclass(frozen=True)

@@ -236,5 +236,14 @@ def test_circuit_parameters_go_to_the_hub_for_the_class(service, hub, circuit_id
     assert hub.overrides[-1]["sled1"] == {"distance_m": 15.0, "start_mode": "GO_COUNTDOWN", "time_cap_s": 20.0,
                                           "false_start_policy": "VOID_REARM", "countdown_s": 3.0}
     assert set(hub.overrides[-1]) == {"sled1", "lane1", "lane2"}
+    assert "distance_m" not in hub.overrides[-1]["lane1"]  # not an engine option for lanes
     service.control(view["id"], Event.FINISH)
     assert hub.overrides[-1] == {}
+
+
+def test_circuit_overrides_are_valid_engine_configs(hub, circuit_id, service):
+    from server.station_setup import engine_config
+    circuit = service.circuits.get(circuit_id).circuit
+    for station in hub.stations.all():
+        if station.id in circuit.station_params:
+            engine_config(station, circuit.station_params[station.id])  # raises on an unknown option
