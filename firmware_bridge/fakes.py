@@ -22,6 +22,20 @@ resistor), so give a fake the idle level that matches the driver's pull.
 
 Several ``MockFactory`` instances coexist in one process (pins and reservations are per factory), so
 a simulator may give each node its own factory, or share one with distinct pin numbers per node.
+
+A simulated sled node, in outline::
+
+    factory = mock_factory()
+    hx_clock = StepClock()
+    cell = FakeHX711(factory, 5, 6, source=lambda: model.force_n, scale_counts_per_n=2280.0,
+                     offset_counts=-84120, rate_hz=80, clock_ns=hx_clock)
+    wheel = FakeEncoderWheel(factory, 17, 27)
+    node = Node(config, pin_factory=factory, clock_us=NodeClock(factory, offset_us=3_000_000),
+                clock_ns=hx_clock, outbox_path=":memory:")
+    cell.start(); node.start()
+    wheel.step(+1, tick=edge_time_s)      # for every count change of the model, at its exact time
+    ...
+    node.stop(); cell.close()
 """
 
 from __future__ import annotations
@@ -101,6 +115,35 @@ def fake_pin(pin_factory: MockFactory, number: int) -> FakePin:
             "or use firmware_bridge.fakes.mock_factory()"
         )
     return pin
+
+
+class StepClock:
+    """A nanosecond clock that advances ``step_ns`` per call (thread-safe), for HX711 timing.
+
+    Shared by a :class:`FakeHX711` and its driver (``Node(..., clock_ns=clock)``), it makes every SCK
+    high phase look short however busy the process is, so reads never overrun (with the default
+    ``perf_counter_ns`` a loaded process overruns now and then, as a real Pi would). ``stall_in(k, ns)`` makes the k-th next call
+    jump ``ns`` further: a forced overrun (the driver discards the read, the fake powers down)."""
+
+    def __init__(self, step_ns: int = 1000) -> None:
+        self.t = 0
+        self.step_ns = step_ns
+        self.calls = 0
+        self._stall: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            self.calls += 1
+            self.t += self.step_ns
+            if self._stall is not None and self.calls == self._stall[0]:
+                self.t += self._stall[1]
+                self._stall = None
+            return self.t
+
+    def stall_in(self, k: int, ns: int) -> None:
+        with self._lock:
+            self._stall = (self.calls + k, ns)
 
 
 def _to_24_bit(counts: int) -> int:

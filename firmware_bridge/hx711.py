@@ -124,8 +124,9 @@ class HX711:
         with self._io_lock:
             pin = self._sck.pin
             start = self._clock_ns()
+            give_up = time.monotonic() + 0.05  # an injected clock that never advances must not hang us
             pin.state = True
-            while self._clock_ns() - start <= 2 * self.max_high_ns:
+            while self._clock_ns() - start <= 2 * self.max_high_ns and time.monotonic() < give_up:
                 time.sleep(self.max_high_ns / 1e9)
             pin.state = False
             self._next_gain = 128

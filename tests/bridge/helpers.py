@@ -1,4 +1,4 @@
-"""Helpers of the bridge tests: a stepping ns clock, node configs, an MQTT spy."""
+"""Helpers of the bridge tests: node configs, an MQTT spy (and the fakes' stepping ns clock)."""
 
 from __future__ import annotations
 
@@ -10,32 +10,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_bridge.config import NodeConfig, parse_config
+from firmware_bridge.fakes import StepClock  # noqa: F401 - re-exported for the tests
 from tests.support.waiting import wait_for
-
-
-class StepClock:
-    """A ns clock for HX711 timing: each call advances ``step_ns``; ``stall_in(k, ns)`` makes the k-th
-    next call jump ``ns`` further (a pre-empted bit-bang). Thread-safe; shared by driver and fake."""
-
-    def __init__(self, step_ns: int = 1000) -> None:
-        self.t = 0
-        self.step_ns = step_ns
-        self.calls = 0
-        self._stall: tuple[int, int] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self._lock:
-            self.calls += 1
-            self.t += self.step_ns
-            if self._stall is not None and self.calls == self._stall[0]:
-                self.t += self._stall[1]
-                self._stall = None
-            return self.t
-
-    def stall_in(self, k: int, ns: int) -> None:
-        with self._lock:
-            self._stall = (self.calls + k, ns)
 
 
 def node_config(broker=None, sensors: list[dict[str, Any]] | None = None, **sections: dict[str, Any]) -> NodeConfig:
