@@ -118,7 +118,7 @@ def run_once(configs, arrivals) -> tuple[float, int]:
     finished = 0
     next_tick = arrivals[0][0]
     ingest = engine.ingest
-    t0 = time.process_time()
+    t0, w0 = time.process_time(), time.perf_counter()
     for at, kind, payload in arrivals:
         while next_tick <= at:
             finished += sum(1 for o in engine.advance(next_tick) if type(o) is AttemptFinished)
@@ -133,10 +133,10 @@ def run_once(configs, arrivals) -> tuple[float, int]:
             _, target, t = payload  # type: ignore[misc]
             engine.go(target, t)
     finished += sum(1 for o in engine.advance(next_tick + 120_000_000) if type(o) is AttemptFinished)
-    elapsed = time.process_time() - t0
+    elapsed, wall = time.process_time() - t0, time.perf_counter() - w0
     if engine.stats["late"] or engine.stats["duplicates"]:
         print(f"warning: unexpected engine stats {engine.stats}", file=sys.stderr)
-    return elapsed, finished
+    return elapsed, wall, finished
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,14 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
     configs, arrivals, n_events = build(args.heats, args.sleds, args.lanes)
-    best = math.inf
+    best = best_wall = math.inf
     for _ in range(args.repeat):
-        elapsed, finished = run_once(configs, arrivals)
-        best = min(best, elapsed)
+        elapsed, wall, finished = run_once(configs, arrivals)
+        best, best_wall = min(best, elapsed), min(best_wall, wall)
     expected = args.heats * (args.sleds + args.lanes)
     print(f"events: {n_events}  attempts finished: {finished}/{expected}  "
-          f"hub-time ticks: {(arrivals[-1][0] - arrivals[0][0]) // TICK_US}")
-    print(f"best of {args.repeat}: {best:.3f} s  →  {n_events / best:,.0f} events/s on one core")
+          f"advance calls: {(arrivals[-1][0] - arrivals[0][0]) // TICK_US}")
+    print(f"best of {args.repeat}: {best:.3f} s CPU → {n_events / best:,.0f} events/s on one core "
+          f"(wall clock {best_wall:.3f} s → {n_events / best_wall:,.0f} events/s)")
     return 0 if finished == expected else 1
 
 

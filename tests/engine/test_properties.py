@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from server.engine import AttemptFinished, AttemptResult, LateEvent, ResultStatus, TimingEngine
 from tests.engine.groundtruth import ARM_US, GO_CMD_US, Heat, heats
 
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LATENESS_US = 300_000
 SEEDS = st.integers(0, 2**32 - 1)   # delivery randomness (delays, duplicates, advance points)
 
@@ -83,7 +83,7 @@ def test_lane_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     assert results == deliver(heat, None)[0]
 
 
-@settings(PROPS, max_examples=50)
+@settings(PROPS, max_examples=30)
 @given(heat=heats(kinds=("sled",), max_stations=2), seed=SEEDS)
 def test_sled_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     results, outputs, _ = deliver(heat, random.Random(seed))
@@ -92,7 +92,7 @@ def test_sled_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     assert results == deliver(heat, None)[0]
 
 
-@settings(PROPS, max_examples=30)
+@settings(PROPS, max_examples=20)
 @given(heat=heats(), seed=SEEDS)
 def test_mixed_heats_match_ground_truth(heat, seed):
     check(heat, deliver(heat, random.Random(seed))[0])

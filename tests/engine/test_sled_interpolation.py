@@ -40,7 +40,7 @@ def run_pull(model: SledModel, distance: float, reaction_s: float, mode=StartMod
     return trace, s.play().result("a1")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pull=pulls())
 def test_finish_within_1ms_of_the_model_at_100hz_edges_or_more(pull):
     model, distance, reaction_s = pull
