@@ -22,6 +22,7 @@ from flask_socketio import SocketIO
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from server.broadcast import Broadcaster
+from server.classes.wiring import register_class_features
 from server.config import Config, read_password
 from server.hub import Hub, monotonic_us
 from server.mqtt_link import MqttLink
@@ -144,4 +145,5 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     flask.register_blueprint(api_blueprint(hub_app))
     flask.register_blueprint(heats_blueprint(hub_app))
     register_socket_handlers(socketio, hub_app)
+    register_class_features(hub_app)
     return hub_app

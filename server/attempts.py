@@ -8,7 +8,11 @@ and shown with a name.
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
+
+KEEP_ASSIGNMENTS = 2000
+"""Assignments remembered after their result (re-armed attempts and late corrections still find them)."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class AttemptBook:
     def __init__(self, prefix: str):
         self._prefix = prefix
         self._counter = itertools.count(1)
-        self._by_attempt: dict[str, Assignment] = {}
+        self._by_attempt: OrderedDict[str, Assignment] = OrderedDict()
         self._current: dict[str, Assignment] = {}
 
     def new_heat(self, entries: list[tuple[str, str, str | None, str | None]]) -> list[Assignment]:
@@ -41,6 +45,8 @@ class AttemptBook:
             a = Assignment(attempt_id, station_id, heat_id, athlete, member_id, class_id)
             self._by_attempt[attempt_id] = a
             self._current[station_id] = a
+            while len(self._by_attempt) > KEEP_ASSIGNMENTS:
+                self._by_attempt.popitem(last=False)
             made.append(a)
         return made
 
@@ -57,7 +63,9 @@ class AttemptBook:
         """The latest assignment armed at ``station_id``."""
         return self._current.get(station_id)
 
-    def forget(self, attempt_id: str) -> None:
-        a = self._by_attempt.pop(attempt_id, None) or self._by_attempt.pop(attempt_id.split("~", 1)[0], None)
+    def finished(self, attempt_id: str) -> None:
+        """The attempt has a stored result: its station no longer shows it as current. The assignment
+        stays known (a voided false start's re-armed ``<id>~<try>`` still belongs to the athlete)."""
+        a = self.get(attempt_id)
         if a is not None and self._current.get(a.station_id) == a:
             del self._current[a.station_id]

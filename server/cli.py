@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     node_sub = node.add_subparsers(dest="node_command", required=True)
     add = node_sub.add_parser("add", help="create broker credentials for a node and print its config")
     add.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [options]; see 'sledhub node add -- --help'")
+
+    user = sub.add_parser("user", help="manage sign-ins (admins, instructors)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    uadd = user_sub.add_parser("add", help="create a user (or reset a PIN) and print its PIN once")
+    uadd.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [--role R] [--config F | --db F]; see 'sledhub user add -- --help'")
     return p
 
 
@@ -75,9 +80,13 @@ def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, ho
             print(f"managed Mosquitto on {managed_broker.address}")
         app = create_app(config, broker=broker)
         stack.callback(app.stop)
+        from server.auth.users import bootstrap_hint, ensure_demo_user
         if demo:
             from server.sim.demo import attach_demo
             attach_demo(app, broker, autostart=autostart)
+            print(ensure_demo_user(app.db))
+        elif (hint := bootstrap_hint(app.db)) is not None:
+            print(hint)
         try:
             bound = app.bind(host, port)
         except OSError as exc:
@@ -103,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     _install_sigterm()
     if args.command == "node":
         from server.nodeadmin import main_node_add
-        rest = [a for a in args.rest if a != "--"]
-        return main_node_add(rest)
+        return main_node_add([a for a in args.rest if a != "--"])
+    if args.command == "user":
+        from server.auth.cli import main_user_add
+        return main_user_add([a for a in args.rest if a != "--"])
     if args.command == "demo":
         db = args.db or str(Path(tempfile.mkdtemp(prefix="sledhub-demo-")) / "demo.db")
         from dataclasses import replace

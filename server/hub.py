@@ -64,6 +64,7 @@ class Hub:
         self._ping_interval_us = ping_interval_us
         self._last_ping_us = 0
         self._publish: Publish | None = None
+        self._overrides: dict[str, dict[str, Any]] = {}
         self.late_events = 0
         self.listeners: list[Callable[[Any], None]] = []
         self.reload_stations()
@@ -90,11 +91,22 @@ class Hub:
             stations = self.stations.all()
             self.router.load(stations)
             for s in stations:
-                self.engine.configure_station(engine_config(s))
-        if self.pipeline._thread is None:
-            load()
-        else:
-            self.pipeline.run_sync(load)
+                self.engine.configure_station(engine_config(s, self._overrides.get(s.id)))
+        self.pipeline.run_sync(load)
+
+    def set_station_overrides(self, params: dict[str, dict[str, Any]]) -> None:
+        """Run stations with a circuit's parameters (``{station_id: {option: value}}``; ``{}`` = their
+        own settings). Checked in full before anything changes; ``ValueError`` names the problem."""
+        def apply() -> None:
+            stations = {s.id: s for s in self.stations.all()}
+            unknown = sorted(set(params) - set(stations))
+            if unknown:
+                raise ValueError(f"unknown station(s): {', '.join(unknown)}")
+            configs = [engine_config(s, params.get(s.id)) for s in stations.values()]
+            for cfg in configs:
+                self.engine.configure_station(cfg)
+            self._overrides = {k: dict(v) for k, v in params.items()}
+        self.pipeline.run_sync(apply)
 
     # control (any thread) -----------------------------------------------------------------------
     def arm(self, entries: list[tuple[str, str, str | None, str | None]]) -> list[Assignment]:

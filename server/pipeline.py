@@ -52,8 +52,9 @@ class Pipeline:
         return fut
 
     def run_sync(self, fn: Callable[[], Any], timeout_s: float = 5.0) -> Any:
-        """``call(fn)`` and wait for its result (raises what ``fn`` raised)."""
-        if threading.current_thread() is self._thread:
+        """``call(fn)`` and wait for its result (raises what ``fn`` raised). Before ``start()`` (or after
+        ``stop()``) nothing else runs the pipeline's work, so ``fn`` runs right here."""
+        if self._thread is None or threading.current_thread() is self._thread:
             return fn()
         return self.call(fn).result(timeout_s)
 

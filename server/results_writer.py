@@ -37,7 +37,7 @@ class ResultWriter:
             reaction_s=result.reaction_s, detail=detail, finished_at=self._wall(),
         )
         self.results.save(stored)  # committed before anyone hears of it
-        self.book.forget(result.attempt_id)
+        self.book.finished(result.attempt_id)
         self.broadcaster.event("result", stored.to_dict())
         for listener in self.listeners:
             listener(stored)

@@ -30,7 +30,10 @@ EXTENSION = "sledhub_classes"
 
 
 def register_class_features(hub_app: "HubApp") -> None:
+    """Register everything once (``create_app`` calls it; a second call does nothing)."""
     flask, hub = hub_app.flask, hub_app.hub
+    if EXTENSION in flask.extensions:
+        return
     configure_session_cookie(flask)
     auth = Auth(hub_app.db)
     install_guard(flask, auth)

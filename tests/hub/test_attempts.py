@@ -7,6 +7,7 @@ def test_heats_assign_athletes_and_rearmed_attempts_keep_them():
     assert a.heat_id == b.heat_id and a.attempt_id != b.attempt_id
     assert book.current("sled1") == a and len(book.current_all()) == 2
     assert book.get(a.attempt_id + "~2").athlete == "Rocket"  # re-armed after a voided false start
-    book.forget(a.attempt_id + "~2")
-    assert book.current("sled1") is None and book.get(a.attempt_id) is None
+    book.finished(a.attempt_id)  # the voided attempt's result is stored ...
+    assert book.get(a.attempt_id + "~2").member_id == "m1"  # ... and the re-armed one still has its athlete
+    assert book.current("sled1") is None
     assert [x.station_id for x in book.current_all()] == ["lane1"]
