@@ -4,6 +4,7 @@ telemetry, commands, clock pings and health."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +228,44 @@ def test_events_beyond_the_outbox_bound_are_dropped_and_counted(factory):
         wait_for(lambda: node.pump.outbox.depth == 4 and node.stats()["dropped_events"] == 6, 5, what="drops")
     finally:
         node.stop()
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+@pytest.mark.skipif(not (SCHEMAS / "desc.json").exists(), reason="protocol schemas not present")
+def test_every_message_matches_the_protocol_schemas(broker, factory, spy, running, step_clock):
+    from jsonschema import Draft202012Validator
+
+    chip = FakeHX711(factory, 5, 6, source=lambda: 1.0, scale_counts_per_n=100.0, rate_hz=200, clock_ns=step_clock)
+    upper, lower = FakeBeam(factory, 23), FakeBeam(factory, 24)
+    wheel = FakeEncoderWheel(factory, 17, 27)
+    sensors = [{**CELL, "rate_pin": 13}, WHEEL, {"id": "finish", "kind": "dual_beam", "pins": [23, 24]}]
+    node = running(Node(node_config(broker, sensors, node={"health_interval_s": 0.05}), pin_factory=factory,
+                        clock_ns=step_clock))
+    chip.start()
+    try:
+        t = factory.ticks()
+        upper.break_(t)
+        lower.break_(t + 0.005)
+        wheel.move_counts(3)
+        wait_for(lambda: {p["sensor"] for p in spy.of("tel")} == {"force", "wheel"}, 5, what="telemetry")
+        chip.saturate("high")
+        command(spy, {"id": "c1", "cmd": "set_rate", "sensor": "force", "params": {"rate_hz": 10}})
+        command(spy, {"id": "c2", "cmd": "configure", "sensor": "wheel", "params": {"invert": "yes"}})
+        spy.publish(TOPIC + "clock/ping", {"v": 1, "n": 1}, qos=0)
+        wait_for(lambda: spy.of("clock/pong") and spy.of("health") and len(spy.of("evt")) >= 2, 5,
+                 what="one of each")
+    finally:
+        chip.close()
+    checked = set()
+    for suffix in ("status", "desc", "evt", "tel", "ack", "health", "clock/pong"):
+        schema = json.loads((SCHEMAS / (suffix.replace("clock/", "clock_") + ".json")).read_text())
+        validator = Draft202012Validator(schema)
+        for body in spy.of(suffix):
+            errors = [e.message for e in validator.iter_errors(body)]
+            assert not errors, (suffix, body, errors)
+            checked.add(suffix)
+    assert checked == {"status", "desc", "evt", "tel", "ack", "health", "clock/pong"}
+    kinds = {e["kind"] for e in spy.of("evt")}
+    assert kinds == {"break", "fault"} and node.boot_id
