@@ -29,7 +29,7 @@ Inputs::
 
 Engine::
 
-    engine = TimingEngine(lateness_us=300_000)
+    engine = TimingEngine(lateness_us=300_000, progress_interval_us=100_000)
     engine.configure_station(cfg) -> None          # add / replace (not while an attempt is active)
     engine.remove_station(station_id) -> None      # an active attempt is ABORTED
     engine.ingest(ev) -> bool                      # buffer; False if duplicate/late/unknown/invalid
@@ -44,10 +44,13 @@ Engine::
 
 ``advance(now_us)`` moves the watermark to ``now_us - lateness_us`` (never backwards) and processes,
 in one total order of time and content, every buffered event, command and timer at or before it.
-Commands are stamped by the caller and take effect at their ``t_us`` in that order, so their state
-changes are reported once the watermark passes them. An event whose ``t_us`` is at or before the
+Commands are stamped by the caller (hub time, after the watermark, else ValueError) and take effect
+at their ``t_us`` in that order, so their state changes are reported once the watermark passes them;
+a command whose guard fails then is reported as :class:`CommandRejected`. Static mistakes (unknown
+station or heat, missing attempt id, a REACTION_RANDOM delay outside the window) raise ValueError. An event whose ``t_us`` is at or before the
 watermark when it is ingested is reported as :class:`LateEvent` (unless it duplicates a processed
 event) and not used. Duplicates (same station, role, kind, t_us, value, raw) are dropped.
+``Progress`` comes at most once per running station per ``advance`` and per ``progress_interval_us``.
 
 Outputs (dataclasses, each with ``to_dict()`` → JSON-ready dict with a ``type`` key)::
 

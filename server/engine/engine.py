@@ -369,7 +369,7 @@ class TimingEngine:
         heat = self._heats[heat_id]
         self._heat_changed(heat, heat.remove(station_id), t_us)
         if not heat.attempt_ids:
-            del self._heats[heat_id]
+            self._heats.pop(heat_id, None)
 
     def _station(self, station_id: str) -> StationRuntime:
         runtime = self._stations.get(station_id)

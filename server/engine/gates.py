@@ -43,11 +43,14 @@ class Gate:
             return Edge.NONE, False
         beams[beam] = is_break
         broken = bool(beams[0] and beams[1]) if self.dual else is_break
-        if broken == self.broken:
+        before = self.broken
+        if broken == before:
             return Edge.NONE, False
         self.broken = broken
         if not broken:
-            return Edge.RESTORE, False
+            # a single beam restoring from an unknown state was broken; a dual gate only "restores"
+            # from a break it has seen (one beam's first event tells nothing about the pair)
+            return (Edge.NONE if before is None and self.dual else Edge.RESTORE), False
         last = self.last_break_us
         if last is not None and 0 <= t_us - last < self.holdoff_us:
             self.rebreaks += 1

@@ -284,6 +284,14 @@ class TestHoldoffAndDualBeams:
         r = s.play().result("a1")
         assert (r.status, r.finish_t_us, r.time_s) == (ResultStatus.OK, 9_000_000, 5.0)
 
+    def test_dual_start_gate_first_beam_event_is_not_a_false_start(self):
+        cfg = lane(dual_beam_roles=frozenset({"start"}))
+        s = Script((cfg,)).arm(0.5, L1="a1").go(1.0, "L1")
+        s.ev("L1", "start", "break", 2.0).ev("L1", "start", "restore", 2.1)   # one beam only, in countdown
+        s.beam("L1", "start", 4.2, 4.4).beam("L1", "start.b", 4.25, 4.4).beam("L1", "finish", 8.0)
+        r = s.play().result("a1")
+        assert (r.status, r.false_start, r.reaction_s) == (ResultStatus.OK, None, 0.25)
+
     def test_single_beam_would_take_the_knee(self):
         s = go_run(lane()).beam("L1", "finish", 8.93, 9.2)
         assert s.play().result("a1").finish_t_us == 8_930_000
