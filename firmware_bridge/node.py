@@ -75,7 +75,12 @@ class Node:
         self.bad_messages = 0
         self.sensors: list[Sensor] = build_sensors(
             config.sensors, pin_factory=pin_factory, clock=self.clock, sink=self, clock_ns=clock_ns)
-        outbox = Outbox(outbox_path or config.outbox.path, config.outbox.max_events)
+        try:
+            outbox = Outbox(outbox_path or config.outbox.path, config.outbox.max_events)
+        except Exception:
+            for sensor in self.sensors:
+                sensor.close()
+            raise
         self.pump = Pump(outbox, TelemetryRing(config.outbox.max_telemetry))
         self._client: mqtt.Client | None = None
 

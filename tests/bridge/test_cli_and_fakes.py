@@ -108,3 +108,16 @@ def test_free_running_fake_converts_at_its_rate(factory):
         driver.close()
     assert counts == [77] * 5
     assert fake.conversions >= 5
+
+
+def test_node_that_cannot_open_its_outbox_releases_its_pins(factory, tmp_path):
+    from firmware_bridge.node import Node
+    from tests.bridge.helpers import node_config
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = node_config(None, [{"id": "start", "kind": "beam", "pin": 22}])
+    with pytest.raises(OSError):  # its directory cannot be made: a file is in the way
+        Node(config, pin_factory=factory, outbox_path=str(blocker / "outbox.sqlite"))
+    again = Node(config, pin_factory=factory)  # GPIO22 is free again
+    again.stop()
