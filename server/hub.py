@@ -67,6 +67,7 @@ class Hub:
         self._overrides: dict[str, dict[str, Any]] = {}
         self.late_events = 0
         self.listeners: list[Callable[[Any], None]] = []
+        self.go_listeners: list[Callable[[dict[str, int]], None]] = []
         self.reload_stations()
 
     # lifecycle ----------------------------------------------------------------------------------
@@ -123,11 +124,19 @@ class Hub:
         return self.pipeline.run_sync(do)
 
     def go(self, station_ids: list[str], go_delay_us: int = 0) -> int:
-        """Start the armed stations; returns the hub time (µs) of the GO command."""
+        """Start the armed stations; returns the hub time (µs) of the GO command.
+
+        The GO-signal time of every station (after its countdown and ``go_delay_us``) is pushed at once
+        as a ``go`` event, so screens can count down and beep in step, and handed to ``go_listeners``.
+        """
         def do() -> int:
             t = self.clock_us()
+            signals: dict[str, int] = {}
             for sid in station_ids:
-                self.engine.go(sid, t, go_delay_us=go_delay_us)
+                signals.update(self.engine.go(sid, t, go_delay_us=go_delay_us))
+            self.broadcaster.event("go", {"t_us": t, "now_us": self.clock_us(), "signals": signals})
+            for listener in self.go_listeners:
+                listener(signals)
             return t
         return self.pipeline.run_sync(do)
 

@@ -4,10 +4,11 @@ class. :func:`attach_demo` adds them to a built hub app; they start and stop wit
 from __future__ import annotations
 
 import threading
+import zlib
 from typing import Any
 
 from server.sim.demo_class import DemoClass, DemoTiming
-from server.sim.roster import demo_roster
+from server.sim.roster import DemoAthlete, demo_roster
 from server.sim.stations import SimLane, SimSled
 from server.store.stations import Binding, Station
 
@@ -50,9 +51,36 @@ class DemoRig:
             SimLane("lane1", "sim-lane1", broker, node_offset_us=4_100_000, seed=13),
             SimLane("lane2", "sim-lane2", broker, dual_finish=True, node_offset_us=-3_300_000, seed=14),
         ]
-        self.demo_class = DemoClass(hub, self.sims, demo_roster(), timing=timing, autostart=autostart)
+        self.hub = hub
+        self.roster = {a.nickname: a for a in demo_roster()}
+        self.demo_class = DemoClass(hub, [s.station_id for s in self.sims], list(self.roster.values()),
+                                    timing=timing, autostart=autostart)
+        self._performing: list[threading.Thread] = []
+        self._stop = threading.Event()
         self._started = False
         self._lock = threading.Lock()
+        hub.go_listeners.append(self._on_go)
+
+    def _athlete(self, station_id: str) -> DemoAthlete:
+        """The simulated body for whoever is up at ``station_id``: a demo nickname's own profile, or
+        one made from the name (the same name always runs alike)."""
+        current = self.hub.book.current(station_id)
+        name = current.athlete if current else ""
+        return self.roster.get(name) or demo_roster(seed=zlib.crc32(name.encode()), size=1)[0]
+
+    def _on_go(self, signals: dict[str, int]) -> None:
+        """A GO at any station (demo class, tablet, API): its simulated athlete runs. Pipeline thread:
+        only starts threads. Hub clock µs and ``time.monotonic()`` share one origin in this process."""
+        sims = {s.station_id: s for s in self.sims}
+        self._performing = [t for t in self._performing if t.is_alive()]
+        for station_id, signal_us in signals.items():
+            sim = sims.get(station_id)
+            if sim is None or self._stop.is_set():
+                continue
+            th = threading.Thread(target=sim.perform, args=(self._athlete(station_id), signal_us / 1e6, self._stop),
+                                  name=f"sledhub-sim-{station_id}", daemon=True)
+            th.start()
+            self._performing.append(th)
 
     def start(self) -> None:
         with self._lock:
@@ -66,7 +94,10 @@ class DemoRig:
             if not self._started:
                 return
             self._started = False
+            self._stop.set()
             self.demo_class.stop()
+            for th in self._performing:
+                th.join(10)
             for sim in self.sims:
                 sim.stop()
 

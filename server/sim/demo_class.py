@@ -5,8 +5,9 @@ heat, GO follows a countdown, the simulated athletes react and run on the simula
 and the round ends when every station has a result (or the time cap passes). The class loops until
 stopped. The instructor page starts and stops it (``/api/demo/start``, ``/api/demo/stop``).
 
-This drives the hub through its public control methods only (``arm``, ``go``); results come back
-through the normal path: node → MQTT → protocol → engine → store → Socket.IO.
+This drives the hub through its public control methods only (``arm``, ``go``); the simulated athletes
+react to the hub's GO signal (see ``server.sim.demo.DemoRig``), and results come back through the
+normal path: node → MQTT → protocol → engine → store → Socket.IO.
 """
 
 from __future__ import annotations
@@ -15,19 +16,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from server.sim.roster import DemoAthlete
 
 log = logging.getLogger(__name__)
-
-
-class Performer(Protocol):
-    """A simulated station that can run one athlete (see ``server.sim.stations``)."""
-
-    station_id: str
-
-    def perform(self, athlete: DemoAthlete, go_signal_mono_s: float, stop: threading.Event) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,11 +34,11 @@ class DemoTiming:
 class DemoClass:
     """Runs rounds on its own thread; ``state()`` is what the pages show."""
 
-    def __init__(self, hub: Any, performers: list[Performer], roster: list[DemoAthlete],
+    def __init__(self, hub: Any, station_ids: list[str], roster: list[DemoAthlete],
                  timing: DemoTiming = DemoTiming(), autostart: bool = True,
                  mono: Callable[[], float] = time.monotonic):
         self.hub = hub
-        self.performers = performers
+        self.station_ids = station_ids
         self.roster = roster
         self.timing = timing
         self.autostart = autostart
@@ -55,7 +48,6 @@ class DemoClass:
         self._cond = threading.Condition()
         self._pending: set[str] = set()
         self._thread: threading.Thread | None = None
-        self._performing: list[threading.Thread] = []
         self.phase, self.round, self._phase_end = "idle", 0, 0.0
         self._next = 0
         hub.writer.listeners.append(self._on_result)
@@ -75,9 +67,6 @@ class DemoClass:
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        for t in self._performing:
-            t.join(10)
-        self._performing = []
 
     def start_class(self) -> None:
         self._running.set()
@@ -88,9 +77,9 @@ class DemoClass:
         self._running.clear()
         with self._cond:
             self._cond.notify_all()
-        for p in self.performers:
+        for station_id in self.station_ids:
             try:
-                self.hub.abort(p.station_id, "class stopped")
+                self.hub.abort(station_id, "class stopped")
             except Exception:  # a station with nothing armed
                 pass
         self._set_phase("idle", 0)
@@ -135,29 +124,21 @@ class DemoClass:
         t = self.timing
         picks = self._pick_athletes()
         self._set_phase("ready", t.ready_s)
-        assignments = self.hub.arm([(p.station_id, a.nickname, None, "demo") for p, a in picks])
+        assignments = self.hub.arm([(sid, a.nickname, None, "demo") for sid, a in picks])
         with self._cond:
             self._pending = {a.attempt_id for a in assignments}
         if not self._wait(t.ready_s):
             return
-        go_cmd_mono = self._mono()
-        self.hub.go([p.station_id for p, _ in picks])
-        signal_mono = go_cmd_mono + t.countdown_s
-        self._performing = [t for t in self._performing if t.is_alive()]
-        for performer, athlete in picks:
-            th = threading.Thread(target=performer.perform, args=(athlete, signal_mono, self._stop), daemon=True,
-                                  name=f"sledhub-sim-{performer.station_id}")
-            th.start()
-            self._performing.append(th)
+        self.hub.go([sid for sid, _ in picks])
         self._set_phase("work", t.countdown_s + t.cap_s)
         self._wait(t.countdown_s + t.cap_s + 1.0, until=lambda: not self._pending)
         self._set_phase("rest", t.rest_s)
         self._wait(t.rest_s)
 
-    def _pick_athletes(self) -> list[tuple[Performer, DemoAthlete]]:
+    def _pick_athletes(self) -> list[tuple[str, DemoAthlete]]:
         picks = []
-        for performer in self.performers:
-            picks.append((performer, self.roster[self._next % len(self.roster)]))
+        for station_id in self.station_ids:
+            picks.append((station_id, self.roster[self._next % len(self.roster)]))
             self._next += 1
         return picks
 
