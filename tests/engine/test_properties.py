@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from server.engine import AttemptFinished, AttemptResult, LateEvent, ResultStatus, TimingEngine
 from tests.engine.groundtruth import ARM_US, GO_CMD_US, Heat, heats
 
-PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LATENESS_US = 300_000
 SEEDS = st.integers(0, 2**32 - 1)   # delivery randomness (delays, duplicates, advance points)
 
@@ -83,7 +83,7 @@ def test_lane_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     assert results == deliver(heat, None)[0]
 
 
-@settings(PROPS, max_examples=30)
+@settings(PROPS, max_examples=25)
 @given(heat=heats(kinds=("sled",), max_stations=2), seed=SEEDS)
 def test_sled_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     results, outputs, _ = deliver(heat, random.Random(seed))
@@ -98,7 +98,7 @@ def test_mixed_heats_match_ground_truth(heat, seed):
     check(heat, deliver(heat, random.Random(seed))[0])
 
 
-@settings(PROPS, max_examples=40)
+@settings(PROPS, max_examples=30)
 @given(heat=heats(kinds=("lane",)), seed=SEEDS)
 def test_events_beyond_the_lateness_bound_are_reported(heat, seed):
     _, outputs, late_expected = deliver(heat, random.Random(seed), lateness_us=50_000, max_delay_us=400_000)
