@@ -28,16 +28,20 @@ def test_bad_config_exits_2_naming_the_problem(tmp_path, capsys):
     assert "node.toml: [[sensor]] #1 'x': unknown kind 'laser'" in capsys.readouterr().err
 
 
-@pytest.mark.broker
-def test_mock_dry_run_connects_and_stops_cleanly_on_sigterm(broker, tmp_path):
+def start_dry_run(broker, tmp_path) -> subprocess.Popen:
     example = (ROOT / "firmware_bridge" / "examples" / "sled-node.toml").read_text()
     config = tmp_path / "node.toml"
     config.write_text(example.replace('host = "sledhub.local"', f'host = "{broker.host}"')
                       .replace("port = 1883", f"port = {broker.port}"))
-    spy = Spy(broker)
-    proc = subprocess.Popen([sys.executable, "-m", "firmware_bridge.cli", "--config", str(config), "--mock"],
+    return subprocess.Popen([sys.executable, "-m", "firmware_bridge.cli", "--config", str(config), "--mock"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
+
+
+@pytest.mark.broker
+def test_mock_dry_run_connects_and_stops_cleanly_on_sigterm(broker, tmp_path):
+    spy = Spy(broker)
+    proc = start_dry_run(broker, tmp_path)
     try:
         wait_for(lambda: spy.of("tel", node="sled1"), 15, what="telemetry from the dry run")
         proc.send_signal(signal.SIGTERM)
@@ -47,9 +51,30 @@ def test_mock_dry_run_connects_and_stops_cleanly_on_sigterm(broker, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if not proc.stdout.closed:
+            proc.stdout.close()
         spy.close()
     assert proc.returncode == 0, out.decode()
     assert spy.of("tel", node="sled1")[0]["samples"][0][1] == pytest.approx(0.0)
+
+
+@pytest.mark.broker
+def test_a_killed_node_is_reported_offline_by_its_last_will(broker, tmp_path):
+    spy = Spy(broker)
+    proc = start_dry_run(broker, tmp_path)
+    try:
+        wait_for(lambda: spy.of("status", node="sled1"), 15, what="online status")
+        boot_id = spy.of("status", node="sled1")[-1]["boot_id"]
+        proc.kill()
+        proc.wait(10)
+        wait_for(lambda: spy.of("status", node="sled1")[-1]["state"] == "offline", 10, what="last will")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        spy.close()
+    assert spy.of("status", node="sled1")[-1] == {"v": 1, "node": "sled1", "state": "offline", "boot_id": boot_id}
 
 
 def test_several_mock_factories_coexist():
