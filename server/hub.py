@@ -65,6 +65,7 @@ class Hub:
         self._last_ping_us = 0
         self._publish: Publish | None = None
         self._overrides: dict[str, dict[str, Any]] = {}
+        self._finish_shown: dict[str, None] = {}
         self.late_events = 0
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
@@ -163,11 +164,11 @@ class Hub:
     def _dispatch(self, item: Any, rx_us: int) -> None:
         if isinstance(item, TelemetryBatch):
             for ev in self.router.samples(item.node, item.sensor, item.kind, item.samples, rx_us):
-                self.engine.ingest(ev)
+                self._ingest(ev, item)
         elif isinstance(item, SensorEvent):
             ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us)
             if ev is not None:
-                self.engine.ingest(ev)
+                self._ingest(ev, item)
         elif isinstance(item, ClockPong):
             self.clock_sync.pong(item)
         elif isinstance(item, NodeStatus):
@@ -186,6 +187,20 @@ class Hub:
             self.broadcaster.event("ack", item.to_dict())
         for listener in self.listeners:
             listener(item)
+
+    def _ingest(self, ev: eng.EngineEvent, item: Any) -> None:
+        """Feed the engine; a finish is pushed to screens the moment it arrives (``finish``, provisional),
+        the result of record follows once the lateness bound has passed (``result``)."""
+        seen = self.engine.peek_finish(ev)
+        if seen is not None and seen.attempt_id not in self._finish_shown:
+            self._finish_shown[seen.attempt_id] = None
+            while len(self._finish_shown) > 256:
+                self._finish_shown.pop(next(iter(self._finish_shown)))
+            a = self.book.get(seen.attempt_id)
+            self.broadcaster.event("finish", {**seen.to_dict(), "athlete": a.athlete if a else "",
+                                              "provisional": True,
+                                              "source": {"node": item.node, "seq": item.seq}})
+        self.engine.ingest(ev)
 
     def _advance(self, now_us: int) -> None:
         for out in self.engine.advance(now_us):

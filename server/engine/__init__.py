@@ -39,6 +39,7 @@ Engine::
     engine.stop(station_or_heat, t_us) -> None
     engine.abort(station_or_heat, t_us, reason="aborted") -> None
     engine.advance(now_us) -> list[Output]
+    engine.peek_finish(ev) -> ProvisionalFinish | None   # a finish shown at once, before the record
     engine.watermark_us, engine.state_of(station_id), engine.attempt_id_of(station_id),
     engine.pending_events, engine.stations, engine.stats (counters)
 
@@ -78,12 +79,12 @@ from server.engine.enums import (AttemptState, FalseStartPolicy, FalseStartReaso
 from server.engine.machine import TRANSITIONS, AttemptEvent, Transition
 from server.engine.outputs import (AttemptFinished, AttemptResult, AttemptStateChanged, CommandRejected,
                                    EngineEvent, FalseStartDetected, HeatStateChanged, LateEvent, Output,
-                                   Progress)
+                                   Progress, ProvisionalFinish)
 
 __all__ = [
     "TimingEngine", "EngineEvent", "SledStationConfig", "LaneStationConfig", "StationConfig",
     "draw_go_delay_us", "lane_route", "StartMode", "FalseStartPolicy", "ResultStatus", "AttemptState",
     "HeatState", "FalseStartReason", "Reason", "AttemptEvent", "Transition", "TRANSITIONS",
     "AttemptStateChanged", "Progress", "AttemptFinished", "AttemptResult", "FalseStartDetected",
-    "LateEvent", "CommandRejected", "HeatStateChanged", "Output",
+    "LateEvent", "CommandRejected", "HeatStateChanged", "Output", "ProvisionalFinish",
 ]

@@ -16,7 +16,7 @@ from server.engine.heat import Heat
 from server.engine.lane import LaneStation
 from server.engine.machine import TransitionRejected
 from server.engine.outputs import (AttemptFinished, AttemptStateChanged, CommandRejected, EngineEvent, HeatStateChanged,
-                                   LateEvent, Output)
+                                   LateEvent, Output, ProvisionalFinish)
 from server.engine.sled import SledStation
 from server.engine.station import StationRuntime, Timer
 from server.engine.timeline import (NO_RAW, NO_VALUE, PRIO_COMMAND, PRIO_EVENT, ControlQueue, Entry,
@@ -152,6 +152,22 @@ class TimingEngine:
             return True
         self.stats["duplicates"] += 1
         return False
+
+    def peek_finish(self, ev: EngineEvent) -> ProvisionalFinish | None:
+        """Would ``ev`` finish its station's running attempt, judged on the state at the watermark?
+
+        Read-only and not part of the record: the hub pushes the answer to screens at once (a finish
+        shown in milliseconds instead of after the lateness bound); the result of record still comes
+        from ``advance``. Call it before ``ingest`` with each event; a second finish event for the same
+        attempt answers again (the caller shows the first).
+        """
+        runtime = self._stations.get(ev.station_id)
+        if runtime is None:
+            return None
+        elapsed_us = runtime.peek_finish(ev)
+        if elapsed_us is None or runtime.attempt is None:
+            return None
+        return ProvisionalFinish(ev.station_id, runtime.attempt.attempt_id, ev.t_us, round(elapsed_us / 1e6, 3))
 
     def ingest_many(self, events: Iterable[EngineEvent]) -> int:
         """Ingest several events; returns how many were buffered."""

@@ -141,6 +141,17 @@ class LaneStation(StationRuntime):
         elif outcome is Offer.AHEAD:
             a.warnings.append(f"gate_order:{role}_before_{self.forward.expected()}")
 
+    def peek_finish(self, ev: Any) -> int | None:
+        start = self._running_since(ev)
+        if start is None or ev.kind != "break" or not self.passed_start:
+            return None
+        role = ev.role[: -len(DUAL_B_SUFFIX)] if ev.role.endswith(DUAL_B_SUFFIX) else ev.role
+        gate = self.gates.get(role)
+        route = self.forward.route
+        if gate is None or gate.dual or self.forward.cursor != len(route) - 1 or route[-1] != role:
+            return None  # not the last passage, or a dual gate (needs its pair: wait for the record)
+        return ev.t_us - start
+
     def _reverse_offer(self, role: str, t: int) -> bool:
         """Feed a break to the wrong-direction matcher; True when a reverse first leg is complete."""
         rv = self.reverse

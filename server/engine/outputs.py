@@ -117,6 +117,22 @@ class Progress(_ToDict):
 
 
 @dataclass(frozen=True, slots=True)
+class ProvisionalFinish(_ToDict):
+    """A finish seen the moment its event arrives, before the lateness bound confirms it.
+
+    Returned by :meth:`TimingEngine.peek_finish`, never by ``advance``: screens show it at once; the
+    :class:`AttemptFinished` that follows (≈ ``lateness_us`` later) is the result of record and may differ
+    (e.g. a late event changed the outcome). ``time_s`` is from the attempt's start to the event
+    (sleds: the first encoder sample at or beyond the distance, not yet interpolated).
+    """
+
+    station_id: str
+    attempt_id: str
+    t_us: int
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptFinished(_ToDict):
     """An attempt has its result."""
 
@@ -163,5 +179,5 @@ class HeatStateChanged(_ToDict):
     t_us: int
 
 
-Output = (AttemptStateChanged | Progress | AttemptFinished | FalseStartDetected | LateEvent
+Output = (AttemptStateChanged | Progress | AttemptFinished | FalseStartDetected | LateEvent | ProvisionalFinish
           | CommandRejected | HeatStateChanged)

@@ -188,6 +188,14 @@ class SledStation(StationRuntime):
         elif d < -self._thr_m:
             self._backward(t, d)
 
+    def peek_finish(self, ev: Any) -> int | None:
+        start = self._running_since(ev)
+        if start is None or ev.role != "wheel" or ev.kind != "position" or ev.value is None:
+            return None
+        if ev.value - self.p0 < self.cfg.distance_m:
+            return None
+        return ev.t_us - start
+
     def _backward(self, t: int, d: float) -> None:
         a = self.attempt
         assert a is not None

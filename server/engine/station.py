@@ -77,6 +77,17 @@ class StationRuntime:
         """The event handler for ``role``, or None if the station has no such role."""
         raise NotImplementedError
 
+    def peek_finish(self, ev: Any) -> int | None:
+        """The start→finish time (µs) if ``ev`` would finish the running attempt given the state at the
+        watermark, else None. Read-only; see :class:`~server.engine.outputs.ProvisionalFinish`."""
+        return None
+
+    def _running_since(self, ev: Any) -> int | None:
+        a = self.attempt
+        if a is None or a.state is not S.RUNNING or a.start_t_us is None or ev.t_us <= a.start_t_us:
+            return None
+        return a.start_t_us
+
     def ignore(self, entry: Entry) -> None:
         """Handler for events the station does not use (unknown kind or role)."""
         self.ignored_events += 1

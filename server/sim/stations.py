@@ -20,7 +20,7 @@ from typing import Any
 
 from firmware_bridge.clock import NodeClock
 from firmware_bridge.config import parse_config
-from firmware_bridge.fakes import FakeBeam, FakeEncoderWheel, FakeHX711, mock_factory
+from firmware_bridge.fakes import FakeBeam, FakeEncoderWheel, FakeHX711, StepClock, mock_factory
 from firmware_bridge.node import Node
 from server.sim.physics import Sled, SledRun, SledState
 from server.sim.roster import DemoAthlete
@@ -60,10 +60,11 @@ class SimNode:
     factory: Any = field(default=None, init=False)
     node: Node | None = field(default=None, init=False)
 
-    def _start_node(self, sensors: list[dict[str, Any]]) -> None:
+    def _start_node(self, sensors: list[dict[str, Any]], clock_ns: Any = None) -> None:
         config = _node_config(self.node_id, self.broker, sensors)
+        extra = {"clock_ns": clock_ns} if clock_ns is not None else {}
         self.node = Node(config, pin_factory=self.factory, clock_us=NodeClock(self.factory, self.node_offset_us),
-                         outbox_path=":memory:", drain_s=0.5)
+                         outbox_path=":memory:", drain_s=0.5, **extra)
         self.node.start()
 
     def stop(self) -> None:
@@ -86,9 +87,12 @@ class SimSled(SimNode):
         self._rng = random.Random(seed)
         self._force_n = 0.0
         self.factory = mock_factory()
+        # one step clock for the chip fake and the driver: Python's scheduling on a busy demo machine
+        # must not look like an HX711 clock-high overrun (the driver would discard ~2 % of reads)
+        self._hx_clock = StepClock()
         self.hx711 = FakeHX711(self.factory, dout=5, sck=6, source=lambda: self._force_n,
                                scale_counts_per_n=HX711_SCALE_COUNTS_PER_N, offset_counts=HX711_OFFSET_COUNTS,
-                               rate_hz=80.0)
+                               rate_hz=80.0, clock_ns=self._hx_clock)
         self.wheel = FakeEncoderWheel(self.factory, a=17, b=27)
 
     def start(self) -> None:
@@ -96,7 +100,7 @@ class SimSled(SimNode):
             {"id": "force", "kind": "load_cell", "dout": 5, "sck": 6, "rate_hz": 80, "gain": 128,
              "scale_counts_per_n": HX711_SCALE_COUNTS_PER_N, "offset_counts": HX711_OFFSET_COUNTS},
             {"id": "wheel", "kind": "encoder", "a": 17, "b": 27, "counts_per_m": self.sled.counts_per_m},
-        ])
+        ], clock_ns=self._hx_clock)
         self.hx711.start()
 
     def stop(self) -> None:
