@@ -11,6 +11,7 @@ A result is committed to SQLite before it is broadcast.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from typing import Any, Callable
 
@@ -66,6 +67,7 @@ class Hub:
         self._publish: Publish | None = None
         self._overrides: dict[str, dict[str, Any]] = {}
         self._finish_shown: dict[str, None] = {}
+        self._rng = random.Random()  # reaction-start delays: drawn here, at the edge, never in the engine
         self.late_events = 0
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
@@ -124,17 +126,25 @@ class Hub:
             return made
         return self.pipeline.run_sync(do)
 
-    def go(self, station_ids: list[str], go_delay_us: int = 0) -> int:
+    def go(self, station_ids: list[str], go_delay_us: int | None = None) -> int:
         """Start the armed stations; returns the hub time (µs) of the GO command.
+
+        ``go_delay_us`` None: reaction-start (REACTION_RANDOM) stations get one random delay drawn from
+        their window, the same for the whole heat (fair); other stations get none.
 
         The GO-signal time of every station (after its countdown and ``go_delay_us``) is pushed at once
         as a ``go`` event, so screens can count down and beep in step, and handed to ``go_listeners``.
         """
         def do() -> int:
             t = self.clock_us()
+            configs = self.engine.stations
+            drawn = next((eng.draw_go_delay_us(configs[sid], self._rng) for sid in station_ids
+                          if sid in configs and configs[sid].start_mode is eng.StartMode.REACTION_RANDOM), 0)
             signals: dict[str, int] = {}
             for sid in station_ids:
-                signals.update(self.engine.go(sid, t, go_delay_us=go_delay_us))
+                reaction = sid in configs and configs[sid].start_mode is eng.StartMode.REACTION_RANDOM
+                delay = go_delay_us if go_delay_us is not None else (drawn if reaction else 0)
+                signals.update(self.engine.go(sid, t, go_delay_us=delay if reaction else 0))
             self.broadcaster.event("go", {"t_us": t, "now_us": self.clock_us(), "signals": signals})
             for listener in self.go_listeners:
                 listener(signals)

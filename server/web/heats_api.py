@@ -2,7 +2,8 @@
 
 ``POST /api/heats`` ``{"entries": [{"station_id": "sled1", "athlete": "Rocket", "member_id": null}]}``
 → 201 with the assignments (attempt and heat ids). ``POST /api/heats/go`` ``{"station_ids": [...],
-"go_delay_s": 0}`` → 202 with the hub time of the GO command. ``POST /api/stations/<id>/stop`` and
+"go_delay_s": 1.5}`` → 202 with the hub time of the GO command; without ``go_delay_s`` a reaction-start
+station gets a random delay from its window. ``POST /api/stations/<id>/stop`` and
 ``/abort`` (``{"reason": "..."}``). Commands take effect on the engine's clock; a command the engine
 refuses there (e.g. GO on a station that is not armed) is pushed as a ``command_rejected`` event.
 """
@@ -59,13 +60,14 @@ def heats_blueprint(app: "HubApp") -> Blueprint:
     def go():
         body = json_body()
         ids = body.get("station_ids")
-        delay_s = body.get("go_delay_s", 0)
+        delay_s = body.get("go_delay_s")
         if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
             raise ApiError(400, "'station_ids' must be a non-empty list of station ids")
-        if not isinstance(delay_s, (int, float)) or isinstance(delay_s, bool) or not 0 <= delay_s <= 10:
-            raise ApiError(400, "'go_delay_s' must be a number of seconds from 0 to 10")
+        if delay_s is not None and (not isinstance(delay_s, (int, float)) or isinstance(delay_s, bool)
+                                    or not 0 <= delay_s <= 10):
+            raise ApiError(400, "'go_delay_s' must be a number of seconds from 0 to 10 (or absent: drawn)")
         try:
-            t_us = hub.go(ids, go_delay_us=int(delay_s * 1e6))
+            t_us = hub.go(ids, go_delay_us=None if delay_s is None else int(delay_s * 1e6))
         except ValueError as exc:
             raise ApiError(409, str(exc)) from None
         return jsonify({"go_t_us": t_us, "station_ids": ids}), 202

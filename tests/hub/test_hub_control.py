@@ -1,0 +1,62 @@
+"""Hub control on a real engine and store (no broker): GO delays, circuit overrides, the go event."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from server.app import create_app
+from server.config import Config
+from server.store.stations import Binding, Station
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def emit(self, event, data, to=None, callback=None):
+        self.events.append((event, data))
+
+
+@pytest.fixture
+def hub(tmp_path):
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "h.db"))), connect_mqtt=False)
+    rec = Recorder()
+    app.hub.broadcaster._emitter = rec
+    app.hub.stations.upsert(Station("lane1", "lane", "Lane 1", {"start_mode": "REACTION_RANDOM",
+                                                                 "reaction_window_s": [1.0, 2.0]},
+                                    (Binding("start", "n1", "s"), Binding("finish", "n1", "f"))))
+    app.hub.stations.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15}))
+    app.hub.reload_stations()
+    app.hub.start()
+    app.hub.recorder = rec
+    yield app.hub
+    app.stop()
+
+
+def test_reaction_start_gets_a_drawn_delay_and_screens_get_the_signal_time(hub):
+    hub.arm([("lane1", "Kiwi", None, None), ("sled1", "Moose", None, None)])
+    t = hub.go(["lane1", "sled1"])
+    go = [d for e, d in hub.recorder.events if e == "go"][-1]
+    lane_delay = go["signals"]["lane1"] - t - 3_000_000  # countdown 3 s, then the drawn delay
+    assert 1_000_000 <= lane_delay <= 2_000_000
+    assert go["signals"]["sled1"] - t == 3_000_000  # GO_COUNTDOWN: no random delay
+
+
+def test_circuit_overrides_apply_and_are_checked_first(hub):
+    hub.set_station_overrides({"sled1": {"distance_m": 10}})
+    assert hub.engine.stations["sled1"].distance_m == 10
+    with pytest.raises(ValueError, match="unknown option"):
+        hub.set_station_overrides({"sled1": {"distanse_m": 10}})
+    assert hub.engine.stations["sled1"].distance_m == 10  # nothing changed by the refused call
+    with pytest.raises(ValueError, match="unknown station"):
+        hub.set_station_overrides({"sled9": {}})
+    hub.set_station_overrides({})
+    assert hub.engine.stations["sled1"].distance_m == 15
+
+
+def test_arming_an_unknown_station_is_refused(hub):
+    with pytest.raises(ValueError, match="unknown station"):
+        hub.arm([("sled9", "X", None, None)])
