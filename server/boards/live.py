@@ -5,7 +5,6 @@
 
 - ``display:armed`` — who stands at a station (wall name; ``"Member"`` for a member who opted out)
   and what the tile needs to draw progress: sled distance and split distances, or the lane's route;
-- ``display:countdown`` — a heat's GO is coming in ``go_in_s`` seconds (for the audio cues);
 - ``display:result`` — a committed result with the wall name instead of the stored one.
 
 Walls never use the names in the hub's own ``armed``/``result`` events, so a member who opted out
@@ -24,10 +23,6 @@ from server.engine.enums import AttemptState
 Emit = Callable[[str, Any], None]
 Identify = Callable[[str | None, str], tuple[str, bool]]
 """``(member_id, stored athlete name) -> (wall name, hidden)``."""
-
-COUNTDOWN_MODES = frozenset({"GO_COUNTDOWN", "FIRST_MOVEMENT"})
-"""Start modes with a predictable GO (REACTION_RANDOM draws its delay: no countdown cues)."""
-
 
 def course_info(cfg: Any) -> dict[str, Any]:
     """What a tile needs to draw progress, from a station's engine config."""
@@ -69,9 +64,6 @@ class LiveTiles:
         sid, state = change.station_id, change.state
         if state is AttemptState.ARMED:
             self._armed(change)
-        elif state is AttemptState.COUNTDOWN:
-            self._update(sid, state=state.value)
-            self._countdown(change)
         else:
             self._update(sid, state=state.value)
 
@@ -93,15 +85,6 @@ class LiveTiles:
         with self._lock:
             self._tiles[sid] = tile
         self._emit("display:armed", dict(tile))
-
-    def _countdown(self, change: Any) -> None:
-        cfg = self.hub.engine.stations.get(change.station_id)
-        if cfg is None or cfg.start_mode.value not in COUNTDOWN_MODES:
-            return
-        go_at_us = change.t_us + round(cfg.countdown_s * 1_000_000)
-        self._emit("display:countdown", {"heat_id": change.heat_id, "station_id": change.station_id,
-                                         "countdown_s": cfg.countdown_s,
-                                         "go_in_s": round((go_at_us - self.hub.clock_us()) / 1e6, 3)})
 
     def _update(self, station_id: str, **fields: Any) -> None:
         with self._lock:

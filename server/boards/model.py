@@ -92,9 +92,11 @@ def eligible(rows: Iterable[ResultRow], people: Mapping[str, Person]) -> list[Re
 
 def course_of(distance_m: Any, route: Any) -> tuple[str, float | None]:
     """``(course, distance_m)`` from a result's ``metrics.distance_m`` and ``metrics.route`` (the route
-    may come as a list or as its JSON text, as SQLite's ``json_extract`` returns it)."""
+    may come as a list or as its JSON text, as SQLite's ``json_extract`` returns it). A finished sled
+    pull's distance is its target distance (the engine puts the finish point exactly there); it is
+    rounded to 0.1 m so float noise never splits a course."""
     if isinstance(distance_m, (int, float)) and not isinstance(distance_m, bool) and distance_m > 0:
-        return f"{float(distance_m):g} m", float(distance_m)
+        return f"{round(float(distance_m), 1):g} m", round(float(distance_m), 1)
     if isinstance(route, str):
         try:
             route = json.loads(route)

@@ -75,7 +75,7 @@ class Leaderboards:
                 people = self.reader.people(s, (r.member_id for r in rows))
                 made = b.class_board(rows, people, class_id, limit) if class_id else {"rows": []}
                 out.update(class_id=class_id, title="Class overall",
-                           subtitle="points: 100 × station best ÷ own best, summed")
+                           subtitle="100 × station best ÷ own best")
             elif board == "improved":
                 class_id = self._class_id(s, class_id)
                 rows = self.reader.rows(s) if class_id else []

@@ -1,19 +1,31 @@
-"""Helpers for display tests: a hub app with the class and display features, and results put through
-the hub's real result path (book → writer: commit, ``result`` broadcast, listeners)."""
+"""Helpers for display tests: a hub app with the class and display features, results put through the
+hub's real result path (book → writer: commit, ``result`` broadcast, listeners), a history of earlier
+classes, and an HTTP client that signs in."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 from server import engine as eng
 from server.app import HubApp, create_app
+from server.auth.users import UserStore
 from server.classes.wiring import register_class_features
 from server.config import Config
-from server.sim.demo import demo_stations
+from server.sim.demo import attach_demo, demo_stations
+from server.sim.demo_class import DemoTiming
+from server.sim.roster import demo_roster
 from server.store.members import MemberStore
-from server.store.results import StoredResult
+from server.store.results import ResultStore, StoredResult
 from server.web.display_api import register_display_features
+from tests.classes.conftest import FAST_HASH
+from tests.support.waiting import wait_for
 
 
 def display_config(tmp_path, db_name: str = "hub.db", ping_interval_s: int = 1) -> Config:
@@ -25,8 +37,10 @@ def display_config(tmp_path, db_name: str = "hub.db", ping_interval_s: int = 1) 
 def build_app(config: Config, *, broker: tuple[str, int] | None = None, seed_stations: bool = True) -> HubApp:
     """``create_app`` plus what ``create_app`` will call: class features, then display features."""
     app = create_app(config, broker=broker, connect_mqtt=broker is not None)
-    register_class_features(app)
-    register_display_features(app)
+    if "sledhub_classes" not in app.flask.extensions:  # until create_app calls them itself
+        register_class_features(app)
+    if "sledhub_display" not in app.flask.extensions:
+        register_display_features(app)
     if seed_stations:
         for station in demo_stations():
             app.hub.stations.upsert(station)
@@ -63,3 +77,82 @@ def inject_result(app: HubApp, station_id: str, athlete: str, *, member_id: str 
         return app.hub.writer.finished(result)
 
     return app.hub.pipeline.run_sync(do)
+
+
+def seed_history(app: HubApp, names: list[str], *, days_ago: float = 7.0, class_id: str = "last-week") -> None:
+    """An earlier class of the demo athletes (times like the demo's own): boards then have personal
+    bests, records and improvements to show."""
+    store = ResultStore(app.db)
+    at = time.time() - days_ago * 86_400
+    for i, name in enumerate(names):
+        for j, station in enumerate(("sled1", "sled2", "lane1", "lane2")):
+            if (i + j) % 2:
+                continue
+            sled = station.startswith("sled")
+            t = round((7.2 if sled else 7.6) + ((37 * i + 11 * j) % (10 if sled else 20)) / 10, 2)
+            metrics = ({"distance_m": 10.0, "peak_force_n": 520.0, "peak_power_w": 900.0} if sled
+                       else {"distance_m": None, "route": ["start", "split1", "finish"]})
+            store.save(StoredResult(id=f"{class_id}-{i}-{j}", station_id=station, heat_id=None, class_id=class_id,
+                                    member_id=None, athlete=name, status="OK", reason="finished", time_s=t,
+                                    reaction_s=0.3, detail={"splits_s": [round(t / 2, 2)], "metrics": metrics,
+                                                            "curve": {}, "warnings": []},
+                                    finished_at=at + 60 * (i * 4 + j)))
+
+
+class HubClient:
+    """JSON over HTTP with a session cookie: ``sign_in`` then writes carry the CSRF token."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf: str | None = None
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              **({"X-CSRF-Token": self.csrf} if self.csrf else {})})
+        try:
+            with self.opener.open(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read())
+
+    def get(self, path: str) -> Any:
+        status, data = self.request("GET", path)
+        assert status == 200, (path, status, data)
+        return data
+
+    def sign_in(self, name: str, pin: str) -> None:
+        status, data = self.request("POST", "/api/session", {"name": name, "pin": pin})
+        assert status == 200, data
+        self.csrf = data["csrf_token"]
+
+
+WALL_CLASS = DemoTiming(ready_s=1.5, countdown_s=3.0, cap_s=20.0, rest_s=2.0)
+"""A quick demo class for browser tests (the countdown matches the demo stations' 3 s)."""
+COACH, COACH_PIN = "coach", "4821"
+
+
+@contextmanager
+def demo_display_hub(tmp_path, broker, *, port: int = 0, roster_size: int = 5, history: bool = True,
+                     coach: bool = True) -> Iterator[tuple[HubApp, str]]:
+    """A hub with class and display features and the demo class on simulated nodes, serving HTTP on
+    ``port`` (0 = a free one); ``roster_size`` 5 makes athletes change station every round. Yields
+    ``(hub_app, base_url)``; stops everything afterwards."""
+    app = build_app(display_config(tmp_path), broker=(broker.host, broker.port), seed_stations=False)
+    try:
+        rig = attach_demo(app, (broker.host, broker.port), timing=WALL_CLASS)
+        rig.demo_class.roster = demo_roster(size=roster_size)
+        if history:
+            seed_history(app, [a.nickname for a in rig.demo_class.roster])
+        if coach and not UserStore(app.db).all():
+            UserStore(app.db, hasher=FAST_HASH).create(COACH, "instructor", COACH_PIN)
+        bound = app.serve_in_thread("127.0.0.1", port)
+        app.start()
+        wait_for(app.broker_connected, 10, what="hub connected to the broker")
+        yield app, f"http://127.0.0.1:{bound}"
+    finally:
+        app.socketio.server.eio.disconnect()  # drop every page's connection, as a hub going down does
+        app.stop()

@@ -20,18 +20,13 @@ from server.engine.enums import AttemptState, FalseStartPolicy, FalseStartReason
 class FakeEngine:
     def __init__(self):
         self.stations = {"sled1": eng.SledStationConfig("sled1", distance_m=15.0, split_distances_m=(5.0, 10.0)),
-                         "lane1": eng.LaneStationConfig("lane1", split_roles=("split1", "split2")),
-                         "rr": eng.LaneStationConfig("rr", start_mode=eng.StartMode.REACTION_RANDOM)}
+                         "lane1": eng.LaneStationConfig("lane1", split_roles=("split1", "split2"))}
 
 
 class FakeHub:
     def __init__(self):
         self.book = AttemptBook("t")
         self.engine = FakeEngine()
-        self.now_us = 10_000_000
-
-    def clock_us(self) -> int:
-        return self.now_us
 
 
 def identify(member_id, athlete):
@@ -50,26 +45,23 @@ def test_tiles_follow_arm_countdown_false_start_rearm_and_result():
     assert sent[-1][0] == "display:armed"
     assert {k: sent[-1][1][k] for k in ("athlete", "target_m", "split_distances_m", "kind")} == {
         "athlete": "Rocket", "target_m": 15.0, "split_distances_m": [5.0, 10.0], "kind": "sled"}
-    tiles.on_output(changed("sled1", a.attempt_id, AttemptState.COUNTDOWN, t_us=9_700_000, heat=a.heat_id))
-    assert sent[-1] == ("display:countdown", {"heat_id": a.heat_id, "station_id": "sled1", "countdown_s": 3.0,
-                                              "go_in_s": 2.7})  # GO at 9.7 s + 3 s, hub clock now 10 s
+    tiles.on_output(changed("sled1", a.attempt_id, AttemptState.COUNTDOWN, heat=a.heat_id))
+    assert tiles.snapshot()["sled1"]["state"] == "COUNTDOWN" and len(sent) == 1
     tiles.on_output(eng.FalseStartDetected("sled1", a.attempt_id, 9_800_000, FalseStartReason.FORCE,
                                            FalseStartPolicy.VOID_REARM, True, "early"))
     assert tiles.snapshot()["sled1"]["false_start"] == "force"
-    hub.book.forget(a.attempt_id)  # the voided attempt's result was stored
+    hub.book.finished(a.attempt_id)  # the voided attempt's result was stored
     tiles.on_output(changed("sled1", a.attempt_id + "~2", AttemptState.ARMED, heat=a.heat_id,
                             rearmed_from=a.attempt_id))
     assert sent[-1][1]["athlete"] == "Rocket" and sent[-1][1]["rearmed_from"] == a.attempt_id
     tiles.on_output(eng.Progress("sled1", a.attempt_id, 1, 0.1, 0.2, 300.0, 1.0, 300.0, []))  # ignored
-    assert len(sent) == 3 and tiles.snapshot()["sled1"]["state"] == "ARMED"
+    assert len(sent) == 2 and tiles.snapshot()["sled1"]["state"] == "ARMED"
 
 
-def test_no_countdown_cues_for_a_random_start_and_members_who_opted_out_stay_hidden():
+def test_members_who_opted_out_stay_hidden_on_tiles():
     hub, sent = FakeHub(), []
     tiles = LiveTiles(hub, lambda name, data: sent.append((name, data)), identify)
-    (a, b) = hub.book.new_heat([("rr", "Kiwi", None, None), ("lane1", "Cara", "shy", None)])
-    tiles.on_output(changed("rr", a.attempt_id, AttemptState.COUNTDOWN))
-    assert sent == []
+    (b,) = hub.book.new_heat([("lane1", "Cara", "shy", None)])
     tiles.on_output(changed("lane1", b.attempt_id, AttemptState.ARMED))
     assert sent[-1][1]["athlete"] == "Member" and sent[-1][1]["route"] == ["start", "split1", "split2", "finish"]
 

@@ -1,87 +1,90 @@
-// Wall display: station tiles with live progress, and the latest results.
-import { connect, el, fmtClock, fmtTime, statusText } from "./live.js";
+// Wall display (docs/display.md): class clock, a tile per station with live progress and results, the
+// leaderboard the instructor picked (or a rotation), the latest results, and audio cues.
+//
+// Names on this page come only from the display's own events (display:armed, display:result,
+// display:state), which carry wall names: a member who opted out shows as "Member".
+// After every (re)connect the page asks for display:state, so it recovers from a hub restart or a
+// Wi-Fi drop without a reload; live.js shows the offline banner meanwhile.
 
-const tiles = new Map();   // station_id -> {root, athlete, big, sub, bar, target}
-const resultsList = document.getElementById("results");
-const MAX_RESULTS = 8;
+import { connect } from "./live.js";
+import { Tiles } from "./display-tiles.js";
+import { Board, Latest } from "./display-board.js";
+import { ClassClock } from "./display-clock.js";
+import { Cues } from "./display-audio.js";
 
-function tileFor(station) {
-  if (tiles.has(station.id)) return tiles.get(station.id);
-  const athlete = el("div", { class: "athlete", dataTestid: `tile-athlete-${station.id}` });
-  const big = el("div", { class: "big", dataTestid: `tile-big-${station.id}` }, "—");
-  const bar = el("div");
-  const sub = el("div", { class: "sub", dataTestid: `tile-sub-${station.id}` }, "");
-  const root = el("article", { class: "tile", dataTestid: `tile-${station.id}` },
-    el("div", { class: "name" }, station.name || station.id), athlete, el("div", { class: "progress" }, bar), big, sub);
-  document.getElementById("tiles").append(root);
-  const t = { root, athlete, big, sub, bar, target: (station.config && station.config.distance_m) || 20 };
-  tiles.set(station.id, t);
-  return t;
+const $ = (id) => document.getElementById(id);
+const stations = new Map();  // id -> station (name, kind, start_mode, countdown_s, ...)
+
+const tiles = new Tiles($("tiles"));
+const board = new Board({ root: $("board"), title: $("board-title"), sub: $("board-sub"), rows: $("board-rows"),
+  empty: $("board-empty"), dots: $("board-dots") });
+const latest = new Latest($("results"), (id) => (stations.get(id) || {}).name || id);
+const clock = new ClassClock({ phase: $("phase"), round: $("round"), clock: $("clock") });
+const cues = new Cues($("sound"));
+const stats = { frames: 0, states: 0 };
+window.sledhub = { tiles, board, latest, clock, cues, stats };
+
+let socket = null;
+
+function askBadges(r) {
+  if (r.status !== "OK" || !socket) return;
+  socket.emit("display:badges", { result_id: r.id }, (b) => {
+    if (!b || !b.ok) return;
+    tiles.badges(b, r.station_id);
+    latest.badges(b);
+  });
 }
 
-function showResult(r, fresh) {
-  const li = el("li", { class: fresh ? "fresh" : "", dataTestid: "result-row", dataResultId: r.id },
-    el("span", {}, `${r.athlete || "—"} · ${r.station_id}`),
-    el("span", { class: `t status-${r.status}` }, statusText(r)));
-  resultsList.prepend(li);
-  while (resultsList.children.length > MAX_RESULTS) resultsList.lastChild.remove();
-  if (fresh) setTimeout(() => li.classList.remove("fresh"), 4000);
-  const t = tiles.get(r.station_id);
-  if (t) {
-    t.root.className = "tile " + (r.status === "OK" ? "finished" : "bad");
-    t.big.textContent = statusText(r);
-    t.big.className = `big status-${r.status}`;
-    t.sub.textContent = r.reason || (r.metrics && r.metrics.peak_power_w ? `peak ${Math.round(r.metrics.peak_power_w)} W` : "");
-    t.bar.style.width = r.status === "OK" ? "100%" : t.bar.style.width;
+function loadState(s) {
+  stats.states += 1;
+  stations.clear();
+  for (const st of s.stations) stations.set(st.id, st);
+  tiles.load(s);
+  latest.load(s.results);
+  for (const r of s.results.slice(0, 5)) askBadges(r);
+  for (const t of Object.values(s.tiles || {})) if (t.result) askBadges(t.result);
+  board.select(s.board);
+  clock.load(s);
+  document.body.dataset.synced = String(stats.states);
+}
+
+// GO: every station's GO-signal time on the hub clock; count down on the tiles and beep in step
+function onGo(g) {
+  const now = performance.now() / 1000;
+  for (const [sid, tGo] of Object.entries(g.signals || {})) {
+    const goIn = (tGo - g.now_us) / 1e6, st = stations.get(sid) || {};
+    const random = st.start_mode === "REACTION_RANDOM";
+    tiles.countdown(sid, now + goIn, random);
+    cues.countdown({ key: `${g.t_us}:${tGo}`, go_in_s: goIn, beeps: random ? 0 : Math.floor(st.countdown_s ?? 3) }, now);
   }
 }
 
-function onFrames(payload, ack) {
-  for (const [sid, f] of Object.entries(payload.stations || {})) {
-    const t = tiles.get(sid);
-    if (!t) continue;
-    t.root.className = "tile running";
-    t.big.className = "big";
-    t.big.textContent = fmtTime(f.elapsed_s);
-    const parts = [];
-    if (f.distance_m !== null && f.distance_m !== undefined) {
-      t.bar.style.width = `${Math.min(100, 100 * f.distance_m / t.target)}%`;
-      parts.push(`${f.distance_m.toFixed(1)} m`);
-    }
-    if (f.force_n) parts.push(`${Math.round(f.force_n)} N`);
-    if (f.splits && f.splits.length) parts.push(`splits ${f.splits.map(s => s.toFixed(2)).join(" · ")}`);
-    t.sub.textContent = parts.join("  ·  ");
-  }
-  if (typeof ack === "function") ack();
-}
-
-connect({
-  hello: (h) => {
-    resultsList.replaceChildren();
-    for (const s of h.stations) tileFor(s);
-    for (const r of h.results.slice(0, MAX_RESULTS).reverse()) showResult(r, false);
-    if (h.demo) onDemo(h.demo);
+socket = connect({
+  "display:armed": (a) => tiles.armed(a),
+  go: onGo,
+  finish: (f) => tiles.finish(f),  // provisional: the result of record follows
+  attempt: (a) => tiles.state(a),
+  false_start: (f) => tiles.falseStart(f),
+  frames: (payload, ack) => {
+    stats.frames += 1;
+    if (typeof ack === "function") ack();  // ready for the next frame
+    tiles.frames(payload.stations);
   },
-  armed: (list) => {
-    for (const a of list) {
-      const t = tiles.get(a.station_id);
-      if (!t) continue;
-      t.athlete.textContent = a.athlete || "";
-      t.root.className = "tile";
-      t.big.className = "big"; t.big.textContent = "READY"; t.sub.textContent = ""; t.bar.style.width = "0";
-    }
+  "display:result": (r) => {
+    tiles.result(r);
+    latest.add(r);
+    askBadges(r);
+    board.refreshSoon();
   },
-  attempt: (a) => {
-    const t = tiles.get(a.station_id);
-    if (t && a.state === "COUNTDOWN") t.big.textContent = "SET";
-    if (t && a.state === "RUNNING") { t.root.className = "tile running"; t.big.textContent = "GO"; }
+  result: (r) => {  // corrections re-send a result: update what is shown (never its name)
+    tiles.correct(r);
+    latest.update(r);
+    board.refreshSoon();
   },
-  frames: onFrames,
-  result: (r) => showResult(r, true),
-  demo: onDemo,
+  result_deleted: (d) => { latest.remove(d.id); board.refreshSoon(); },
+  correction: () => board.refreshSoon(),
+  board: (sel) => board.select(sel),
+  demo: (d) => clock.demo(d),
+  class: (view) => clock.classView(view),
 });
-
-function onDemo(d) {
-  document.getElementById("phase").textContent = d.phase_label || d.phase || "";
-  document.getElementById("clock").textContent = fmtClock(d.remaining_s);
-}
+socket.on("connect", () => socket.emit("display:state", {}, loadState));

@@ -1,0 +1,76 @@
+// A small SVG line chart of our own: one time axis, up to two series, each on its own vertical scale
+// (force in newtons on the left, velocity in m/s on the right). No library: a wall tile needs a clear
+// shape and two peak labels, nothing more.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function node(tag, attrs = {}, text = null) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== null) e.textContent = text;
+  return e;
+}
+
+function finite(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// points "x,y ..." of one series scaled into the plot box
+export function polyline(t, values, box, tMax, vMax) {
+  const pts = [];
+  for (let i = 0; i < t.length && i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    const x = box.x + (tMax > 0 ? (t[i] / tMax) * box.w : 0);
+    const y = box.y + box.h - (vMax > 0 ? (Math.max(0, v) / vMax) * box.h : 0);
+    pts.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+  }
+  return pts.join(" ");
+}
+
+// Draw ``series`` ([{values, color, label, unit, digits, side}]) over ``t`` (seconds) into ``svg``, in
+// the svg's own pixel size (so text is never stretched); labels name each series' peak.
+export function lineChart(svg, t, series) {
+  const size = svg.getBoundingClientRect();
+  const width = Math.max(120, Math.round(size.width) || 600), height = Math.max(60, Math.round(size.height) || 150);
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const em = parseFloat(getComputedStyle(svg).fontSize) || 16;
+  const pad = { l: 6, r: 6, t: Math.round(em * 1.35), b: Math.round(em * 1.2) };
+  const box = { x: pad.l, y: pad.t, w: width - pad.l - pad.r, h: height - pad.t - pad.b };
+  const tMax = Math.max(...finite(t), 0);
+  svg.append(node("line", { x1: box.x, y1: box.y + box.h, x2: box.x + box.w, y2: box.y + box.h, class: "axis" }));
+  for (const s of series) {
+    const vals = finite(s.values);
+    if (!vals.length) continue;
+    const curvePeak = Math.max(...vals);
+    const peak = typeof s.peak === "number" ? s.peak : curvePeak;
+    const vMax = Math.max(curvePeak, peak) > 0 ? Math.max(curvePeak, peak) * 1.08 : 1;
+    svg.append(node("polyline", { points: polyline(t, s.values, box, tMax, vMax), fill: "none", stroke: s.color,
+      "stroke-width": Math.max(3, em / 5), "stroke-linejoin": "round", "stroke-linecap": "round",
+      "data-series": s.label }));
+    const right = s.side === "right";
+    svg.append(node("text", { x: right ? box.x + box.w : box.x, y: Math.round(em * 0.95), fill: s.color,
+      "text-anchor": right ? "end" : "start", class: "chart-label" },
+      `${s.label} ${peak.toFixed(s.digits ?? 0)} ${s.unit}`));
+  }
+  svg.append(node("text", { x: box.x, y: height - 2, class: "chart-tick" }, "0 s"));
+  svg.append(node("text", { x: box.x + box.w, y: height - 2, class: "chart-tick", "text-anchor": "end" },
+    `${tMax.toFixed(1)} s`));
+  return svg;
+}
+
+// The force–time and velocity curve of a sled pull (``curve`` = {t_s, force_n, velocity_m_s}); the
+// labels name the measured peaks when given (the curve is resampled and may miss the exact peak).
+export function curveChart(svg, curve, peaks = {}) {
+  return lineChart(svg, curve.t_s || [], [
+    { values: curve.force_n || [], peak: peaks.force_n, color: "#e69f00", label: "Force", unit: "N", digits: 0,
+      side: "left" },
+    { values: curve.velocity_m_s || [], peak: peaks.velocity_m_s, color: "#56b4e9", label: "Velocity", unit: "m/s",
+      digits: 1, side: "right" },
+  ]);
+}
+
+export function newChart(attrs = {}) {
+  return node("svg", attrs);
+}

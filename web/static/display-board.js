@@ -1,0 +1,167 @@
+// The leaderboard panel and the latest-results list. The instructor picks one board or a rotation
+// (``board`` events, ``GET /api/display/board``); the panel shows exactly what ``GET /api/leaderboards``
+// answers, in its order, and refreshes when results or corrections come in. While rotating, boards with
+// nothing to show yet are skipped.
+
+import { el, fmtTime, statusText } from "./live.js";
+
+const ROWS = 8;
+const REFRESH_DEBOUNCE_MS = 400;
+
+function pct(v) { return `${v > 0 ? "+" : ""}${v.toFixed(1)} %`; }
+
+// one badge per row (a record is a PB too): the names need the room
+function badges(row) {
+  if (row.record) return [el("span", { class: "badge record" }, "REC")];
+  if (row.pb) return [el("span", { class: "badge pb" }, "PB")];
+  return [];
+}
+
+// One row per board type: [rank, name (+ small note), value (+ badges)].
+function rowCells(board, r) {
+  switch (board) {
+    case "station": return [r.rank, r.athlete, "", fmtTime(r.time_s), badges(r)];
+    case "class": return [r.rank, r.athlete, `${r.stations} st.`, `${r.points.toFixed(1)}`, []];
+    case "pbs": return [r.rank, r.athlete, r.station_name, fmtTime(r.time_s), [el("span", { class: "badge pb" }, "PB")]];
+    case "records": return ["", r.athlete, `${r.station_name}${r.course && r.distance_m ? ` ${r.course}` : ""}`,
+      fmtTime(r.time_s), []];
+    case "improved": return [r.rank, r.athlete, `${r.stations} st.`, pct(r.improvement_pct), []];
+    default: return [r.rank ?? "", r.athlete ?? "", "", "", []];
+  }
+}
+
+export class Board {
+  constructor({ root, title, sub, rows, empty, dots }) {
+    this.e = { root, title, sub, rows, empty, dots };
+    this.sel = { mode: "rotate", boards: [{ board: "class", station: null }], rotate_s: 12 };
+    this.index = 0;
+    this.timer = null;
+    this.debounce = null;
+    this.turn = 0;
+    this.last = null;  // the answer shown
+  }
+
+  select(sel) {
+    const same = JSON.stringify(sel.boards) === JSON.stringify(this.sel.boards) && sel.mode === this.sel.mode;
+    this.sel = sel;
+    if (!same) this.index = 0;
+    this.show(0);
+  }
+
+  choice() {
+    const list = this.sel.boards && this.sel.boards.length ? this.sel.boards : [{ board: "class", station: null }];
+    return list[this.index % list.length];
+  }
+
+  async fetchBoard(c) {
+    const q = new URLSearchParams({ board: c.board, limit: String(ROWS) });
+    if (c.station) q.set("station", c.station);
+    try {
+      const r = await fetch(`/api/leaderboards?${q}`);
+      return r.ok ? await r.json() : null;
+    } catch (e) {
+      return null;  // offline: the banner says so
+    }
+  }
+
+  // fetch and draw the current board, then schedule the next one when rotating; ``skipped`` counts
+  // empty boards passed over in this turn
+  async show(skipped, firstEmpty = null) {
+    clearTimeout(this.timer);
+    const turn = ++this.turn;
+    const data = await this.fetchBoard(this.choice());
+    if (turn !== this.turn) return;  // a newer selection or turn took over
+    const list = this.sel.boards || [];
+    const rotating = this.sel.mode === "rotate" && list.length > 1;
+    let shown = data;
+    if (rotating && data && !data.rows.length) {
+      const first = firstEmpty || { index: this.index, data };
+      if (skipped + 1 < list.length) {
+        this.index = (this.index + 1) % list.length;
+        return this.show(skipped + 1, first);
+      }
+      this.index = first.index;  // every board is empty: show the first one of this turn
+      shown = first.data;
+    }
+    if (shown) this.render(shown);
+    const next = () => { this.index = (this.index + 1) % list.length; this.show(0); };
+    if (rotating) this.timer = setTimeout(next, (this.sel.rotate_s || 12) * 1000);
+    else if (!data) this.timer = setTimeout(() => this.show(0), 3000);  // hub unreachable: try again
+  }
+
+  refreshSoon() {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => this.refresh(), REFRESH_DEBOUNCE_MS);
+  }
+
+  // re-fetch the board on screen (new results) without moving the rotation on
+  async refresh() {
+    const c = this.choice(), turn = this.turn;
+    const data = await this.fetchBoard(c);
+    if (data && turn === this.turn && c === this.choice()) this.render(data);
+  }
+
+  render(data) {
+    this.last = data;
+    const { root, title, sub, rows, empty, dots } = this.e;
+    root.dataset.board = data.board;
+    root.dataset.station = data.station_id || "";
+    title.textContent = data.title || data.board;
+    sub.textContent = data.subtitle || "";
+    rows.replaceChildren(...data.rows.map((r) => {
+      const [rank, name, note, value, marks] = rowCells(data.board, r);
+      return el("li", { dataTestid: "board-row", dataRank: String(rank), class: r.rank === 1 ? "first" : "" },
+        el("span", { class: "rank" }, String(rank)),
+        el("span", { class: "name" }, el("span", { class: "who", dataTestid: "board-athlete" }, name),
+          note ? el("span", { class: "note" }, note) : ""),
+        el("span", { class: "value" }, ...marks, el("span", { class: "num" }, value)));
+    }));
+    empty.hidden = data.rows.length > 0;
+    const list = this.sel.mode === "rotate" ? this.sel.boards : [];
+    dots.replaceChildren(...(list.length > 1 ? list.map((_, i) => el("i", { class: i === this.index % list.length ? "on" : "" })) : []));
+  }
+}
+
+export class Latest {
+  constructor(list, stationName, max = 5) {
+    this.list = list;
+    this.stationName = stationName;
+    this.max = max;
+  }
+
+  load(results) {
+    this.list.replaceChildren();
+    for (const r of results.slice(0, this.max).reverse()) this.add(r, false);
+  }
+
+  add(r, fresh = true) {
+    const old = this.list.querySelector(`[data-result-id="${CSS.escape(r.id)}"]`);
+    if (old) old.remove();
+    const li = el("li", { class: fresh ? "fresh" : "", dataTestid: "result-row", dataResultId: r.id },
+      el("span", { class: `who${r.hidden ? " hidden-member" : ""}` }, r.athlete || "—"),
+      el("span", { class: "where" }, this.stationName(r.station_id)),
+      el("span", { class: "marks" }),
+      el("span", { class: `t status-${r.status}` }, statusText(r)));
+    this.list.prepend(li);
+    while (this.list.children.length > this.max) this.list.lastChild.remove();
+    if (fresh) setTimeout(() => li.classList.remove("fresh"), 4000);
+  }
+
+  update(r) {
+    const li = this.list.querySelector(`[data-result-id="${CSS.escape(r.id)}"]`);
+    if (!li) return;
+    const t = li.querySelector(".t");
+    t.className = `t status-${r.status}`;
+    t.textContent = statusText(r);
+  }
+
+  remove(id) {
+    const li = this.list.querySelector(`[data-result-id="${CSS.escape(id)}"]`);
+    if (li) li.remove();
+  }
+
+  badges(b) {
+    const li = this.list.querySelector(`[data-result-id="${CSS.escape(b.result_id)}"]`);
+    if (li) li.querySelector(".marks").replaceChildren(...badges(b));
+  }
+}
