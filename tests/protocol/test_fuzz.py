@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.protocol import MAX_PAYLOAD_BYTES, NODE_TO_HUB, Protocol
+from server.protocol import MAX_PAYLOAD_BYTES, MAX_SAMPLES_PER_BATCH, NODE_TO_HUB, Protocol
 from server.protocol.messages import Inbound
 from tests.protocol import factory as f
 
@@ -62,8 +63,14 @@ def mutated_bytes(pair, pos, byte, op):
     return f.topic(msg_type), bytes(data)
 
 
+@functools.cache
+def _batch_of(n: int) -> bytes:
+    return f.encode(f.tel(seq=0, n=n))
+
+
 def big_batch(n, seq):
-    return f.topic("tel"), f.encode(f.tel(seq=seq, n=n))
+    """A telemetry batch around the 512-sample limit (built once per size; the seq varies)."""
+    return f.topic("tel"), _batch_of(n).replace(b'"seq":0', b'"seq":%d' % seq, 1)
 
 
 def padded(target_len):
@@ -81,7 +88,8 @@ payloads = st.one_of(
                                "[[[[[[[[", "{}", "true", "null", '"\\ud800"'])),          # huge numbers, tokens
     st.builds(mutated_bytes, valid_messages, st.integers(0, 10_000), st.integers(0, 255), st.integers(0, 2)),
     st.tuples(topics, st.builds(lambda m: f.encode(m[1]), valid_messages)),             # unknown topics
-    st.builds(big_batch, st.integers(MAX_PAYLOAD_BYTES // 100, 700), st.integers(0, 10**6)),  # oversized
+    st.builds(big_batch, st.integers(MAX_SAMPLES_PER_BATCH - 8, MAX_SAMPLES_PER_BATCH + 8),  # oversized batches
+              st.integers(0, 10**6)),
     st.builds(padded, st.integers(MAX_PAYLOAD_BYTES - 3, MAX_PAYLOAD_BYTES + 3)),
     st.builds(lambda m: (f.topic(m[0]), f.encode(m[1])), valid_messages),               # plain valid ones
 )
