@@ -1,0 +1,157 @@
+"""Joins what the nodes published with what the clients received, on one clock (CLOCK_MONOTONIC).
+
+- Finish latency: a ``finish`` event names its source message ``{node, seq}``; latency = client
+  receipt − the node's publish of that message. A ``result`` is joined through its attempt id: the
+  driver's run log gives ``(station, run)``, the node's record gives the message that carried the
+  finish (a lane's finish-beam ``break`` event; a sled's ``tel`` batch holding the first wheel sample at
+  or beyond the distance).
+- Frame latency: a frame carries, per running station, the hub time its values are valid at
+  (``t_us``, the engine watermark). For the sled station with the newest ``t_us`` in a frame, the
+  newest sample at or before it belongs to the batch that started last before it (of that station's
+  two sensors); latency = client receipt − that batch's publish.
+- Frame rate per station: frames a client received carrying the station, per second of the spans in
+  which it kept coming (a gap > 0.5 s ends a span, i.e. a run).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from typing import Any, Iterable
+
+from bench.driver import RunLog
+from bench.nodes import Records
+from bench.sioclient import ClientRecords
+
+
+def percentiles_ms(values_ns: Iterable[int]) -> dict[str, Any]:
+    """``{p50, p99, max, n}`` in ms (nearest rank); ``None`` values when there is nothing to rank."""
+    v = sorted(values_ns)
+    if not v:
+        return {"p50": None, "p99": None, "max": None, "n": 0}
+
+    def rank(q: float) -> float:
+        return round(v[max(0, math.ceil(q * len(v)) - 1)] / 1e6, 2)
+
+    return {"p50": rank(0.50), "p99": rank(0.99), "max": round(v[-1] / 1e6, 2), "n": len(v)}
+
+
+class Joined:
+    """Indexes over the node records, built once."""
+
+    def __init__(self, nodes: list[Records]):
+        self.pub_ns: dict[tuple[str, int], int] = {}
+        self.finish_msg: dict[tuple[str, int], tuple] = {}
+        batches: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        for rec in nodes:
+            for station, node, seq, t_first, t_last, pub_ns in rec.tel:
+                self.pub_ns[(node, seq)] = pub_ns
+                batches[station].append((t_first, t_last, pub_ns))
+            for _station, node, seq, _kind, _sensor, _t, pub_ns in rec.evt:
+                self.pub_ns[(node, seq)] = pub_ns
+            self.finish_msg.update(rec.finishes)
+        self.batches = {sid: sorted(b) for sid, b in batches.items()}
+        self.starts = {sid: [b[0] for b in bs] for sid, bs in self.batches.items()}
+
+    def batch_pub_ns(self, station_id: str, t_us: int) -> int | None:
+        """Publish time of the batch holding the station's newest sample at or before ``t_us``."""
+        starts = self.starts.get(station_id)
+        if not starts:
+            return None
+        i = bisect.bisect_right(starts, t_us)
+        candidates = self.batches[station_id][max(0, i - 2):i]
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda b: min(b[1], t_us))
+        return best[2]
+
+
+def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[RunLog],
+                     window: tuple[float, float]) -> dict[str, Any]:
+    in_window = {r.attempt_id: r for r in runs if window[0] <= r.go_mono_s <= window[1]}
+    finish_ns, result_ns = [], []
+    unmatched = Counter()
+    for c in clients:
+        seen: set[str] = set()
+        for attempt_id, _sid, node, seq, recv_ns in c.finishes:
+            if attempt_id not in in_window or attempt_id in seen:
+                continue
+            seen.add(attempt_id)
+            pub = joined.pub_ns.get((node, seq))
+            if pub is None:
+                run = in_window[attempt_id]
+                msg = joined.finish_msg.get((run.station_id, run.k))
+                pub = msg[2] if msg else None
+            if pub is None:
+                unmatched["finish"] += 1
+            else:
+                finish_ns.append(recv_ns - pub)
+        for attempt_id, _sid, _status, recv_ns in c.results:
+            run = in_window.get(attempt_id)
+            if run is None:
+                continue
+            msg = joined.finish_msg.get((run.station_id, run.k))
+            if msg is None:
+                unmatched["result"] += 1
+            else:
+                result_ns.append(recv_ns - msg[2])
+    return {"finish": percentiles_ms(finish_ns), "result": percentiles_ms(result_ns),
+            "unmatched": dict(unmatched), "runs_in_window": len(in_window)}
+
+
+def frame_latencies(joined: Joined, clients: list[ClientRecords], window_ns: tuple[int, int]) -> dict[str, Any]:
+    lat = []
+    for c in clients:
+        for recv_ns, sid, t_us in c.frames:
+            if window_ns[0] <= recv_ns <= window_ns[1]:
+                pub = joined.batch_pub_ns(sid, t_us)
+                if pub is not None:
+                    lat.append(recv_ns - pub)
+    return percentiles_ms(lat)
+
+
+def frame_rates(clients: list[ClientRecords]) -> dict[str, Any]:
+    """Frames per second per station while it runs: per station the median over clients."""
+    per_station: dict[str, list[float]] = defaultdict(list)
+    frames_total = 0
+    for c in clients:
+        frames_total += c.events.get("frames", 0)
+        for sid, (count, span_ns, _last) in c.station_frames.items():
+            if span_ns > 0:
+                per_station[sid].append(count / (span_ns / 1e9))
+    medians = {sid: round(sorted(v)[len(v) // 2], 1) for sid, v in per_station.items() if v}
+    if not medians:
+        return {"min": None, "median": None, "by_station": {}, "frames_received": frames_total}
+    ordered = sorted(medians.values())
+    return {"min": ordered[0], "median": ordered[len(ordered) // 2], "by_station": medians,
+            "frames_received": frames_total}
+
+
+def result_summary(clients: list[ClientRecords], runs: list[RunLog]) -> dict[str, Any]:
+    """Runs the driver started, and the results (by status) the first client received for them."""
+    attempts = {r.attempt_id for r in runs}
+    statuses: Counter = Counter()
+    if clients:
+        seen = {a: s for a, _sid, s, _t in clients[0].results}
+        statuses.update(seen[a] for a in attempts if a in seen)
+    events: Counter = Counter()
+    for c in clients:
+        events.update(c.events)
+    return {"runs": len(runs), "results_by_status": dict(statuses), "missing_results": len(attempts) -
+            sum(statuses.values()), "events_received": dict(events),
+            "client_errors": sum(len(c.errors) for c in clients)}
+
+
+def clock_errors(nodes: list[Records], hub_offsets: dict[str, int | None]) -> dict[str, Any]:
+    """How far the hub's measured offset of each bench node is from the truth (µs): max and median."""
+    errors = []
+    for rec in nodes:
+        for node, offset in rec.offsets.items():
+            measured = hub_offsets.get(node)
+            if measured is not None:
+                errors.append(abs(measured + offset))
+    if not errors:
+        return {"max": None, "median": None, "nodes": 0}
+    errors.sort()
+    return {"max": errors[-1], "median": errors[len(errors) // 2], "nodes": len(errors)}

@@ -1,0 +1,95 @@
+"""The raw baseline: this machine's MQTT ceiling with no hub.
+
+The same bench publishers that saturate the hub later (the sled nodes, in the same processes, with
+the same telemetry batches: 15 wheel samples or 4 force samples) publish to a private Mosquitto; one
+bare paho subscriber in its own process (subscribed, like the hub, to every node's ``tel`` at QoS 0)
+counts what arrives. The offered rate climbs in steps (:func:`bench.saturation.ramp`) until the
+subscriber falls behind; the ceiling is the best rate it received at.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from bench.fleet import NodeFleet
+from bench.plan import Plan
+from bench.saturation import ramp
+from server.broker import ManagedBroker
+from server.protocol.messages import TOPIC_ROOT
+
+
+def subscriber_process(broker: tuple[str, int], cmd_q: Any, reply_q: Any) -> None:
+    """Count every ``tel`` message; answer ``("count",)`` with ``(count, last_receipt_ns)``."""
+    state = {"count": 0, "last": 0}
+    subscribed = threading.Event()
+
+    def on_message(client, userdata, message) -> None:
+        state["count"] += 1
+        state["last"] = time.monotonic_ns()
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sledhub-bench-raw-subscriber",
+                         protocol=mqtt.MQTTv311, clean_session=True)
+    client.on_message = on_message
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{TOPIC_ROOT}/+/tel", 0)
+    client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
+    client.connect(*broker, keepalive=30)
+    client.loop_start()
+    reply_q.put(("ready", subscribed.wait(10)))
+    while cmd_q.get() == "count":
+        reply_q.put((state["count"], state["last"]))
+    client.disconnect()
+    client.loop_stop()
+
+
+class RawSubscriber:
+    """The subscriber process, as a consumer for :func:`~bench.saturation.ramp`."""
+
+    def __init__(self, ctx: Any, broker: tuple[str, int]):
+        self._cmd, self._reply = ctx.Queue(), ctx.Queue()
+        self._proc = ctx.Process(target=subscriber_process, args=(broker, self._cmd, self._reply),
+                                 name="bench-raw-subscriber", daemon=True)
+
+    def spawn(self) -> None:
+        self._proc.start()
+
+    def wait_ready(self) -> None:
+        if self._reply.get(timeout=30) != ("ready", True):
+            raise RuntimeError("the raw-baseline subscriber could not subscribe")
+
+    def count(self) -> tuple[int, int]:
+        self._cmd.put("count")
+        return self._reply.get(timeout=10)
+
+    def stop(self) -> None:
+        self._cmd.put("stop")
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(5)
+        for q in (self._cmd, self._reply):
+            q.close()
+            q.join_thread()
+
+
+def raw_ceiling(ctx: Any, plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Run the baseline on a private broker; returns the ramp's steps and ``msgs_per_s``."""
+    with ManagedBroker(workdir=workdir / "raw-broker", persistence=False) as broker:
+        address = (broker.host, broker.port)
+        sub = RawSubscriber(ctx, address)
+        fleet = NodeFleet(ctx, plan, address, "raw", workdir, load=False)
+        sub.spawn()
+        try:
+            fleet.spawn()
+            sub.wait_ready()
+            fleet.wait_ready()
+            result = ramp(fleet, sub.count, plan.raw_step_s, plan.raw_start_rate, plan.raw_max_steps)
+        finally:
+            fleet.stop()
+            sub.stop()
+    return result
