@@ -1,0 +1,125 @@
+// The run view: the interval clock, the class controls (GO, pause/resume, skip, re-arm, finish,
+// late arrivals), a card per station and the live results. Every button is one tap (Finish takes a
+// second tap); what is possible now comes from the class view's ``allowed`` list.
+
+import { h, $, toast, confirmTap } from "./dom.js";
+import { IntervalClock } from "./clock.js";
+import { StationCards } from "./stations.js";
+import { CheckinGrid } from "./checkin.js";
+
+export class RunScreen {
+  constructor(api, app, sheet, results) {
+    this.api = api;
+    this.app = app;
+    this.sheet = sheet;
+    this.results = results;
+    this.root = $("screen-run");
+    this.view = null;
+    this.clock = new IntervalClock();
+    this.cards = new StationCards({ pick: (sid, slot) => this.pick(sid, slot), stop: (sid) => this.station("stop", sid),
+      abort: (sid) => this.station("abort", sid) }, results);
+    const btn = (testid, label, onclick, cls = "") => h("button", { type: "button", class: cls, testid, onclick }, label);
+    this.buttons = {
+      go: btn("go", "GO", () => this.send("class:go"), "primary go"),
+      pause: btn("pause", "Pause", () => this.send("class:pause")),
+      resume: btn("resume", "Resume", () => this.send("class:resume"), "primary"),
+      skip: btn("skip", "Skip", () => this.send("class:skip")),
+      arm: btn("arm", "Re-arm", () => this.send("class:arm")),
+      late: btn("late-arrivals", "Late arrivals", () => this.lateArrivals()),
+      finish: btn("finish", "Finish class", () => {}, "finish"),
+    };
+    confirmTap(this.buttons.finish, "Tap again to finish", () => this.send("class:finish"));
+    this.side = h("div", { class: "run-side" }, results.root);
+    this.root.append(h("div", { class: "run" },
+      h("div", { class: "run-main" },
+        this.clock.root,
+        h("nav", { class: "controls", testid: "controls" }, Object.values(this.buttons)),
+        this.cards.root),
+      this.side));
+  }
+
+  /** The results list is shared with the done view: bring it back here. */
+  attachResults() { this.side.append(this.results.root); }
+
+  classView(view, stationNames) {
+    this.view = view;
+    this.clock.classView(view);
+    this.cards.classView(view, stationNames);
+    const allowed = new Set(view.allowed);
+    const b = this.buttons;
+    b.go.disabled = !allowed.has("GO");
+    b.pause.hidden = allowed.has("RESUME");
+    b.pause.disabled = !allowed.has("PAUSE");
+    b.resume.hidden = !allowed.has("RESUME");
+    b.skip.disabled = !allowed.has("SKIP");
+    const redo = (view.heat || []).some((e) => e.status === "aborted" || e.status === "lost");
+    b.arm.hidden = !redo;
+    b.arm.disabled = !["READY", "TRANSITION"].includes(view.state);
+    b.finish.disabled = !allowed.has("FINISH");
+  }
+
+  async send(event, extra = {}) {
+    if (!this.view) return null;
+    try {
+      const view = await this.api.control(event, { class_id: this.view.id, ...extra });
+      this.app.showClass(view);
+      return view;
+    } catch (e) {
+      toast(e.message, "error");
+      return null;
+    }
+  }
+
+  station(what, sid) {
+    return this.send(what === "stop" ? "class:stop_station" : "class:abort_station", { station_id: sid });
+  }
+
+  /** Tap a name on a station: choose another checked-in member (or nobody) for that slot. */
+  pick(sid, slot) {
+    const v = this.view;
+    const target = slot === "now" ? { round_no: v.round_no, heat_no: v.heat_no } : { round_no: v.next.round_no, heat_no: v.next.heat_no };
+    const entries = slot === "now" ? v.heat : v.next.entries;
+    const current = (entries.find((e) => e.station_id === sid) || {}).member_id;
+    const where = new Map(entries.map((e) => [e.member_id, e.station_id]));
+    const people = v.checked_in.slice().sort((a, b) => a.athlete.localeCompare(b.athlete));
+    const choose = async (memberId) => {
+      this.sheet.close();
+      await this.send("class:assign", { station_id: sid, member_id: memberId, ...target });
+    };
+    const grid = h("div", { class: "pick-grid", testid: "pick-grid" },
+      people.map((p) => h("button", { type: "button", class: p.member_id === current ? "member in" : "member", testid: "pick-member",
+        dataset: { memberId: p.member_id }, onclick: () => choose(p.member_id) },
+      h("span", { class: "n" }, p.athlete), where.has(p.member_id) ? h("span", { class: "nick" }, `now at ${where.get(p.member_id)}`) : null)),
+      h("button", { type: "button", class: "member empty", testid: "pick-nobody", onclick: () => choose(null) }, h("span", { class: "n" }, "Nobody")));
+    this.sheet.open(`Who runs at ${sid}, heat ${target.heat_no}?`, grid, "pick-sheet");
+  }
+
+  async lateArrivals() {
+    const grid = new CheckinGrid(this.api, this.view.id);
+    await grid.load();
+    grid.classView(this.view);
+    this.lateGrid = grid;
+    this.sheet.open("Late arrivals join from the next round", h("div", {}, h("p", { class: "count" }, grid.count, " checked in"), grid.grid),
+      "late-sheet", () => { this.lateGrid = null; });
+  }
+}
+
+export class DoneScreen {
+  constructor(api, app, results) {
+    this.api = api;
+    this.app = app;
+    this.results = results;
+    this.root = $("screen-done");
+  }
+
+  show(view) {
+    const rows = [...this.results.byId.values()];
+    const ok = rows.filter((r) => r.status === "OK");
+    this.root.replaceChildren(h("div", { class: "done" },
+      h("div", { class: "done-head" },
+        h("div", {}, h("h1", { testid: "done-title" }, `${view.name}: done`),
+          h("p", { class: "muted" }, `${view.checked_in_count} members · ${rows.length} results · ${ok.length} timed · corrections still possible`)),
+        h("button", { type: "button", class: "primary big", testid: "new-class", onclick: () => this.app.showHome() }, "New class")),
+      this.results.root));
+  }
+}
