@@ -4,7 +4,8 @@ Discrete events (attempt state, GO, results, corrections) go out at once. Live t
 coalesced: the latest progress of every station is kept, and one ``frames`` message carrying all
 stations is sent every ``frame_interval_us`` (default 50 ms = 20 frames/s) while there is news. Sends
 keep to a fixed grid of interval slots, so the pipeline's tick jitter does not stretch the interval
-and a steady stream really gets 20 frames/s (after a pause the grid restarts). A client gets a
+and a steady stream really gets 20 frames/s; a late tick catches up, but two frames are never closer
+than half an interval (after a pause the grid restarts). A client gets a
 new frame only after it acknowledged the previous one, so a slow tablet never builds a backlog:
 at most one frame is in flight per client (a frame unacknowledged for 2 s counts as lost).
 """
@@ -33,6 +34,7 @@ class Broadcaster:
         self._interval_us = frame_interval_us
         self._pending: dict[str, dict[str, Any]] = {}
         self._next_flush_us = 0
+        self._earliest_us = 0
         self._lock = threading.Lock()
         self._clients: dict[str, int] = {}  # sid -> hub time (µs) the frame in flight was sent, 0 = none
         self.frames_sent = 0
@@ -65,11 +67,13 @@ class Broadcaster:
         self._pending[station_id] = frame
 
     def flush(self, now_us: int) -> None:
-        """Send pending frames if the interval has passed (pipeline ticker)."""
-        if not self._pending or now_us < self._next_flush_us:
+        """Send pending frames when their slot of the grid has come (pipeline ticker)."""
+        if not self._pending or now_us < max(self._next_flush_us, self._earliest_us):
             return
-        late = now_us - self._next_flush_us >= self._interval_us
-        self._next_flush_us = (now_us if late else self._next_flush_us) + self._interval_us
+        if now_us - self._next_flush_us >= self._interval_us:  # after a pause or a long stall: a new grid
+            self._next_flush_us = now_us
+        self._next_flush_us += self._interval_us               # the next slot of the grid
+        self._earliest_us = now_us + self._interval_us // 2    # a late frame catches up, but never in a burst
         payload = {"t_us": now_us, "stations": self._pending}
         self._pending = {}
         with self._lock:

@@ -100,7 +100,7 @@ def station_board(rows: Iterable[ResultRow], people: Mapping[str, Person], stati
                   until: float, limit: int = 10) -> Row:
     """Best time per athlete in ``[since, until)`` at ``station_id``, on the course of its latest
     result there; ``pb``/``record`` mark bests that beat everything before them."""
-    at = [r for r in eligible(rows, people) if r.station_id == station_id]
+    at = eligible((r for r in rows if r.station_id == station_id), people)
     window = [r for r in at if since <= r.finished_at < until]
     if not window:
         return {"course": None, "rows": []}
@@ -129,7 +129,7 @@ def class_board(rows: Iterable[ResultRow], people: Mapping[str, Person], class_i
     """The class overall: per station and course, ``points = 100 × best time there ÷ athlete's best
     time there`` (one decimal); the score is the sum over stations, so running every station counts.
     Sorted by score, then more stations, then name."""
-    ok = [r for r in eligible(rows, people) if r.class_id == class_id]
+    ok = eligible((r for r in rows if r.class_id == class_id), people)
     events: dict[Event, list[ResultRow]] = defaultdict(list)
     for r in ok:
         events[(r.station_id, r.course)].append(r)
@@ -156,13 +156,16 @@ def pb_board(rows: Iterable[ResultRow], people: Mapping[str, Person], since: flo
     """Personal bests set in ``[since, until)``: the best PB per athlete, station and course, with the
     best it beat; sorted by improvement (percent), then newest."""
     ok = eligible(rows, people)
+    slot = lambda r: (person_key(r) or "", r.station_id, r.course)  # noqa: E731
+    recent = {slot(r) for r in ok if since <= r.finished_at < until}
+    ok = [r for r in ok if slot(r) in recent]  # only the history of athletes who ran in the window
     marks = history_marks(ok)
     best: dict[tuple[str, str, str], tuple[ResultRow, float]] = {}
     for r in ok:
         prev = marks[r.id][0]
         if not since <= r.finished_at < until or prev is None or r.time_s is None or r.time_s >= prev:
             continue
-        key = (person_key(r) or "", r.station_id, r.course)
+        key = slot(r)
         if key not in best or _order(r) < _order(best[key][0]):
             best[key] = (r, prev)
     entries = []
@@ -210,19 +213,22 @@ def improved_board(rows: Iterable[ResultRow], people: Mapping[str, Person], clas
     starts = class_starts(ok)
     if class_id not in starts:
         return {"rows": []}
+    people_here = {person_key(r) for r in ok if r.class_id == class_id}
     bests: dict[tuple[str, str], dict[Event, ResultRow]] = defaultdict(dict)  # (person, class) -> event -> best
+    classes_of: dict[str, set[str]] = defaultdict(set)
     for r in ok:
-        if r.class_id is None:
+        person = person_key(r) or ""
+        if r.class_id is None or person not in people_here:
             continue
-        slot = bests[(person_key(r) or "", r.class_id)]
+        slot = bests[(person, r.class_id)]
+        classes_of[person].add(r.class_id)
         event = (r.station_id, r.course)
         if event not in slot or _order(r) < _order(slot[event]):
             slot[event] = r
     entries = []
-    for (person, cid), now in bests.items():
-        if cid != class_id:
-            continue
-        earlier = [c for (p, c) in bests if p == person and c != class_id and starts[c] < starts[class_id]]
+    for person in sorted(people_here, key=str):
+        now = bests[(person or "", class_id)]
+        earlier = [c for c in classes_of[person or ""] if c != class_id and starts[c] < starts[class_id]]
         if not earlier:
             continue
         prev_class = max(earlier, key=lambda c: (starts[c], c))

@@ -1,17 +1,24 @@
 """Boards as the API serves them: picks the rows (today, a class, all time), runs the pure board
-function and wraps the answer with a title. ``GET /api/leaderboards`` calls :meth:`Leaderboards.board`."""
+function and wraps the answer with a title. ``GET /api/leaderboards`` calls :meth:`Leaderboards.board`.
+
+Answers are cached per data version (:attr:`server.boards.reader.Snapshot.version`, the day, the
+stations): rotating walls and several screens asking for the same board cost nothing until a result,
+a correction or the roster changes.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable
 
 from server.boards import boards as b
-from server.boards.reader import BoardReader
+from server.boards.reader import BoardReader, Snapshot
 
 BOARDS = ("station", "class", "pbs", "records", "improved")
 MAX_LIMIT = 50
+_CACHE_SIZE = 64
 
 
 class BoardError(Exception):
@@ -40,6 +47,8 @@ class Leaderboards:
         self.current_class = current_class
         self._wall = wall_clock
         self._tz = tz
+        self._cache: dict[tuple, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
     def default_rotation(self) -> list[dict[str, Any]]:
         """Class overall, each station today, PBs, records, most improved."""
@@ -54,58 +63,71 @@ class Leaderboards:
         if not 1 <= limit <= MAX_LIMIT:
             raise BoardError(400, f"query parameter 'limit' must be 1..{MAX_LIMIT}, got {limit}")
         names = {s.id: s.name for s in self.stations.all()}
+        if board == "station":
+            if not station:
+                raise BoardError(400, "board=station needs the query parameter 'station' (a station id)")
+            if station not in names:
+                raise BoardError(404, f"no station with id {station!r}")
+        else:
+            station = None
+        if board in ("class", "improved"):
+            class_id = class_id or self.current_class() or self.reader.latest_class_id()
+        else:
+            class_id = None
         now = self._wall()
         since, until = day_bounds(now, self._tz)
-        out: dict[str, Any] = {"board": board, "station_id": None, "class_id": None, "course": None,
-                               "since": None, "until": None, "generated_at": now}
-        with self.reader.session() as s:
-            if board == "station":
-                if not station:
-                    raise BoardError(400, "board=station needs the query parameter 'station' (a station id)")
-                if station not in names:
-                    raise BoardError(404, f"no station with id {station!r}")
-                rows = self.reader.rows(s, station_id=station)
-                people = self.reader.people(s, (r.member_id for r in rows))
-                made = b.station_board(rows, people, station, since, until, limit)
-                out.update(station_id=station, course=made["course"], since=since, until=until,
-                           title=f"{names[station]} · today", subtitle=made["course"] or "")
-            elif board == "class":
-                class_id = self._class_id(s, class_id)
-                rows = self.reader.rows(s, class_id=class_id) if class_id else []
-                people = self.reader.people(s, (r.member_id for r in rows))
-                made = b.class_board(rows, people, class_id, limit) if class_id else {"rows": []}
-                out.update(class_id=class_id, title="Class overall",
-                           subtitle="100 × station best ÷ own best")
-            elif board == "improved":
-                class_id = self._class_id(s, class_id)
-                rows = self.reader.rows(s) if class_id else []
-                people = self.reader.people(s, (r.member_id for r in rows))
-                made = b.improved_board(rows, people, class_id, limit) if class_id else {"rows": []}
-                out.update(class_id=class_id, title="Most improved", subtitle="vs their previous class")
-            elif board == "pbs":
-                rows = self.reader.rows(s)
-                people = self.reader.people(s, (r.member_id for r in rows))
-                made = b.pb_board(rows, people, since, until, limit)
-                out.update(since=since, until=until, title="Personal bests · today", subtitle="")
-            else:
-                rows = self.reader.rows(s)
-                people = self.reader.people(s, (r.member_id for r in rows))
-                made = b.records_board(rows, people, list(names))
-                out.update(title="All-time records", subtitle="best per station and distance")
+        snap = self.reader.snapshot()
+        key = (board, station, class_id, limit, since, snap.version, tuple(names.items()))
+        answer = self._cached(key, lambda: self._build(board, station, class_id, limit, since, until, snap, names))
+        return {**answer, "generated_at": now}
+
+    def badges(self, result_id: str) -> dict[str, Any]:
+        """PB/record badges of one result (all False when it does not rank or is unknown)."""
+        snap = self.reader.snapshot()
+
+        def build() -> dict[str, Any]:
+            target = snap.by_id.get(result_id)
+            same = [r for r in snap.by_id.values()
+                    if target is not None and (r.station_id, r.course) == (target.station_id, target.course)]
+            return b.badges(result_id, same, snap.people)
+        return self._cached(("badges", result_id, snap.version), build)
+
+    def _cached(self, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        made = build()
+        with self._lock:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = made
+        return made
+
+    def _build(self, board: str, station: str | None, class_id: str | None, limit: int, since: float,
+               until: float, snap: Snapshot, names: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"board": board, "station_id": station, "class_id": class_id, "course": None,
+                               "since": None, "until": None}
+        rows, people = snap.rows, snap.people
+        if board == "station":
+            assert station is not None
+            made = b.station_board(rows, people, station, since, until, limit)
+            out.update(course=made["course"], since=since, until=until, title=f"{names[station]} · today",
+                       subtitle=made["course"] or "")
+        elif board == "class":
+            made = b.class_board(rows, people, class_id, limit) if class_id else {"rows": []}
+            out.update(title="Class overall", subtitle="100 × station best ÷ own best")
+        elif board == "improved":
+            made = b.improved_board(rows, people, class_id, limit) if class_id else {"rows": []}
+            out.update(title="Most improved", subtitle="vs their previous class")
+        elif board == "pbs":
+            made = b.pb_board(rows, people, since, until, limit)
+            out.update(since=since, until=until, title="Personal bests · today", subtitle="")
+        else:
+            made = b.records_board(rows, people, list(names))
+            out.update(title="All-time records", subtitle="best per station and distance")
         for row in made["rows"]:
             if "station_id" in row:
                 row["station_name"] = names.get(row["station_id"], row["station_id"])
         out["rows"] = made["rows"]
         return out
-
-    def _class_id(self, s: Any, asked: str | None) -> str | None:
-        """The class asked for, else the running class, else the class of the newest result."""
-        return asked or self.current_class() or self.reader.latest_class_id(s)
-
-    def badges(self, result_id: str) -> dict[str, Any]:
-        """PB/record badges of one result (all False when it does not rank or is unknown)."""
-        with self.reader.session() as s:
-            station_id = self.reader.station_of(s, result_id)
-            rows = self.reader.rows(s, station_id=station_id) if station_id else []
-            people = self.reader.people(s, (r.member_id for r in rows))
-        return b.badges(result_id, rows, people)

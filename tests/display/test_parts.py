@@ -147,9 +147,19 @@ def test_a_steady_stream_gets_twenty_frames_a_second_despite_tick_jitter():
     assert len(em.frames) >= int(20 * span_s) - 1
     gaps = [b - a for a, b in zip(em.frames, em.frames[1:])]
     assert min(gaps) >= 30_000  # never a burst
-    # after a pause the grid restarts: the next frame goes at once, the one after 50 ms later
+    # after a pause the grid restarts: the next frame goes at once, the one after a slot later
     b.progress("sled1", {}), b.flush(t + 1_000_000)
-    b.progress("sled1", {}), b.flush(t + 1_010_000)
+    b.progress("sled1", {}), b.flush(t + 1_040_000)
     assert em.frames[-1] == t + 1_000_000
     b.flush(t + 1_050_000)
     assert em.frames[-1] == t + 1_050_000
+
+
+def test_a_late_tick_catches_up_without_a_burst():
+    em = Emitter()
+    b = Broadcaster(em, frame_interval_us=50_000)
+    b.client_joined("wall")
+    for t in (50_000, 100_000, 185_000, 190_000, 200_000, 210_000, 250_000):  # a 35 ms stall at 150 ms
+        b.progress("sled1", {})
+        b.flush(t)
+    assert em.frames == [50_000, 100_000, 185_000, 210_000, 250_000]

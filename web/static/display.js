@@ -85,6 +85,6 @@ socket = connect({
   correction: () => board.refreshSoon(),
   board: (sel) => board.select(sel),
   demo: (d) => clock.demo(d),
-  class: (view) => clock.classView(view),
+  class: (view) => { clock.classView(view); board.refreshSoon(); },
 });
 socket.on("connect", () => socket.emit("display:state", {}, loadState));
