@@ -3,6 +3,10 @@ descriptor, last health report, message counts and last-seen times.
 
 Runs on the pipeline thread. ``snapshot()`` is what ``/api/health``, ``/api/nodes`` and ``/setup``
 show. Times: ``*_us`` on the hub clock, ``*_at`` in Unix seconds for people.
+
+A node is ``online`` from its ``status: online`` until its ``status: offline`` (a clean stop, or the
+broker's Last Will ~1.5 × keepalive after the connection went silent). An ``offline`` of an older
+boot (a Last Will that arrives after the node already reconnected) does not take it offline.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class NodeView:
     last_seen_at: float = 0.0
     msgs: int = 0
     recent_rx_us: list[int] = field(default_factory=list)
+    state_since_us: int = 0       # hub time of the last state change (0: before this hub started)
+    state_since_at: float = 0.0   # the same in Unix time
 
     def to_dict(self, now_us: int, clock: dict[str, Any] | None = None) -> dict[str, Any]:
         window = [t for t in self.recent_rx_us if now_us - t <= 5_000_000]
@@ -36,7 +42,12 @@ class NodeView:
             "last_seen_at": self.last_seen_at or None,
             "last_seen_s_ago": round((now_us - self.last_seen_us) / 1e6, 2) if self.last_seen_us else None,
             "msg_rate_hz": round(len(window) / 5.0, 1), "msgs": self.msgs, "clock": clock or {},
+            "state_since_at": self.state_since_at or None,
         }
+
+    def state_for_s(self, now_us: int) -> float | None:
+        """How long the node has been in its present state (None if it changed before this hub started)."""
+        return (now_us - self.state_since_us) / 1e6 if self.state_since_us else None
 
 
 class NodeRegistry:
@@ -71,10 +82,14 @@ class NodeRegistry:
             v.recent_rx_us = [t for t in v.recent_rx_us if rx_us - t <= 5_000_000]
 
     def status(self, node_id: str, state: str, boot_id: str | None) -> bool:
-        """Record a status message; True when the state changed."""
+        """Record a status message; True when the state changed. A Last Will of an older boot is ignored."""
         v = self._view(node_id)
+        if state == "offline" and boot_id and v.boot_id and boot_id != v.boot_id and v.state == "online":
+            return False
         changed = v.state != state
         v.state = state
+        if changed:
+            v.state_since_us, v.state_since_at = v.last_seen_us, self._wall()
         if boot_id:
             v.boot_id = boot_id
         self._persist(v)
