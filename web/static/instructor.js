@@ -38,6 +38,11 @@ class Tablet {
     this.run = new RunScreen(this.api, this, this.sheet, this.results);
     this.done = new DoneScreen(this.api, this, this.results);
     $("stop-all").addEventListener("click", () => this.stopAll());
+    this.api.onSignedOut = () => {
+      this.sheet.close();
+      this.showSignIn();
+      toast("Your sign-in ended: sign in again to carry on", "error");
+    };
     window.sledhub = this;   // for tests and curious instructors
   }
 
@@ -93,7 +98,8 @@ class Tablet {
       connect: () => this.resync(),
       class: (v) => this.onClass(v),
       result: (r) => { if (this.results.upsert(r)) { this.correction.refreshed(r); this.run.cards.paint(); } },
-      result_deleted: (d) => this.results.remove(d.id),
+      result_deleted: (d) => { this.results.remove(d.id); this.correction.deleted(d.id); },
+      correction: (c) => { if (this.view && c.class_id === this.view.id) this.correction.audited(c); },
       armed: (list) => this.run.cards.armed(list),
       attempt: (a) => this.run.cards.attempt(a),
       go: (g) => this.onGo(g),

@@ -15,6 +15,7 @@ export class Api {
   constructor() {
     this.session = { signed_in: false, role: "display", user: null, csrf_token: null };
     this.socket = null;
+    this.onSignedOut = () => {};   // the hub answered 401: the sign-in ran out (12 h) or the user was removed
   }
 
   get signedIn() { return this.session.signed_in; }
@@ -55,6 +56,7 @@ export class Api {
   async #answer(r) {
     const type = r.headers.get("Content-Type") || "";
     const data = type.includes("json") ? await r.json() : await r.text();
+    if (r.status === 401 && this.session.signed_in && !r.url.endsWith("/api/session")) this.#signedOut();
     if (!r.ok) {
       const msg = (data && data.errors && data.errors.length) ? data.errors.join("; ") : (data && data.error) || r.statusText;
       throw new ApiError(r.status, msg);
@@ -71,9 +73,16 @@ export class Api {
       }
       this.socket.timeout(ACK_TIMEOUT_MS).emit(event, { ...payload, csrf: this.session.csrf_token }, (err, ack) => {
         if (err) reject(new ApiError(0, `the hub did not answer ${event}`));
-        else if (!ack || !ack.ok) reject(new ApiError(ack ? ack.status : 0, (ack && ack.error) || `${event} refused`));
-        else resolve(ack.class);
+        else if (!ack || !ack.ok) {
+          if (ack && ack.status === 401) this.#signedOut();
+          reject(new ApiError(ack ? ack.status : 0, (ack && ack.error) || `${event} refused`));
+        } else resolve(ack.class);
       });
     });
+  }
+
+  #signedOut() {
+    this.session = { signed_in: false, role: "display", user: null, csrf_token: null };
+    this.onSignedOut();
   }
 }

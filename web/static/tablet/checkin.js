@@ -86,7 +86,7 @@ export class CheckinScreen {
     this.root.replaceChildren(h("div", { class: "checkin" },
       h("div", { class: "checkin-head" },
         h("button", { type: "button", testid: "checkin-back", onclick: () => this.app.showHome() }, "‹ Classes"),
-        h("div", { class: "title" }, h("h1", {}, view.name), h("span", { class: "muted" }, view.circuit.name)),
+        h("div", { class: "title" }, h("h1", {}, "Check-in"), h("span", { class: "muted" }, view.circuit.name)),
         h("div", { class: "count" }, this.grid.count, h("span", {}, " checked in")),
         start),
       this.grid.members.length ? this.grid.grid

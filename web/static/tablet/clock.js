@@ -33,7 +33,7 @@ export class IntervalClock {
     this.phase.textContent = label || view.state;
     this.root.dataset.state = view.state;
     this.where.textContent = view.round_no
-      ? `Round ${view.round_no}/${view.rounds_total} · heat ${view.heat_no}/${view.heats_in_round}` : "";
+      ? `Round ${view.round_no} of ${view.rounds_total}\nHeat ${view.heat_no} of ${view.heats_in_round}` : "";
     if (view.state === "WORK" && c.countdown_remaining_s > 0 && this.goAt === null) {
       this.goAt = performance.now() + c.countdown_remaining_s * 1000;
     }

@@ -55,12 +55,26 @@ export class Correction {
     this.loadAudit();
   }
 
+  /** Is the correction sheet open on result ``id``? (The sheet also serves the pickers.) */
+  showing(id) {
+    return this.sheet.isOpen && this.sheet.root.dataset.testid === "correction-sheet" && this.result && this.result.id === id;
+  }
+
   /** A newer version of the open result arrived (someone else corrected it): show it. */
   refreshed(r) {
-    if (!this.sheet.isOpen || !this.result || r.id !== this.result.id) return;
+    if (!this.showing(r.id)) return;
     this.result = r;
     this.sheet.body.querySelector("[data-testid=fix-current]").textContent = resultText(r);
-    this.loadAudit();
+  }
+
+  /** An audit entry for a result (from any tablet): the open sheet's history follows. */
+  audited(entry) {
+    if (this.showing(entry.result_id)) this.loadAudit();
+  }
+
+  /** The open result was deleted (here or on another tablet). */
+  deleted(id) {
+    if (this.showing(id)) this.sheet.close();
   }
 
   step(delta) {

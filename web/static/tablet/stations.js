@@ -95,8 +95,10 @@ export class StationCards {
       const live = this.live.get(sid);
       let text = "";
       let tone = "idle";
-      const result = e && e.result_id ? this.results.get(e.result_id) : null;
-      if (e && e.status === "finished") {
+      // a result's id is its attempt's id: it may arrive before the class view that names it
+      const result = e ? this.results.get(e.result_id) || this.results.get(e.attempt_id)
+        || (live && live.attempt_id ? this.results.get(live.attempt_id) : null) : null;
+      if (e && (e.status === "finished" || result)) {
         text = result ? resultText(result) : "Finished";
         tone = !result || result.status === "OK" ? "ok" : "bad";
       } else if (e && e.status === "armed" && live && live.attempt_id && live.attempt_id.split("~")[0] === e.attempt_id) {
