@@ -158,7 +158,7 @@ def _reason_body(extra: dict[str, S] | None = None) -> S:
 
 
 def _paths() -> dict[str, dict[str, S]]:
-    return {**_hub_paths(), **_people_paths(), **_class_paths()}
+    return {**_hub_paths(), **_people_paths(), **_class_paths(), **_setup_paths()}
 
 
 def _hub_paths() -> dict[str, dict[str, S]]:
@@ -292,6 +292,88 @@ def _class_paths() -> dict[str, dict[str, S]]:
     }
 
 
+def _setup_schemas() -> dict[str, S]:
+    """/setup (issue 7): nodes with live readings and health, stations and bindings, calibration wizards."""
+    reading = _obj({"kind": STR, "value": _n(NUM), "raw": _n(INT), "beam": _n({"enum": ["broken", "clear"]}),
+                    "breaks": INT, "age_s": _n(NUM), "samples_per_s": NUM, "fault": _n(STR)},
+                   ["value", "raw", "beam", "breaks", "age_s", "samples_per_s"])
+    finding = _obj({"level": {"enum": ["error", "warning"]}, "code": STR, "message": STR})
+    health = _obj({"status": {"enum": ["ok", "warning", "error"]}, "online": BOOL,
+                   "state": {"enum": ["online", "offline", "silent", "unknown"]}, "last_seen_s_ago": _n(NUM),
+                   "rate": _obj({"expected_hz": _n(NUM), "measured_hz": NUM, "ratio": _n(NUM)}),
+                   "loss_pct": _n(NUM), "gaps": INT,
+                   "clock": _obj({"synced": BOOL, "offset_ms": _n(NUM), "jitter_ms": _n(NUM), "error_bound_ms": _n(NUM)}),
+                   "calibrated": _n(BOOL), "zero_drift_n": _n(NUM), "encoder_errors": _n(INT), "fault": _n(STR),
+                   "warnings": _arr(finding)})
+    binding = _obj({"station_id": STR, "station_name": STR, "role": STR, "role_label": STR})
+    sensor = _obj({"id": STR, "kind": STR, "unit": _n(STR), "rate_hz": _n(NUM), "wiring": ANY_OBJ,
+                   "calibration": _n(ANY_OBJ), "label": STR, "binding": _n(binding), "reading": ref("Reading"),
+                   "health": ref("SensorHealth"), "calibrated_at": _n(NUM), "stored": _n(ANY_OBJ), "sync": _n(ANY_OBJ),
+                   "wizard_id": _n(STR)},
+                  ["id", "kind", "label", "binding", "reading", "health", "calibrated_at", "stored", "sync", "wizard_id"])
+    warning = _obj({"level": {"enum": ["error", "warning"]}, "code": STR, "message": STR, "station_id": STR,
+                    "station_name": STR, "role": _n(STR), "node_id": _n(STR), "sensor_id": _n(STR)})
+    step = _obj({"key": STR, "title": STR, "status": {"enum": ["done", "active", "pending", "failed", "cancelled"]}})
+    pushed = _obj({"node_id": STR, "sensor_id": STR, "cmd": STR, "params": ANY_OBJ,
+                   "state": {"enum": ["pending", "applied", "failed"]}, "error": _n(STR)})
+    return {
+        "Reading": reading,
+        "SensorHealth": health,
+        "SetupSensor": sensor,
+        "SetupNode": {"allOf": [ref("Node"), _obj({"sensors": _arr(ref("SetupSensor")), "new": BOOL,
+                                                   "effective_state": {"enum": ["online", "offline", "silent", "unknown"]}})]},
+        "SetupStation": {"allOf": [ref("Station"), _obj({"state": STR, "missing_roles": _arr(STR),
+                                                         "role_labels": ANY_OBJ})]},
+        "SetupWarning": warning,
+        "SetupWarnings": _obj({"ready": BOOL, "errors": INT, "warnings_count": INT, "warnings": _arr(warning),
+                               "checked_at": NUM}),
+        "SetupView": _obj({"nodes": _arr(ref("SetupNode")), "stations": _arr(ref("SetupStation")),
+                           "wizards": _arr(ref("Wizard")), "warnings": _arr(warning), "server_time": NUM}),
+        "StationInput": _obj({"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
+                              "kind": {"enum": ["sled", "lane"]}, "name": {"type": "string", "maxLength": 40},
+                              "config": ANY_OBJ, "bindings": _arr(_obj({"role": STR, "node_id": STR, "sensor_id": STR}))},
+                             ["kind", "name"], extra=False),
+        "StationSaved": _obj({"station": ref("Station"), "pushed": _arr(pushed)}),
+        "Calibration": _obj({"id": INT, "node_id": STR, "sensor_id": STR, "kind": STR, "params": ANY_OBJ,
+                             "report": ANY_OBJ, "user_name": STR, "calibrated_at": NUM}),
+        "Wizard": _obj({"id": STR, "kind": {"enum": ["load_cell", "encoder", "beam"]}, "node_id": STR, "sensor_id": STR,
+                        "state": STR, "ended": BOOL, "steps": _arr(step), "message": STR, "problem": _n(STR),
+                        "progress": _n(NUM), "actions": _arr(STR), "live": ANY_OBJ, "result": _n(ANY_OBJ),
+                        "sensor_label": STR, "reading": ref("Reading")}),
+        "WizardStart": _obj({"node_id": STR, "sensor_id": STR, "mode": {"enum": ["full", "zero"]}},
+                            ["node_id", "sensor_id"], extra=False),
+        "WizardAction": _obj({"action": {"enum": ["measure", "skip", "start", "finish", "restart", "fix", "cancel"]},
+                              "mass_kg": NUM, "distance_m": NUM}, ["action"], extra=False),
+    }
+
+
+def _setup_paths() -> dict[str, dict[str, S]]:
+    """/setup: reads are public, writes need an admin."""
+    def admin(summary: str, ok: S, body: S | None = None, errors: tuple[int, ...] = (404, 409), **kw: Any) -> S:
+        return _op(summary, ok, role="admin", write=True, body=body, errors=errors, tag="setup", **kw)
+    wizard = ref("Wizard")
+    return {
+        "/api/setup": {"get": _op("Nodes (new ones first) with sensors, live readings, health and calibration; "
+                                  "stations; running calibrations; warnings", ref("SetupView"), tag="setup")},
+        "/api/setup/warnings": {"get": _op("What to fix before a class (the tablet shows it)", ref("SetupWarnings"),
+                                           tag="setup")},
+        "/api/setup/calibrations": {"get": _op("The calibration each sensor runs with (newest per sensor)",
+                                               _arr(ref("Calibration")), tag="setup")},
+        "/api/setup/stations": {"post": admin("Add a station and bind sensors to its roles; pushes their settings",
+                                              ref("StationSaved"), ref("StationInput"), errors=(409,), status=201)},
+        "/api/setup/stations/{station_id}": {
+            "put": admin("Replace a station and its bindings", ref("StationSaved"), ref("StationInput")),
+            "delete": admin("Delete a station (its results stay)", ref("Deleted")),
+        },
+        "/api/setup/wizards": {"post": admin("Start calibrating a sensor", wizard, ref("WizardStart"), status=201)},
+        "/api/setup/wizards/{wizard_id}": {"get": _op("A calibration: steps, what to do now, progress", wizard,
+                                                      errors=(404,), tag="setup")},
+        "/api/setup/wizards/{wizard_id}/actions": {"post": admin("A button of the calibration (measure, skip, start, "
+                                                                 "finish, restart, fix, cancel)", wizard,
+                                                                 ref("WizardAction"))},
+    }
+
+
 def _path_params(paths: dict[str, dict[str, S]]) -> None:
     for path, ops in paths.items():
         names = [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
@@ -314,7 +396,7 @@ def _document() -> str:
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_setup_schemas()},
             "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                           for code, text in ERROR_TEXT.items()},
             "securitySchemes": {

@@ -1,0 +1,111 @@
+"""The latest reading of every sensor, bound or not, for ``/setup`` and the health checks.
+
+Fed with the protocol's ``tel`` batches and ``evt`` events (``hub.listeners``, on the pipeline thread;
+not thread-safe: use it from that thread only). Per ``(node, sensor)`` it keeps the last value and raw
+count, the beam state (broken/clear), samples per second over the last ``window_us`` (the rate the
+sensor really delivers), the raw counts of the last ``recent_us`` (for the zero-drift check) and the
+last fault. Sequence-numbered messages per node are counted too (the denominator of the loss %).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.protocol import SensorEvent, TelemetryBatch
+
+
+@dataclass
+class Reading:
+    node_id: str
+    sensor_id: str
+    kind: str = ""                           # telemetry kind (force, position) or "beam"
+    value: float | None = None               # force_n or position_m as the node computed it
+    raw: int | None = None                   # raw counts of the last sample
+    beam: str | None = None                  # "broken" | "clear" (beams)
+    breaks: int = 0
+    rx_us: int = 0                           # hub time the last message arrived
+    fault: str | None = None                 # last fault reason (load cell saturated, no data, ...)
+    fault_rx_us: int = 0
+    boot_id: str = ""
+    _rate: deque = field(default_factory=deque, repr=False)     # (rx_us, samples) per message
+    _recent: deque = field(default_factory=deque, repr=False)   # (rx_us, raw)
+
+    def samples_per_s(self, now_us: int, window_us: int) -> float:
+        while self._rate and now_us - self._rate[0][0] > window_us:
+            self._rate.popleft()
+        return sum(n for _, n in self._rate) / (window_us / 1e6)
+
+    def recent_raw(self, now_us: int, recent_us: int) -> list[int]:
+        return [r for t, r in self._recent if now_us - t <= recent_us]
+
+
+class LiveReadings:
+    """See the module docstring. ``changed`` holds the keys updated since the last :meth:`take_changed`."""
+
+    def __init__(self, window_us: int = 5_000_000, recent_us: int = 1_000_000):
+        self.window_us = window_us
+        self.recent_us = recent_us
+        self.sensors: dict[tuple[str, str], Reading] = {}
+        self.seq_messages: dict[str, int] = {}
+        self.changed: set[tuple[str, str]] = set()
+
+    def _get(self, node: str, sensor: str) -> Reading:
+        key = (node, sensor)
+        reading = self.sensors.get(key)
+        if reading is None:
+            reading = self.sensors[key] = Reading(node, sensor)
+        self.changed.add(key)
+        return reading
+
+    def on_batch(self, item: TelemetryBatch) -> None:
+        self.seq_messages[item.node] = self.seq_messages.get(item.node, 0) + 1
+        if not item.samples:
+            return
+        r = self._get(item.node, item.sensor)
+        t_us, value, raw = item.samples[-1]
+        r.kind, r.value, r.raw, r.rx_us, r.boot_id = item.kind, value, raw, item.rx_us, item.boot_id
+        r._rate.append((item.rx_us, len(item.samples)))
+        horizon = item.rx_us - self.recent_us
+        for sample in item.samples:
+            r._recent.append((item.rx_us, sample[2]))
+        while r._recent and r._recent[0][0] < horizon:
+            r._recent.popleft()
+        while r._rate and item.rx_us - r._rate[0][0] > self.window_us:
+            r._rate.popleft()
+
+    def on_event(self, item: SensorEvent) -> None:
+        self.seq_messages[item.node] = self.seq_messages.get(item.node, 0) + 1
+        r = self._get(item.node, item.sensor)
+        r.rx_us, r.boot_id = item.rx_us, item.boot_id
+        if item.kind in ("break", "restore"):
+            r.kind = "beam"
+            r.beam = "broken" if item.kind == "break" else "clear"
+            r.breaks += item.kind == "break"
+        elif item.kind == "fault":
+            reason = (item.detail or {}).get("reason")
+            r.fault, r.fault_rx_us = str(reason or "fault"), item.rx_us
+
+    def forget_node(self, node: str) -> None:
+        """A node rebooted: beam states and counts start afresh."""
+        for key, r in self.sensors.items():
+            if key[0] == node:
+                r.beam, r.raw, r.value, r.fault = None, None, None, None
+                r._recent.clear()
+                self.changed.add(key)
+
+    def get(self, node: str, sensor: str) -> Reading | None:
+        return self.sensors.get((node, sensor))
+
+    def take_changed(self) -> set[tuple[str, str]]:
+        changed, self.changed = self.changed, set()
+        return changed
+
+    def view(self, node: str, sensor: str, now_us: int) -> dict[str, Any]:
+        r = self.sensors.get((node, sensor))
+        if r is None:
+            return {"value": None, "raw": None, "beam": None, "age_s": None, "samples_per_s": 0.0, "breaks": 0}
+        return {"kind": r.kind, "value": None if r.value is None else round(r.value, 3), "raw": r.raw,
+                "beam": r.beam, "breaks": r.breaks, "age_s": round((now_us - r.rx_us) / 1e6, 2) if r.rx_us else None,
+                "samples_per_s": round(r.samples_per_s(now_us, self.window_us), 1), "fault": r.fault}
