@@ -1,0 +1,105 @@
+// /setup: the signed-in session (CSRF token), JSON calls, the notice line and formatting of readings.
+import { el } from "./live.js";
+
+export const session = { signedIn: false, role: "display", user: null, csrf: null, listeners: [] };
+
+function setSession(s) {
+  Object.assign(session, { signedIn: s.signed_in, role: s.role, user: s.user, csrf: s.csrf_token });
+  for (const fn of session.listeners) fn(session);
+}
+
+export const isAdmin = () => session.signedIn && session.role === "admin";
+
+export async function loadSession() {
+  const r = await fetch("/api/session");
+  setSession(await r.json());
+}
+
+export async function signIn(name, pin) {
+  const r = await fetch("/api/session", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name, pin }) });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  setSession(body);
+}
+
+export async function signOut() {
+  await api("DELETE", "/api/session");
+  await loadSession();
+}
+
+export async function api(method, url, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (session.csrf) headers["X-CSRF-Token"] = session.csrf;
+  const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    const more = (data.errors || []).length > 1 ? ` (${data.errors.join("; ")})` : "";
+    throw new Error((data.error || `${r.status} ${r.statusText}`) + more);
+  }
+  return data;
+}
+
+const noticeEl = () => document.getElementById("notice");
+let noticeTimer = null;
+export function notice(text, ok = false) {
+  const n = noticeEl();
+  n.textContent = text;
+  n.classList.toggle("ok", ok);
+  n.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { n.hidden = true; }, ok ? 5000 : 12000);
+}
+
+export const KIND_LABELS = { load_cell: "Load cell", encoder: "Wheel encoder", beam: "Beam gate",
+  dual_beam: "Dual-beam gate" };
+export const ROLE_LABELS = { force: "Load cell (force)", wheel: "Wheel encoder", start: "Start gate",
+  finish: "Finish gate", turn: "Turn gate" };
+export const roleLabel = (role) => ROLE_LABELS[role] || (role.startsWith("split") ? `Split ${role.slice(5)} gate` : role);
+export const ROLE_KINDS = { force: ["load_cell"], wheel: ["encoder"] };
+export const roleKinds = (role) => ROLE_KINDS[role] || ["beam", "dual_beam"];
+// Roles in the order a run meets them.
+export function roleOrder(role) {
+  const fixed = { force: 0, wheel: 1, start: 2, turn: 900, finish: 1000 };
+  return role in fixed ? fixed[role] : role.startsWith("split") ? 10 + Number(role.slice(5)) : 500;
+}
+
+export const fmtInt = (n) => (n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en"));
+
+export function ago(s) {
+  if (s === null || s === undefined) return "never";
+  if (s < 2) return "just now";
+  if (s < 90) return `${Math.round(s)} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+export function isCalibrated(sensor) {
+  const c = sensor.calibration || {};
+  if (sensor.kind === "load_cell") return !!c.scale_counts_per_n && !c.uncalibrated;
+  if (sensor.kind === "encoder") return !!c.counts_per_m;
+  return true;
+}
+
+// The live reading of a sensor as elements (big value + small detail).
+export function readingNodes(sensor, r) {
+  if (sensor.kind === "beam" || sensor.kind === "dual_beam") {
+    const state = r && r.beam;
+    const label = state === "broken" ? "BROKEN" : state === "clear" ? "CLEAR" : "—";
+    return [el("span", { class: `pill beam-indicator ${state || "unknown"}`, dataBeam: state || "unknown" }, label),
+      el("small", {}, r && r.breaks ? `${r.breaks} breaks` : "no break seen yet")];
+  }
+  if (!r || r.raw === null || r.raw === undefined) return [el("span", {}, "—"), el("small", {}, "no reading yet")];
+  if (sensor.kind === "load_cell") {
+    if (!isCalibrated(sensor)) return [el("span", {}, `raw ${fmtInt(r.raw)}`), el("small", {}, "not calibrated")];
+    return [el("span", {}, `${Math.round(r.value)} N`), el("small", {}, `raw ${fmtInt(r.raw)}`)];
+  }
+  if (sensor.kind === "encoder") {
+    return [el("span", {}, `${(r.value || 0).toFixed(2)} m`), el("small", {}, `${fmtInt(r.raw)} counts`)];
+  }
+  return [el("span", {}, String(r.value ?? r.raw))];
+}
+
+export function readingIsStale(sensor, r) {
+  return sensor.kind === "load_cell" && r && r.age_s !== null && r.age_s > 3;
+}
