@@ -198,6 +198,10 @@ def test_tablet_runs_a_class_and_the_wall_shows_the_correction(chromium, tablet_
     screenshot(page, shots / "tablet-signin.png")
     sign_in_with_keypad(page, "demo", "1234")
 
+    # a demo hub offers its self-running demo class (not started here: it would use the same stations)
+    expect(tid(page, "demo-class")).to_contain_text("stopped")
+    expect(tid(page, "demo-start")).to_be_enabled()
+
     # pick the circuit: a class in check-in
     tid(page, "circuit", circuit_id=seeded["circuit"]["id"]).tap()
     expect(tid(page, "screen-checkin")).to_be_visible()

@@ -26,7 +26,8 @@ export class Home {
   }
 
   async show() {
-    const [circuits, classes] = await Promise.all([this.api.get("/api/circuits"), this.api.get("/api/classes?limit=20")]);
+    const [circuits, classes, demo] = await Promise.all([this.api.get("/api/circuits"), this.api.get("/api/classes?limit=20"),
+      this.api.get("/api/demo").catch(() => null)]);
     const open = classes.filter((c) => c.state === "SETUP");
     const signOut = h("button", { type: "button", testid: "sign-out" }, "Sign out");
     confirmTap(signOut, "Tap again to sign out", () => this.app.signOut());
@@ -44,7 +45,20 @@ export class Home {
         circuits.length ? h("div", { class: "choices", testid: "circuits" }, circuits.map((c) => h("button", {
           type: "button", class: "choice", testid: "circuit", dataset: { circuitId: c.id }, onclick: () => this.create(c) },
           h("strong", {}, c.name), h("span", {}, circuitLine(c)))))
-          : this.noCircuit())));
+          : this.noCircuit()),
+      demo ? this.demoSection(demo) : null));
+  }
+
+  /** On a demo hub: the demo's own self-running class (it uses the same stations: stop it before
+   * running a class from here). */
+  demoSection(demo) {
+    const act = (what) => this.api.send("POST", `/api/demo/${what}`).then(() => this.show()).catch((e) => toast(e.message, "error"));
+    return h("section", { class: "demo", testid: "demo-class" },
+      h("h2", {}, "Demo class ", h("span", { class: "muted" }, demo.running ? `— running: ${demo.phase_label}` : "— stopped")),
+      h("p", { class: "muted" }, "The demo runs a class by itself on the simulated stations. Stop it before running a class from this tablet."),
+      h("div", { class: "csv" },
+        h("button", { type: "button", testid: "demo-start", disabled: demo.running, onclick: () => act("start") }, "Start demo class"),
+        h("button", { type: "button", class: "warn", testid: "demo-stop", disabled: !demo.running, onclick: () => act("stop") }, "Stop demo class")));
   }
 
   noCircuit() {
