@@ -66,9 +66,11 @@ class _ErrorCounter:
 
 
 class SetupService:
-    """See the module docstring. ``emit(event, data, room)`` sends a Socket.IO event (room None: all)."""
+    """See the module docstring. ``emit(event, data, room)`` sends a Socket.IO event (room None: all);
+    ``watched()`` says whether anyone is in the ``setup`` room (nothing is computed for it otherwise)."""
 
-    def __init__(self, hub: Any, db: Database, emit: Emit, *, wall_clock: Callable[[], float] = time.time,
+    def __init__(self, hub: Any, db: Database, emit: Emit, *, watched: Callable[[], bool] = lambda: True,
+                 wall_clock: Callable[[], float] = time.time,
                  thresholds: Thresholds = Thresholds(), ack_timeout_us: int = 5_000_000,
                  push_interval_us: int = 250_000, view_interval_us: int = 500_000,
                  warnings_interval_us: int = 1_000_000):
@@ -79,6 +81,7 @@ class SetupService:
         self.wizards: dict[str, Wizard] = {}
         self.sync: dict[SensorKey, dict[str, Any]] = {}
         self._emit = emit
+        self._watched = watched
         self._wall = wall_clock
         self.ack_timeout_us = ack_timeout_us
         self._intervals = (push_interval_us, view_interval_us, warnings_interval_us)
@@ -479,8 +482,12 @@ class SetupService:
         push, view, warn = self._intervals
         if now_us >= self._due[0]:
             self._due[0] = now_us + push
-            self._push_readings(now_us)
-        if self._view_dirty and now_us >= self._due[1]:
+            if self._watched():
+                self._push_readings(now_us)
+            else:
+                self.readings.take_changed()
+                self._dirty_wizards.clear()
+        if self._view_dirty and now_us >= self._due[1] and self._watched():
             self._due[1] = now_us + view
             self._view_dirty = False
             self._emit("setup:view", self.view(), ROOM)

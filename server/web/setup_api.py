@@ -121,9 +121,13 @@ def register_setup_features(hub_app: "HubApp") -> SetupService:
     def emit(event: str, data: Any, room: str | None) -> None:
         socketio.emit(event, data, to=room)
 
+    def watched() -> bool:
+        return any(True for _ in socketio.server.manager.get_participants("/", ROOM))
+
     # a node that has not answered 3 of the hub's clock pings is offline, before its Last Will arrives
     ping_s = hub_app.config.timing.clock_ping_interval_s
-    service = SetupService(hub, hub_app.db, emit, thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
+    service = SetupService(hub, hub_app.db, emit, watched=watched,
+                           thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
     flask.extensions[EXTENSION] = service
     counters = hub_app.api_errors
 
