@@ -23,8 +23,10 @@ function buttonLabel(view, action) {
 function liveText(view, sensor) {
   const l = view.live || {};
   if (view.kind === "beam") {
-    return [...readingNodes({ kind: "beam" }, { beam: l.beam }),
-      el("span", { dataTestid: "wizard-passes" }, `  ${l.passes} of ${l.passes_needed} clean breaks`)];
+    const [pill] = readingNodes({ kind: "beam" }, { beam: l.beam });
+    const prompt = view.state !== "WATCH" ? "" : l.beam === "broken" ? "…and step out" : "Break the beam now";
+    return [pill, el("span", { class: "prompt", dataTestid: "wizard-prompt" }, prompt),
+      el("span", { class: "count", dataTestid: "wizard-passes" }, `${"✓".repeat(l.passes)} ${l.passes} of ${l.passes_needed}`)];
   }
   if (view.kind === "encoder") {
     if (l.counts === null || l.counts === undefined) return [el("span", {}, "Wheel: waiting for it to turn…")];

@@ -10,7 +10,11 @@ import { WizardPanel } from "./setup-wizard.js";
 const $ = (id) => document.getElementById(id);
 const state = { view: null, readings: {}, sensors: {} };
 const wizard = new WizardPanel();
-const form = new StationForm(() => refresh());
+const form = new StationForm(async (station) => {
+  await refresh();
+  const card = document.querySelector(`[data-testid="station-${CSS.escape(station.id)}"]`);
+  if (card) card.scrollIntoView({ behavior: "smooth", block: "center" });
+});
 let socket = null;
 
 const key = (nodeId, sensorId) => `${nodeId}/${sensorId}`;
@@ -61,9 +65,13 @@ function sensorMeta(s) {
   const h = s.health;
   const parts = [];
   for (const w of h.warnings) parts.push(el("span", { class: w.level === "error" ? "bad" : "warn" }, `⚠ ${w.message}. `));
-  if (s.kind === "load_cell" || s.kind === "encoder") {
-    parts.push(isCalibrated(s) ? (s.calibrated_at ? `Calibrated ${new Date(s.calibrated_at * 1000).toLocaleString()}. `
-      : "Calibrated in the node's config. ") : "");
+  if (s.calibrated_at) {
+    const what = s.kind === "beam" || s.kind === "dual_beam" ? "Tested" : "Calibrated";
+    parts.push(`${what} here ${new Date(s.calibrated_at * 1000).toLocaleString()}. `);
+  } else if (s.kind === "load_cell" && isCalibrated(s)) {
+    parts.push("Uses the calibration in its node's config (not measured here). ");
+  } else if (s.kind === "encoder") {
+    parts.push(`Uses its node's setting of ${s.calibration.counts_per_m} counts/m (not measured here). `);
   }
   if (s.sync && s.sync.state === "failed") parts.push(el("span", { class: "bad" }, `Settings not applied: ${s.sync.error} `));
   if (s.sync && s.sync.state === "pending") parts.push("Sending settings… ");
@@ -138,7 +146,7 @@ function renderHealth(nodes) {
     for (const s of n.sensors) {
       const h = s.health;
       const c = h.clock;
-      const rate = h.rate.expected_hz ? `${h.rate.measured_hz} / ${h.rate.expected_hz} per s` : "per edge";
+      const rate = h.rate.expected_hz ? `${Math.round(h.rate.measured_hz)} of ${h.rate.expected_hz}/s` : "per edge";
       const codes = new Set(h.warnings.map((w) => w.code));
       rows.push(el("tr", { dataTestid: `health-${n.id}-${s.id}`, dataStatus: h.status },
         cell(`${n.id} · ${s.id}`), cell(s.binding ? `${s.binding.station_name} (${s.binding.role_label})` : "new"),
@@ -147,7 +155,9 @@ function renderHealth(nodes) {
         cell(ago(h.last_seen_s_ago), h.state === "silent" ? "bad" : ""),
         cell(rate, codes.has("low_rate") ? "warn" : ""),
         cell(h.loss_pct === null ? "—" : `${h.loss_pct} %`, codes.has("message_loss") ? "warn" : ""),
-        cell(c.synced ? `${c.offset_ms} ms / ${c.jitter_ms} ms` : "not synced", codes.has("clock_jitter") || codes.has("clock_error") ? "warn" : ""),
+        cell(c.synced ? `${c.offset_ms.toFixed(1)} ms ± ${c.error_bound_ms} ms` : "not synced",
+          codes.has("clock_error") || codes.has("clock_unsynced") ? "warn" : ""),
+        cell(c.jitter_ms === null ? "—" : `${c.jitter_ms} ms`),
         cell(h.zero_drift_n === null ? "—" : `${h.zero_drift_n} N`, codes.has("zero_drift") ? "warn" : ""),
         cell(h.encoder_errors === null || s.kind !== "encoder" ? "—" : String(h.encoder_errors),
           codes.has("encoder_errors") ? "warn" : "")));
