@@ -79,3 +79,11 @@ def test_try_it_commands_are_valid_messages():
             continue
         message = json.loads(argv[argv.index("-m") + 1])
         assert validator(msg_type).is_valid(message), argv
+
+
+def test_the_topic_table_matches_the_code():
+    from server.protocol import QOS, RETAINED
+    rows = re.findall(r"^\| `([a-z/]+)` \| (node → hub|hub → node) \| (\d) \| (yes|no) \|", DOC.read_text(encoding="utf-8"),
+                      re.M)
+    table = {t: (direction, int(qos), retained == "yes") for t, direction, qos, retained in rows}
+    assert table == {t: ("node → hub" if t in NODE_TO_HUB else "hub → node", QOS[t], t in RETAINED) for t in QOS}
