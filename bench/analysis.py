@@ -5,10 +5,13 @@
   driver's run log gives ``(station, run)``, the node's record gives the message that carried the
   finish (a lane's finish-beam ``break`` event; a sled's ``tel`` batch holding the first wheel sample at
   or beyond the distance).
-- Frame latency: a frame carries, per running station, the hub time its values are valid at
-  (``t_us``, the engine watermark). For the sled station with the newest ``t_us`` in a frame, the
-  newest sample at or before it belongs to the batch that started last before it (of that station's
-  two sensors); latency = client receipt − that batch's publish.
+- Frame latency: for the sled station with the newest values in a frame, the newest wheel sample in
+  it is known exactly: the frame's ``distance_m`` is that sample's position minus the run's rest
+  position, so ``count = rest count + distance_m × 200``; latency = client receipt − the publish of
+  the run's first wheel batch holding that count. (Frames at the very start of a run, within one
+  count of rest, are ambiguous and left out.) Where that is not possible, the fallback is the batch
+  holding the newest sample at or before the frame's ``t_us`` (the engine watermark) — which assumes
+  every sample arrived in time (see ``late events`` in the report).
 - Frame rate per station: frames a client received carrying the station, per second of the spans in
   which it kept coming (a gap > 0.5 s ends a span, i.e. a run).
 """
@@ -22,6 +25,7 @@ from typing import Any, Iterable
 
 from bench.driver import RunLog
 from bench.nodes import Records
+from bench.plan import SLED_COUNTS_PER_M
 from bench.sioclient import ClientRecords
 
 
@@ -38,21 +42,61 @@ def percentiles_ms(values_ns: Iterable[int]) -> dict[str, Any]:
 
 
 class Joined:
-    """Indexes over the node records, built once."""
+    """Indexes over the node records and the driver's run log, built once."""
 
-    def __init__(self, nodes: list[Records]):
+    def __init__(self, nodes: list[Records], runs: list[RunLog] = ()):
         self.pub_ns: dict[tuple[str, int], int] = {}
         self.finish_msg: dict[tuple[str, int], tuple] = {}
+        self.rest_counts: dict[tuple[str, int], int] = {}
         batches: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        wheel: dict[str, list[tuple]] = defaultdict(list)
         for rec in nodes:
             for station, node, seq, t_first, t_last, pub_ns in rec.tel:
                 self.pub_ns[(node, seq)] = pub_ns
                 batches[station].append((t_first, t_last, pub_ns))
             for _station, node, seq, _kind, _sensor, _t, pub_ns in rec.evt:
                 self.pub_ns[(node, seq)] = pub_ns
+            for station, t_first, c_first, c_last, pub_ns in rec.wheel:
+                wheel[station].append((t_first, c_first, c_last, pub_ns))
             self.finish_msg.update(rec.finishes)
+            self.rest_counts.update(rec.rest_counts)
         self.batches = {sid: sorted(b) for sid, b in batches.items()}
         self.starts = {sid: [b[0] for b in bs] for sid, bs in self.batches.items()}
+        self.runs = {r.attempt_id: r for r in runs}
+        self._run_wheel = self._index_runs(runs, {sid: sorted(b) for sid, b in wheel.items()})
+
+    @staticmethod
+    def _index_runs(runs: Iterable[RunLog], wheel: dict[str, list[tuple]]) -> dict[str, tuple[list, list]]:
+        """Per attempt: the station's wheel batches from its GO command to the next run's, as
+        ``([last count], [(first count, pub_ns)])`` — counts never fall within a run."""
+        out: dict[str, tuple[list, list]] = {}
+        by_station: dict[str, list[RunLog]] = defaultdict(list)
+        for r in runs:
+            by_station[r.station_id].append(r)
+        for sid, rs in by_station.items():
+            batches = wheel.get(sid, [])
+            starts = [b[0] for b in batches]
+            rs.sort(key=lambda r: r.go_cmd_us)
+            for run, nxt in zip(rs, [*rs[1:], None]):
+                lo = bisect.bisect_left(starts, run.go_cmd_us)
+                hi = bisect.bisect_left(starts, nxt.go_cmd_us) if nxt else len(batches)
+                part = batches[lo:hi]
+                out[run.attempt_id] = ([b[2] for b in part], [(b[1], b[3]) for b in part])
+        return out
+
+    def frame_pub_ns(self, station_id: str, t_us: int, attempt_id: str | None, distance_m: float | None
+                     ) -> tuple[int | None, bool]:
+        """Publish time of the newest wheel sample shown by a frame; ``(ns, exact)``."""
+        run = self.runs.get(attempt_id or "")
+        rest = self.rest_counts.get((run.station_id, run.k)) if run else None
+        index = self._run_wheel.get(attempt_id or "")
+        if rest is not None and index is not None and distance_m is not None:
+            count = rest + round(distance_m * SLED_COUNTS_PER_M)
+            if count > rest + 1:
+                i = bisect.bisect_left(index[0], count)
+                if i < len(index[0]) and index[1][i][0] <= count:
+                    return index[1][i][1], True
+        return self.batch_pub_ns(station_id, t_us), False
 
     def batch_pub_ns(self, station_id: str, t_us: int) -> int | None:
         """Publish time of the batch holding the station's newest sample at or before ``t_us``."""
@@ -101,14 +145,18 @@ def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[Ru
 
 
 def frame_latencies(joined: Joined, clients: list[ClientRecords], window_ns: tuple[int, int]) -> dict[str, Any]:
-    lat = []
+    exact, fallback, skipped = [], [], 0
     for c in clients:
-        for recv_ns, sid, t_us in c.frames:
-            if window_ns[0] <= recv_ns <= window_ns[1]:
-                pub = joined.batch_pub_ns(sid, t_us)
-                if pub is not None:
-                    lat.append(recv_ns - pub)
-    return percentiles_ms(lat)
+        for recv_ns, sid, t_us, attempt_id, distance_m in c.frames:
+            if not window_ns[0] <= recv_ns <= window_ns[1]:
+                continue
+            pub, is_exact = joined.frame_pub_ns(sid, t_us, attempt_id, distance_m)
+            if pub is None:
+                skipped += 1
+            else:
+                (exact if is_exact else fallback).append(recv_ns - pub)
+    return {**percentiles_ms(exact + fallback), "exact": len(exact), "by_watermark": len(fallback),
+            "by_watermark_p50": percentiles_ms(fallback)["p50"], "unmatched": skipped}
 
 
 def frame_rates(clients: list[ClientRecords]) -> dict[str, Any]:

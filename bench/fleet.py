@@ -99,7 +99,7 @@ class NodeFleet:
                 got[item[1]] = item
         return [got[i] for i in sorted(got)]
 
-    def counts(self, timeout_s: float = 10.0) -> dict[str, dict[str, int]]:
+    def counts(self, timeout_s: float = 30.0) -> dict[str, dict[str, int]]:
         self.broadcast(("counts",))
         out: dict[str, dict[str, int]] = {}
         for reply in self.wait_all("counts", timeout_s):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -59,16 +60,20 @@ def seed_database(path: Path, plan: Plan) -> None:
         db.close()
 
 
-def sledhub_command() -> list[str]:
+def sledhub_command(hub_src: Path | None = None) -> list[str]:
+    """``.venv/bin/sledhub``; with ``hub_src``, ``python -m server.cli`` from that checkout instead."""
     script = Path(sys.executable).with_name("sledhub")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
+    if hub_src is None and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "server.cli"]
 
 
 class HubProcess:
     """``sledhub serve --broker HOST:PORT --port N --config F`` with its own database in ``workdir``."""
 
-    def __init__(self, workdir: Path, plan: Plan, broker: tuple[str, int]):
+    def __init__(self, workdir: Path, plan: Plan, broker: tuple[str, int], hub_src: Path | None = None):
         self.workdir = workdir
+        self.hub_src = hub_src
         self.port = free_port()
         self.broker = broker
         self.url = f"http://127.0.0.1:{self.port}"
@@ -86,10 +91,14 @@ class HubProcess:
     def start(self, timeout_s: float = 30.0) -> float:
         """Spawn the hub; returns the seconds until ``/api/health`` said ``broker_connected``."""
         self._log = open(self.workdir / "hub.log", "wb")  # noqa: SIM115 - closed in stop()
-        cmd = [*sledhub_command(), "serve", "--broker", f"{self.broker[0]}:{self.broker[1]}",
+        cmd = [*sledhub_command(self.hub_src), "serve", "--broker", f"{self.broker[0]}:{self.broker[1]}",
                "--port", str(self.port), "--config", str(self.config_path)]
         t0 = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        env = dict(os.environ)
+        if self.hub_src is not None:  # A/B runs: the hub from another checkout (e.g. with a fix)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.hub_src), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=env, cwd=self.hub_src or None)
         api = HubApi(self.url)
         while time.monotonic() - t0 < timeout_s:
             if self.proc.poll() is not None:

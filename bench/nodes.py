@@ -72,6 +72,10 @@ class Records:
     """``(station, node, seq, t_first_hub_us, t_last_hub_us, pub_ns)`` per telemetry batch."""
     evt: list[tuple] = field(default_factory=list)
     """``(station, node, seq, kind, sensor, t_hub_us, pub_ns)`` per event."""
+    wheel: list[tuple] = field(default_factory=list)
+    """``(station, t_first_hub_us, first_count, last_count, pub_ns)`` per wheel batch."""
+    rest_counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    """``(station, run) -> wheel count at the GO command``: the engine's rest position of that run."""
     finishes: dict[tuple[str, int], tuple] = field(default_factory=dict)
     """``(station, run) -> (node, seq, pub_ns, t_finish_hub_us)``: the message carrying the finish."""
     counts: dict[str, Counter] = field(default_factory=dict)
@@ -328,6 +332,7 @@ class SledNode(BenchNode):
             if count / SLED_COUNTS_PER_M - p.p0_count / SLED_COUNTS_PER_M >= self.distance_m:
                 p.finish_t_us = t
                 self.finish_in_batch = p
+                self.records.rest_counts[(self.station_id, p.k)] = p.p0_count
 
     def _flush(self) -> None:
         """Publish the pending samples as the bridge does: one batch per sensor, at most 64 samples each."""
@@ -339,6 +344,9 @@ class SledNode(BenchNode):
                 chunk = samples[i:i + MAX_BATCH_SAMPLES]
                 seq, pub_ns = self.publish_tel(sensor, kind, chunk)
                 self._record(seq, chunk, pub_ns)
+                if sensor == "wheel":
+                    self.records.wheel.append((self.station_id, chunk[0][0] - self.offset_us, chunk[0][2],
+                                               chunk[-1][2], pub_ns))
                 if done is not None and sensor == "wheel" and chunk[-1][0] >= self.node_us(done.finish_t_us):
                     self.records.finishes[(self.station_id, done.k)] = (self.node_id, seq, pub_ns, done.finish_t_us)
                     done = self.finish_in_batch = None

@@ -1,7 +1,8 @@
 """Profiling the hub process with py-spy (``python -m bench.run --profile``).
 
-py-spy samples every thread of the running hub from outside (``--nonblocking``: the hub is never
-paused) and writes collapsed stacks (``--format raw --threads``: ``thread (tid): name;frame;… count``).
+py-spy samples the running hub from outside (``--nonblocking``: the hub is never paused), only the
+thread holding the GIL (``--gil``: where the hub's CPU goes, not where its threads wait), and writes
+collapsed stacks (``--format raw --threads``: ``thread (tid): name;frame;… count``).
 :func:`summarize` turns them into the top of the profile: samples per thread, and the functions with
 the most self and inclusive time. py-spy is not a dependency of sledhub: install it in the venv
 (``.venv/bin/pip install py-spy``); without it the bench runs unprofiled and says so.
@@ -36,7 +37,7 @@ class Profiler:
         self.error: str | None = None if binary else "py-spy is not installed (.venv/bin/pip install py-spy)"
         if binary:
             cmd = [binary, "record", "--pid", str(pid), "--rate", str(rate_hz), "--format", "raw", "--threads",
-                   "--nonblocking", "--output", str(out)]
+                   "--nonblocking", "--gil", "--output", str(out)]
             if duration_s:
                 cmd += ["--duration", str(max(1, round(duration_s)))]
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

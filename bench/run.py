@@ -58,8 +58,9 @@ def machine_info() -> dict[str, Any]:
 class Bench:
     """One bench run; the phases share the hub, the fleets and what they measured."""
 
-    def __init__(self, plan: Plan, out_dir: Path, workdir: Path, log: Log = _say):
+    def __init__(self, plan: Plan, out_dir: Path, workdir: Path, log: Log = _say, hub_src: Path | None = None):
         self.plan, self.out_dir, self.workdir, self.log = plan, out_dir, workdir, log
+        self.hub_src = hub_src
         self.ctx = multiprocessing.get_context("spawn")
         self.m: dict[str, Any] = {}
         self.hub: HubProcess | None = None
@@ -88,7 +89,7 @@ class Bench:
 
     def _start(self, broker: ManagedBroker) -> None:
         address = (broker.host, broker.port)
-        self.hub = HubProcess(self.workdir, self.plan, address)
+        self.hub = HubProcess(self.workdir, self.plan, address, self.hub_src)
         self.m["startup_s"] = round(self.hub.start(), 3)
         self.log(f"hub up in {self.m['startup_s']} s (pid {self.hub.pid}, {self.hub.url})")
         self.api = HubApi(self.hub.url)
@@ -126,16 +127,21 @@ class Bench:
         time.sleep(plan.warmup_s)
         profiler = (Profiler(self.hub.pid, self.out_dir / "profile-class-load.txt", plan.load_s)
                     if plan.profile_s else None)
-        h0, t0 = self.api.health(), time.monotonic()
-        backlog, clients = 0, []
+        h0, t0 = self._health(), time.monotonic()
+        backlog, clients, errors = 0, [], 0
         while time.monotonic() - t0 < plan.load_s:
             time.sleep(min(1.0, max(0.0, plan.load_s - (time.monotonic() - t0))))
-            h = self.api.health()
+            try:
+                h = self.api.health(timeout_s=5)
+            except (HubApiError, OSError):
+                errors += 1  # the hub's pipeline did not answer within its 5 s
+                continue
             backlog = max(backlog, h["pipeline_backlog"])
             clients.append(h["clients"])
-        t1, h1 = time.monotonic(), self.api.health()
+        t1, h1 = time.monotonic(), self._health()
         self.m["window"] = (t0, t1)
         self.m["load_health"] = {"max_pipeline_backlog": backlog, "hub_clients_min": min(clients, default=0),
+                                 "health_errors": errors,
                                  "messages_accepted_per_s": round((h1["messages_accepted"] -
                                                                    h0["messages_accepted"]) / (t1 - t0)),
                                  "late_events": h1["late_events"] - h0["late_events"],
@@ -144,6 +150,17 @@ class Bench:
             self.m["profile_class_load"] = profiler.stop()
         self.log("class load measured; letting the last runs finish")
         self.driver.stop()
+
+    def _health(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """``/api/health``, retried while the hub is too busy to answer (500 after its 5 s)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self.api.health(timeout_s=10)
+            except (HubApiError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _lost_events(self) -> None:
         """Events (QoS 1) the lane nodes published vs. the events the hub accepted, once nothing moves."""
@@ -159,7 +176,7 @@ class Bench:
             if all(counts.get(n) == again.get(n) for n in lanes):
                 break
         self.m["hub_clocks"] = {v["id"]: v["clock"].get("offset_us") for v in self.api.get("/api/nodes")}
-        health = self.api.health()
+        health = self._health()
         self.m["events"] = {"published": published, "acked_by_broker": acked, "accepted_by_hub": got,
                             "lost": published - got, "method": self.m["lost_method"],
                             "hub_sequence_gaps": health["sequence_gaps"], "hub_duplicates": health["duplicates"],
@@ -170,7 +187,7 @@ class Bench:
         """``evt`` messages the hub accepted from the lane nodes: its own counter if ``/api/health`` has
         one (``accepted_by_type``), else each node's accepted messages minus what the node sent that
         was not an event (``counts`` from the nodes; None = just the hub's total, for settling)."""
-        by_type = self.api.health().get("accepted_by_type")
+        by_type = self._health().get("accepted_by_type")
         if by_type is not None:
             self.m["lost_method"] = "hub counter accepted_by_type.evt"
             return by_type.get("evt", 0)
@@ -188,11 +205,7 @@ class Bench:
         t0 = time.monotonic()
 
         def accepted() -> tuple[int, int]:
-            while True:
-                try:
-                    return self.api.health(timeout_s=30)["messages_accepted"], time.monotonic_ns()
-                except (HubApiError, OSError):
-                    time.sleep(0.05)
+            return self._health()["messages_accepted"], time.monotonic_ns()
 
         self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps,
                                     drain_s=plan.drain_timeout_s)
@@ -210,13 +223,16 @@ class Bench:
             self.sampler.stop()
         if self.hub is not None:
             self.hub.stop()
+            log = self.workdir / "hub.log"
+            if log.exists():
+                (self.out_dir / "hub.log").write_bytes(log.read_bytes())
 
     # report -------------------------------------------------------------------------------------
     def _report(self) -> dict[str, Any]:
         m, plan = self.m, self.plan
         t0, t1 = m["window"]
         clients, runs = m["client_records"], self.driver.runs
-        joined = analysis.Joined(m["node_records"])
+        joined = analysis.Joined(m["node_records"], runs)
         fin = analysis.finish_latencies(joined, clients, runs, (t0, t1))
         frames = analysis.frame_rates(clients)
         use = fin["finish"] if fin["finish"]["n"] else fin["result"]
@@ -245,7 +261,7 @@ class Bench:
             "finish_events_latency_ms": fin["finish"], "unmatched": fin["unmatched"],
             "runs_in_window": fin["runs_in_window"], "frames": frames, "events": m["events"],
             "class_load": {**m["load_health"], "processes": res}, "runs": analysis.result_summary(clients, runs),
-            "driver": self.driver.summary(),
+            "driver": self.driver.summary(), "hub_src": str(self.hub_src) if self.hub_src else None,
             "clock_offset_error_us": analysis.clock_errors(m["node_records"], m.get("hub_clocks", {})),
         }
         for key in ("profile_class_load", "profile_saturation"):
@@ -284,11 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-s", type=float, help="measured class-load window (s)")
     p.add_argument("--profile", action="store_true", help="py-spy on the hub (class load and saturation)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help="where report.json goes (default bench/out)")
+    p.add_argument("--hub-src", type=Path, help="run the hub from this checkout (A/B comparison of a change)")
     args = p.parse_args(argv)
     plan = _plan(args)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sledhub-bench-") as tmp:
-        report = Bench(plan, args.out, Path(tmp)).run()
+        report = Bench(plan, args.out, Path(tmp), hub_src=args.hub_src).run()
     report["details"]["bench_wall_s"] = round(time.monotonic() - started, 1)
     path = reporting.write(report, args.out)
     print()

@@ -37,7 +37,8 @@ class ClientRecords:
     finishes: list[tuple] = field(default_factory=list)
     """``(attempt_id, station_id, source_node, source_seq, recv_ns)``."""
     frames: list[tuple] = field(default_factory=list)
-    """``(recv_ns, station_id, t_us)``: per frame, the sled station whose progress is newest."""
+    """``(recv_ns, station_id, t_us, attempt_id, distance_m)``: per frame, the sled station whose
+    progress is newest."""
     frame_bytes: int = 0
     station_frames: dict[str, list[int]] = field(default_factory=dict)
     """``station -> [frames in spans, span ns, last recv ns]``: frames per second while it runs."""
@@ -125,7 +126,7 @@ class SioClient:
     def _frames(self, payload: dict[str, Any], now: int, size: int) -> None:
         rec = self.rec
         rec.frame_bytes += size
-        newest: tuple[int, str] | None = None
+        newest: tuple[int, str, dict] | None = None
         for sid, progress in payload.get("stations", {}).items():
             acc = rec.station_frames.setdefault(sid, [0, 0, 0])
             if acc[2] and now - acc[2] <= SPAN_GAP_NS:
@@ -134,9 +135,10 @@ class SioClient:
             acc[2] = now
             t = progress.get("t_us")
             if sid.startswith("sled") and isinstance(t, int) and (newest is None or t > newest[0]):
-                newest = (t, sid)
+                newest = (t, sid, progress)
         if newest is not None:
-            rec.frames.append((now, newest[1], newest[0]))
+            t, sid, progress = newest
+            rec.frames.append((now, sid, t, progress.get("attempt_id"), progress.get("distance_m")))
 
 
 def client_process(base_url: str, first_index: int, n: int, stop: Any, reply_q: Any, out_path: str) -> None:

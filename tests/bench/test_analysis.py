@@ -30,12 +30,26 @@ def _nodes() -> Records:
     return rec
 
 
-def test_frame_latency_uses_the_batch_holding_the_newest_sample_at_the_watermark():
+def test_frame_latency_falls_back_to_the_batch_holding_the_newest_sample_at_the_watermark():
     joined = Joined([_nodes()])
     assert joined.batch_pub_ns("sled1", 45_000) == 60 * MS   # wheel sample 45 ms, published at 60
     assert joined.batch_pub_ns("sled1", 70_000) == 110 * MS
-    c = ClientRecords(0, frames=[(400 * MS, "sled1", 45_000), (10**12, "sled1", 45_000)])
-    assert frame_latencies(joined, [c], (0, 10**11)) == {"p50": 340.0, "p99": 340.0, "max": 340.0, "n": 1}
+    c = ClientRecords(0, frames=[(400 * MS, "sled1", 45_000, None, None), (10**12, "sled1", 45_000, None, None)])
+    out = frame_latencies(joined, [c], (0, 10**11))
+    assert (out["p50"], out["n"], out["exact"], out["by_watermark"]) == (340.0, 1, 0, 1)
+
+
+def test_frame_latency_finds_the_wheel_sample_a_frame_shows_from_its_distance():
+    rec = Records()
+    rec.rest_counts[("sled1", 3)] = 100
+    # run 3 GO at 1 s: rattle (100/101), then the pull: counts 102-140 at 1.6 s, 141-180 at 1.65 s
+    rec.wheel += [("sled1", 1_000_000, 100, 101, 1_010 * MS), ("sled1", 1_550_000, 102, 140, 1_600 * MS),
+                  ("sled1", 1_600_000, 141, 180, 1_650 * MS), ("sled1", 900_000, 99, 100, 950 * MS)]
+    runs = [RunLog("sled1", 3, "a3", 1_000_000, 2_000_000, go_mono_s=1.0)]
+    joined = Joined([rec], runs)
+    assert joined.frame_pub_ns("sled1", 0, "a3", 0.2) == (1_600 * MS, True)    # count 140
+    assert joined.frame_pub_ns("sled1", 0, "a3", 0.205) == (1_650 * MS, True)  # count 141
+    assert joined.frame_pub_ns("sled1", 0, "a3", 0.005)[1] is False            # one count from rest: ambiguous
 
 
 def test_finish_and_result_latency_join_through_source_and_attempt():

@@ -1,0 +1,176 @@
+"""Replay a class load through the hub's pipeline in one process, on a virtual clock: CPU per message.
+
+``make bench`` measures the whole system, which on a shared 2-core machine is noisy. This replay
+isolates the hub's ingest path — ``Hub._on_message`` (protocol → router → engine, with the provisional
+finish check) and its tickers (engine advance, results to SQLite, frames to the broadcaster) — so a
+change to it can be measured in CPU seconds, a few % apart, before and after:
+
+    .venv/bin/python -m bench.pipeline_bench                  # 20 s of the default class load
+    PYTHONPATH=/path/to/other/checkout .venv/bin/python -m bench.pipeline_bench   # the same on a change
+    .venv/bin/python -m bench.pipeline_bench --profile        # and the top of cProfile
+
+The messages are made once by the bench nodes (:mod:`bench.nodes`, same generator as ``make bench``)
+with every station running back-to-back runs; the hub gets them with their receipt times, arm and GO
+commands at their times, and a tick every 10 ms of virtual time, as its pipeline thread would. The
+broadcaster has ``--clients`` clients that acknowledge every frame at once; nothing is encoded or
+sent (the Socket.IO side is measured by ``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.hubproc import bench_stations
+from bench.nodes import BenchNode, LaneNode, Records, SledNode, mono_us
+from bench.plan import Plan
+from server.broadcast import Broadcaster
+from server.hub import Hub
+from server.store.db import Database
+from server.store.stations import StationStore
+
+TICK_US = 10_000
+
+
+class _Info:
+    def __init__(self, mid: int):
+        self.mid = mid
+        self.rc = 0
+
+
+class _Capture:
+    """Stands in for a node's paho client: keeps what the node publishes, with the virtual time."""
+
+    def __init__(self, ops: list[tuple], clock: list[int]):
+        self.ops, self.clock, self.mid = ops, clock, 0
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> _Info:
+        self.ops.append((self.clock[0], "msg", topic, payload))
+        self.mid += 1
+        return _Info(self.mid)
+
+    def subscribe(self, *args: Any) -> None:
+        pass
+
+
+class _Connected:
+    is_failure = False
+
+
+def record(plan: Plan, seconds: float, seed: int = 3) -> list[tuple]:
+    """``[(t_us, "msg", topic, payload) | (t_us, "arm" | "go", station_id)]`` in time order."""
+    ops: list[tuple] = []
+    t0 = mono_us()
+    clock = [t0]
+    rng = random.Random(seed)
+    nodes: list[BenchNode] = []
+    for sid in plan.station_ids:
+        cls, kw = (SledNode, {"distance_m": plan.sled_distance_m}) if sid.startswith("sled") else \
+            (LaneNode, {"length_m": plan.lane_length_m})
+        node = cls(plan.node_of(sid), sid, ("127.0.0.1", 1), Records(), random.Random(rng.random()), **kw)
+        node.client = _Capture(ops, clock)
+        node._on_connect(node.client, None, None, _Connected(), None)
+        nodes.append(node)
+    next_arm = {n.station_id: t0 + rng.randrange(500_000, 2_500_000) for n in nodes}
+    runs = {n.station_id: 0 for n in nodes}
+    countdown_us = round(plan.countdown_s * 1e6)
+    t = t0
+    while t < t0 + seconds * 1e6:
+        clock[0] = t
+        for node in nodes:
+            sid = node.station_id
+            if next_arm.get(sid) is not None and t >= next_arm[sid]:
+                ops += [(t, "arm", sid), (t + 1000, "go", sid)]
+                node.run(runs[sid], t + 1000, t + 1000 + countdown_us)
+                next_arm[sid] = None
+            for station, _k in node.tick(t):
+                runs[station] += 1
+                next_arm[station] = t + round(plan.rest_s * 1e6)
+        t += 5000
+    ops.sort(key=lambda op: op[0])
+    return ops
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.emits = 0
+
+    def emit(self, event: str, data: Any, to: str | None = None, callback: Any = None) -> None:
+        self.emits += 1
+        if callback is not None:
+            callback()
+
+
+def replay(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
+    """Feed ``ops`` to a fresh hub; returns CPU seconds and counts."""
+    with tempfile.TemporaryDirectory(prefix="sledhub-pipebench-") as tmp:
+        db = Database(Path(tmp) / "hub.db")
+        store = StationStore(db)
+        for station in bench_stations(plan):
+            store.upsert(station)
+        clock = [ops[0][0]]
+        emitter = _Emitter()
+        broadcaster = Broadcaster(emitter)
+        hub = Hub(db, broadcaster, clock_us=lambda: clock[0])
+        for i in range(clients):
+            broadcaster.client_joined(f"client{i}")
+        msgs = 0
+        next_tick = clock[0] + TICK_US
+        cpu0 = time.process_time()
+        for op in ops:
+            while op[0] >= next_tick:
+                clock[0] = next_tick
+                hub.pipeline._tick()
+                next_tick += TICK_US
+            clock[0] = op[0]
+            if op[1] == "msg":
+                hub._on_message(op[2], op[3], op[0])
+                msgs += 1
+            elif op[1] == "arm":
+                hub.arm([(op[2], "bench", None, None)])
+            else:
+                hub.go([op[2]])
+        cpu = time.process_time() - cpu0
+        health = hub.health()
+        db.close()
+    return {"cpu_s": round(cpu, 3), "messages": msgs, "us_per_message": round(cpu / msgs * 1e6, 1),
+            "emits": emitter.emits, "results": health.get("messages_accepted"), "late_events": health["late_events"],
+            "pipeline_errors": hub.pipeline.errors}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.pipeline_bench", description=__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, default=20.0, help="virtual seconds of class load")
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--profile", action="store_true", help="print the top of cProfile (one more replay)")
+    args = p.parse_args(argv)
+    plan = Plan()
+    ops = record(plan, args.seconds)
+    n_msgs = sum(1 for op in ops if op[1] == "msg")
+    print(f"{n_msgs} messages, {len(ops) - n_msgs} commands over {args.seconds:g} virtual seconds")
+    best = None
+    for _ in range(args.repeat):
+        out = replay(ops, plan, args.clients)
+        print(out)
+        best = out if best is None or out["cpu_s"] < best["cpu_s"] else best
+    print(f"best: {best['cpu_s']} s CPU for {args.seconds:g} s of class load = "
+          f"{100 * best['cpu_s'] / args.seconds:.1f} % of a core, {best['us_per_message']} µs per message")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.runcall(replay, ops, plan, args.clients)
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
