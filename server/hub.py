@@ -173,14 +173,17 @@ class Hub:
 
     def _dispatch(self, item: Any, rx_us: int) -> None:
         if isinstance(item, TelemetryBatch):
-            for ev in self.router.samples(item.node, item.sensor, item.kind, item.samples, rx_us):
+            for ev in self.router.samples(item.node, item.sensor, item.kind, item.samples, rx_us, item.boot_id):
                 self._ingest(ev, item)
         elif isinstance(item, SensorEvent):
-            ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us)
+            ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us, boot_id=item.boot_id)
             if ev is not None:
                 self._ingest(ev, item)
         elif isinstance(item, ClockPong):
             self.clock_sync.pong(item)
+        elif isinstance(item, NodeStatus) and item.stale:
+            # the Last Will of an earlier boot, delivered late: the node is up; ask it to re-announce
+            self._rebirth(item.node)
         elif isinstance(item, NodeStatus):
             if item.state == "online":
                 self.clock_sync.reset(item.node)
@@ -211,6 +214,12 @@ class Hub:
                                               "provisional": True,
                                               "source": {"node": item.node, "seq": item.seq}})
         self.engine.ingest(ev)
+
+    def _rebirth(self, node_id: str) -> None:
+        try:
+            self.send_command(node_id, "rebirth")
+        except RuntimeError:
+            log.warning("could not ask node %s to re-announce itself (no broker)", node_id)
 
     def _advance(self, now_us: int) -> None:
         for out in self.engine.advance(now_us):

@@ -1,8 +1,8 @@
 """From sensors to stations: turns accepted protocol messages into timing-engine events.
 
 A binding says sensor ``node/sensor`` plays ``role`` at ``station``. Node edge times are put on the
-hub clock with the node's measured offset (``ClockSync``); until the first clock exchange of a boot
-has answered, the offset is estimated from the message's receipt time (an upper bound that
+hub clock with the measured offset of the node's boot that stamped them (``ClockSync``); until the
+first clock exchange of that boot has answered (or for a backlog from an earlier boot), the offset is estimated from the message's receipt time (an upper bound that
 includes the transport delay, typically a few ms) and the event is marked provisional in the count.
 """
 
@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from server.engine import EngineEvent
 from server.store.stations import Station
 
-OffsetFn = Callable[[str], int | None]
+OffsetFn = Callable[[str, str | None], int | None]
 
 
 class Router:
@@ -39,8 +39,8 @@ class Router:
         """Forget the provisional offset of a node (on a new boot)."""
         self._provisional.pop(node_id, None)
 
-    def _offset(self, node_id: str, t_node_us: int, rx_us: int) -> int:
-        off = self._offset_us(node_id)
+    def _offset(self, node_id: str, boot_id: str | None, t_node_us: int, rx_us: int) -> int:
+        off = self._offset_us(node_id, boot_id)
         if off is not None:
             return off
         self.provisional += 1
@@ -52,16 +52,17 @@ class Router:
         return prev
 
     def event(self, node_id: str, sensor_id: str, kind: str, t_us: int, rx_us: int,
-              value: float | None = None) -> EngineEvent | None:
+              value: float | None = None, boot_id: str | None = None) -> EngineEvent | None:
         """A discrete event (beam break/restore) as an engine event, or None when unbound."""
         route = self._routes.get((node_id, sensor_id))
         if route is None:
             self.unbound += 1
             return None
-        off = self._offset(node_id, t_us, rx_us)
+        off = self._offset(node_id, boot_id, t_us, rx_us)
         return EngineEvent(route[0], route[1], kind, t_us + off, value)
 
-    def samples(self, node_id: str, sensor_id: str, kind: str, samples: Iterable[tuple], rx_us: int) -> list[EngineEvent]:
+    def samples(self, node_id: str, sensor_id: str, kind: str, samples: Iterable[tuple], rx_us: int,
+                boot_id: str | None = None) -> list[EngineEvent]:
         """A telemetry batch ``[(t_us, value, raw), ...]`` as engine events (empty when unbound)."""
         route = self._routes.get((node_id, sensor_id))
         if route is None:
@@ -74,6 +75,6 @@ class Router:
             t_us, value = sample[0], sample[1]
             raw = sample[2] if len(sample) > 2 else None
             if off is None:
-                off = self._offset(node_id, t_us, rx_us)
+                off = self._offset(node_id, boot_id, t_us, rx_us)
             out.append(EngineEvent(station_id, role, kind, t_us + off, value, raw))
         return out
