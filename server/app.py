@@ -29,8 +29,10 @@ from server.mqtt_link import MqttLink
 from server.store.db import Database
 from server.web.api import api_blueprint
 from server.web.errors import install_error_handlers
+from server.web.display_api import register_display_features
 from server.web.heats_api import heats_blueprint
 from server.web.pages import pages_blueprint
+from server.web.setup_api import register_setup_features
 from server.web.sockets import register_socket_handlers
 
 log = logging.getLogger(__name__)
@@ -146,4 +148,6 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     flask.register_blueprint(heats_blueprint(hub_app))
     register_socket_handlers(socketio, hub_app)
     register_class_features(hub_app)
+    register_display_features(hub_app)
+    register_setup_features(hub_app)
     return hub_app

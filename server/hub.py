@@ -16,6 +16,7 @@ import time
 from typing import Any, Callable
 
 from server import engine as eng
+from server.engine.enums import ACTIVE_STATES
 from server.attempts import AttemptBook, Assignment
 from server.broadcast import Broadcaster
 from server.clock_sync import ClockSync
@@ -67,6 +68,7 @@ class Hub:
         self._publish: Publish | None = None
         self._overrides: dict[str, dict[str, Any]] = {}
         self._finish_shown: dict[str, None] = {}
+        self._deferred_configs: dict[str, Any] = {}
         self._rng = random.Random()  # reaction-start delays: drawn here, at the edge, never in the engine
         self.late_events = 0
         self.listeners: list[Callable[[Any], None]] = []
@@ -100,17 +102,26 @@ class Hub:
 
     def set_station_overrides(self, params: dict[str, dict[str, Any]]) -> None:
         """Run stations with a circuit's parameters (``{station_id: {option: value}}``; ``{}`` = their
-        own settings). Checked in full before anything changes; ``ValueError`` names the problem."""
+        own settings). Checked in full before anything changes; ``ValueError`` names the problem. A
+        station still running an attempt (e.g. one just aborted: commands take effect at the engine's
+        watermark) gets its new settings as soon as that attempt has ended."""
         def apply() -> None:
             stations = {s.id: s for s in self.stations.all()}
             unknown = sorted(set(params) - set(stations))
             if unknown:
                 raise ValueError(f"unknown station(s): {', '.join(unknown)}")
             configs = [engine_config(s, params.get(s.id)) for s in stations.values()]
-            for cfg in configs:
-                self.engine.configure_station(cfg)
             self._overrides = {k: dict(v) for k, v in params.items()}
+            for cfg in configs:
+                self._deferred_configs[cfg.station_id] = cfg
+            self._apply_deferred_configs()
         self.pipeline.run_sync(apply)
+
+    def _apply_deferred_configs(self) -> None:
+        for sid, cfg in list(self._deferred_configs.items()):
+            if sid not in self.engine.stations or self.engine.state_of(sid) not in ACTIVE_STATES:
+                self.engine.configure_station(cfg)
+                del self._deferred_configs[sid]
 
     # control (any thread) -----------------------------------------------------------------------
     def arm(self, entries: list[tuple[str, str, str | None, str | None]]) -> list[Assignment]:
@@ -224,6 +235,8 @@ class Hub:
     def _advance(self, now_us: int) -> None:
         for out in self.engine.advance(now_us):
             self._output(out)
+        if self._deferred_configs:
+            self._apply_deferred_configs()
 
     def _output(self, out: Any) -> None:
         if isinstance(out, eng.Progress):

@@ -18,6 +18,8 @@ The connection's session is the cookie it connected with: connect (or reconnect)
 
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Callable
 
 from flask_socketio import SocketIO
@@ -29,6 +31,8 @@ from server.classes.service import ClassService
 from server.classes.session import Event
 
 Call = Callable[[ClassService, dict], Any]
+
+log = logging.getLogger(__name__)
 
 
 def _text(data: dict, key: str) -> str:
@@ -97,4 +101,7 @@ def _handler(role: Role, call: Call, service: ClassService, auth: Auth) -> Calla
             return {"ok": True, "class": call(service, data)}
         except ClassError as exc:
             return {"ok": False, **exc.to_dict()}
+        except Exception as exc:  # every control gets an answer, never silence
+            log.exception("control event failed")
+            return {"ok": False, "status": 500, "error": f"the hub could not do that: {exc}"}
     return handle

@@ -35,6 +35,29 @@ def demo_stations() -> list[Station]:
     ]
 
 
+DEMO_CIRCUIT = {
+    "name": "Backwards basics", "rounds": 1, "work_s": 25, "rest_s": 15, "countdown_s": 3,
+    "stations": [{"name": "Reverse sled pull", "kind": "sled", "station_ids": ["sled1", "sled2"]},
+                 {"name": "Backward shuffle", "kind": "lane", "station_ids": ["lane1", "lane2"]}],
+}
+
+
+def seed_demo_class_data(hub_app: Any) -> None:
+    """Give a fresh demo database what an instructor needs on the tablet: the demo athletes as
+    members (nickname = name) and a saved circuit over the four stations. Idempotent."""
+    from server.classes.circuits import parse_circuit
+    from server.classes.wiring import class_service
+
+    service = class_service(hub_app)
+    known = {m.name for m in service.members.all(include_archived=True)}
+    for athlete in demo_roster():
+        if athlete.nickname not in known:
+            service.members.create(athlete.nickname, athlete.nickname)
+    if not any(c.name == DEMO_CIRCUIT["name"] for c in service.circuits.all()):
+        kinds = {s.id: s.kind for s in hub_app.hub.stations.all()}
+        service.circuits.save(parse_circuit(DEMO_CIRCUIT, kinds))
+
+
 class DemoRig:
     """Simulated nodes plus the demo class; what ``HubApp.demo`` holds."""
 
@@ -44,6 +67,9 @@ class DemoRig:
         for station in demo_stations():
             hub.stations.upsert(station)
         hub.reload_stations()
+        seed_demo_class_data(hub_app)
+        from server.classes.wiring import class_service
+        service = class_service(hub_app)
         # each node on its own clock origin: the hub must correct them (+2.5 s, -1.2 s, ...)
         self.sims = [
             SimSled("sled1", "sim-sled1", broker, distance_m=DEMO_SLED_DISTANCE_M, node_offset_us=2_500_000, seed=11),
@@ -54,7 +80,8 @@ class DemoRig:
         self.hub = hub
         self.roster = {a.nickname: a for a in demo_roster()}
         self.demo_class = DemoClass(hub, [s.station_id for s in self.sims], list(self.roster.values()),
-                                    timing=timing, autostart=autostart)
+                                    timing=timing, autostart=autostart,
+                                    yield_to=lambda: service.current() is not None)
         self._performing: list[threading.Thread] = []
         self._stop = threading.Event()
         self._started = False

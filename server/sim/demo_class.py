@@ -3,7 +3,8 @@
 Rounds of work and rest: at each round the next athletes step up to every station, the hub arms the
 heat, GO follows a countdown, the simulated athletes react and run on the simulated sensor nodes,
 and the round ends when every station has a result (or the time cap passes). The class loops until
-stopped. The instructor page starts and stops it (``/api/demo/start``, ``/api/demo/stop``).
+stopped. The instructor page starts and stops it (``/api/demo/start``, ``/api/demo/stop``); it also
+steps aside by itself when an instructor starts a real class on the tablet.
 
 This drives the hub through its public control methods only (``arm``, ``go``); the simulated athletes
 react to the hub's GO signal (see ``server.sim.demo.DemoRig``), and results come back through the
@@ -36,12 +37,13 @@ class DemoClass:
 
     def __init__(self, hub: Any, station_ids: list[str], roster: list[DemoAthlete],
                  timing: DemoTiming = DemoTiming(), autostart: bool = True,
-                 mono: Callable[[], float] = time.monotonic):
+                 mono: Callable[[], float] = time.monotonic, yield_to: Callable[[], bool] = lambda: False):
         self.hub = hub
         self.station_ids = station_ids
         self.roster = roster
         self.timing = timing
         self.autostart = autostart
+        self._yield_to = yield_to
         self._mono = mono
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -120,6 +122,12 @@ class DemoClass:
                 self._wait(2.0)
 
     def _round(self) -> None:
+        if self._yield_to():
+            # an instructor is running a real class on these stations: the demo class steps aside
+            log.info("a class is running: the demo class stops")
+            self._running.clear()  # no abort: the stations belong to the instructor's class now
+            self._set_phase("idle", 0)
+            return
         self.round += 1
         t = self.timing
         picks = self._pick_athletes()

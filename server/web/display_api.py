@@ -140,8 +140,10 @@ def display_blueprint(features: DisplayFeatures) -> Blueprint:
 
 def register_display_features(hub_app: "HubApp") -> DisplayFeatures:
     """Register the display's routes, socket events and hub listeners on ``hub_app``; call it in
-    ``create_app`` after ``register_class_features`` and before the hub starts."""
+    ``create_app`` after ``register_class_features`` and before the hub starts. A second call does nothing."""
     flask, hub = hub_app.flask, hub_app.hub
+    if EXTENSION in flask.extensions:
+        return flask.extensions[EXTENSION]
     if AUTH_EXTENSION not in flask.extensions:
         raise RuntimeError("register_class_features(hub_app) must run first: POST /api/display/board "
                            "uses its access control")

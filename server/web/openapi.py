@@ -158,7 +158,7 @@ def _reason_body(extra: dict[str, S] | None = None) -> S:
 
 
 def _paths() -> dict[str, dict[str, S]]:
-    return {**_hub_paths(), **_people_paths(), **_class_paths(), **_setup_paths()}
+    return {**_hub_paths(), **_people_paths(), **_class_paths(), **_setup_paths(), **_display_paths()}
 
 
 def _hub_paths() -> dict[str, dict[str, S]]:
@@ -371,6 +371,22 @@ def _setup_paths() -> dict[str, dict[str, S]]:
         "/api/setup/wizards/{wizard_id}/actions": {"post": admin("A button of the calibration (measure, skip, start, "
                                                                  "finish, restart, fix, cancel)", wizard,
                                                                  ref("WizardAction"))},
+    }
+
+
+def _display_paths() -> dict[str, dict[str, S]]:
+    """The wall display's boards (docs/display.md describes each board and the class scoring)."""
+    board_query = (("board", STR, "station | class | pbs | records | improved"),
+                   ("station", STR, "the station (board=station, records)"),
+                   ("class", STR, "the class (board=class, improved)"), ("limit", INT, "rows, default 10"))
+    return {
+        "/api/leaderboards": {"get": _op("A leaderboard, ranked; opted-out members never appear", ANY_OBJ,
+                                         errors=(400, 404), query=board_query, tag="display")},
+        "/api/display/board": {
+            "get": _op("Which board the wall shows, or the rotation", ANY_OBJ, tag="display"),
+            "post": _op("Choose the wall's board or let boards rotate", ANY_OBJ, role="instructor", write=True,
+                        body=ANY_OBJ, tag="display"),
+        },
     }
 
 

@@ -42,6 +42,7 @@ def test_display_features_need_the_class_features_first(tmp_path):
     plain = create_app(display_config(tmp_path), connect_mqtt=False)
     try:
         del plain.flask.extensions["sledhub_auth"]  # as if the class features were not registered (yet)
+        del plain.flask.extensions["sledhub_display"]  # and the display's not either
         with pytest.raises(RuntimeError, match="register_class_features"):
             register_display_features(plain)
     finally:

@@ -60,3 +60,16 @@ def test_circuit_overrides_apply_and_are_checked_first(hub):
 def test_arming_an_unknown_station_is_refused(hub):
     with pytest.raises(ValueError, match="unknown station"):
         hub.arm([("sled9", "X", None, None)])
+
+
+def test_overrides_for_a_running_station_wait_until_its_attempt_has_ended(hub):
+    hub.arm([("sled1", "Moose", None, None)])
+    hub.go(["sled1"])
+    # let the engine's watermark pass the commands (the pipeline ticks on the hub clock)
+    from tests.support.waiting import wait_for
+    wait_for(lambda: hub.pipeline.run_sync(lambda: hub.engine.state_of("sled1")) == "COUNTDOWN", 5)
+    hub.set_station_overrides({"sled1": {"distance_m": 20}})  # no error although sled1 is busy
+    assert hub.engine.stations["sled1"].distance_m == 15
+    hub.abort("sled1", "class finished")
+    wait_for(lambda: hub.pipeline.run_sync(lambda: hub.engine.stations["sled1"].distance_m) == 20, 5,
+             what="the new distance once the aborted attempt has ended")
