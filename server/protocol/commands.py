@@ -8,6 +8,7 @@ with the same ``id``.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from typing import Any, NamedTuple
 
@@ -16,6 +17,7 @@ from server.protocol.validate import Reject, _id, _number, _version
 
 COMMANDS = ("tare", "calibrate", "set_rate", "configure", "rebirth")
 MAX_CONFIGURE_KEYS = 32
+CALIBRATE_KEYS = ("scale_counts_per_n", "offset_counts", "counts_per_m", "invert")
 _MISSING = object()
 
 
@@ -36,6 +38,32 @@ def _positive(params: dict, key: str, required: bool) -> None:
         raise Reject("bad_field", f"params.{key}")
 
 
+def _finite(params: dict, key: str) -> float:
+    value = _number(params[key], f"params.{key}")
+    if not math.isfinite(value):
+        raise Reject("bad_number", f"params.{key}")
+    return value
+
+
+def _check_calibrate(params: dict) -> None:
+    """The values the hub computed (docs/protocol.md §8): a load cell takes ``scale_counts_per_n`` (≠ 0)
+    and/or ``offset_counts``, an encoder ``counts_per_m`` (> 0) and/or ``invert``. Which pair fits is
+    the node's call (the hub does not know the sensor's kind here): it answers a misfit with an error."""
+    if not any(key in params for key in CALIBRATE_KEYS):
+        raise Reject("missing_field", "params: one of " + ", ".join(CALIBRATE_KEYS))
+    for key in params:
+        if key not in CALIBRATE_KEYS:
+            raise Reject("bad_field", f"params.{key}"[:80])
+    if "scale_counts_per_n" in params and _finite(params, "scale_counts_per_n") == 0:
+        raise Reject("bad_field", "params.scale_counts_per_n")
+    if "offset_counts" in params:
+        _finite(params, "offset_counts")
+    if "counts_per_m" in params and not _finite(params, "counts_per_m") > 0:
+        raise Reject("bad_field", "params.counts_per_m")
+    if "invert" in params and type(params["invert"]) is not bool:
+        raise Reject("bad_field", "params.invert")
+
+
 def _check_params(cmd: str, params: dict | None) -> None:
     if cmd == "tare":
         if params is not None and "samples" in params:
@@ -52,10 +80,7 @@ def _check_params(cmd: str, params: dict | None) -> None:
     if params is None:
         raise Reject("missing_field", "params")
     if cmd == "calibrate":
-        if ("known_force_n" in params) == ("known_distance_m" in params):
-            raise Reject("bad_field", "params: exactly one of known_force_n, known_distance_m")
-        _positive(params, "known_force_n", required=False)
-        _positive(params, "known_distance_m", required=False)
+        _check_calibrate(params)
     elif cmd == "set_rate":
         _positive(params, "rate_hz", required=True)
     elif cmd == "configure":

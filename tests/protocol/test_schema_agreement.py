@@ -51,6 +51,15 @@ sensor = st.builds(
     st.sampled_from(KINDS_UNITS), ids, st.sampled_from([None, 10, 80, 0.5, 1000.0]), free,
     optional("calibration", free))
 
+# calibrate carries the values the hub computed: a load cell's scale (≠ 0) and offset, an encoder's counts
+# per metre (> 0) and direction; any non-empty mix (which pair fits is the node's call)
+calibrate_params = st.fixed_dictionaries({}, optional={
+    "scale_counts_per_n": st.one_of(numbers.filter(lambda x: x != 0), st.sampled_from([2280.0, -2280.0, 1e-9])),
+    "offset_counts": st.one_of(numbers, st.sampled_from([0, -84120, 8140.5])),
+    "counts_per_m": st.one_of(st.integers(1, 10**6), st.floats(0, 1e9, exclude_min=True), st.just(2000.0)),
+    "invert": st.booleans(),
+}).filter(bool)
+
 error_texts = st.one_of(st.text(min_size=1, max_size=8), st.just("e" * 256))
 samples = st.lists(st.tuples(t_us, numbers, st.integers(-(2**63), 2**63 - 1)), min_size=1, max_size=6).map(
     lambda rows: [[t, v, r] for t, v, r in sorted(rows, key=lambda row: row[0])])
@@ -83,7 +92,7 @@ VALID = {
         st.fixed_dictionaries({"v": st.just(1), "id": ids, "cmd": st.just("tare"), "sensor": ids,
                                "params": st.fixed_dictionaries({"samples": st.integers(1, 255)})}),
         st.fixed_dictionaries({"v": st.just(1), "id": ids, "cmd": st.just("calibrate"), "sensor": ids,
-                               "params": st.sampled_from([{"known_force_n": 200.0}, {"known_distance_m": 2}])}),
+                               "params": calibrate_params}),
         st.fixed_dictionaries({"v": st.just(1), "id": ids, "cmd": st.just("set_rate"), "sensor": ids,
                                "params": st.fixed_dictionaries({"rate_hz": st.sampled_from([10, 80, 0.5])})}),
         st.fixed_dictionaries({"v": st.just(1), "id": ids, "cmd": st.just("configure"), "sensor": ids,
@@ -100,7 +109,8 @@ POOL = [None, True, False, 0, -1, 1, 1.0, 1.5, -0.5, 2, 2**53 - 1, 2**53, 2**63 
         [[1, 2.0, 3]], {}, {"a": 1}, "online", "offline", "break", "restore", "fault", "force", "position",
         "load_cell", "encoder", "beam", "dual_beam", "N", "m", "tare", "rebirth", "configure", "sled2", 255, 256,
         {f"k{i}": 1 for i in range(33)}]
-ADDED_KEYS = ["extra", "sensor", "params", "error", "result", "detail", "calibration", "t_tx_us", "known_force_n"]
+ADDED_KEYS = ["extra", "sensor", "params", "error", "result", "detail", "calibration", "t_tx_us", "known_force_n",
+              "counts_per_m", "invert"]
 ADDED_VALUES = ["lc1", 1, 0, None, {}, "x"]
 BAD_KEYS = ["", "a b", "k" * 65, "é"]
 
@@ -135,7 +145,9 @@ def mutated(draw, msg_type):
             parent[key] = copy.deepcopy(draw(st.sampled_from(POOL)))
         elif isinstance(parent, dict):
             parent[draw(st.sampled_from(["extra", "detail", "result", "error", "t_tx_us", "calibration",
-                                         "params", "sensor"]))] = copy.deepcopy(draw(st.sampled_from(POOL)))
+                                         "params", "sensor", "known_force_n", "scale_counts_per_n",
+                                         "offset_counts", "counts_per_m", "invert"]))] = \
+                copy.deepcopy(draw(st.sampled_from(POOL)))
         else:
             parent.append(copy.deepcopy(draw(st.sampled_from(POOL))))
     return obj
@@ -209,8 +221,9 @@ def test_every_schema_is_covered_and_well_formed():
 
 def test_built_commands_and_pings_match_their_schemas():
     for cmd, sensor, params in [("tare", "lc1", None), ("tare", "lc1", {"samples": 16}),
-                                ("calibrate", "lc1", {"known_force_n": 196.1}),
-                                ("calibrate", "enc1", {"known_distance_m": 5}),
+                                ("calibrate", "lc1", {"scale_counts_per_n": 2280.0, "offset_counts": -84120}),
+                                ("calibrate", "lc1", {"offset_counts": 8140.5}),
+                                ("calibrate", "enc1", {"counts_per_m": 2000.0, "invert": False}),
                                 ("set_rate", "lc1", {"rate_hz": 80}),
                                 ("configure", "enc1", {"invert": True, "debounce_us": 200}),
                                 ("rebirth", None, None)]:
@@ -241,8 +254,11 @@ def rich_examples():
                 ("tel", f.tel(kind="position", sensor="enc1", n=3)), ("ack", f.ack()),
                 ("ack", {"v": 1, "id": "c9", "ok": False, "error": "busy"}), ("health", f.health()),
                 ("clock/pong", f.pong(t_tx_us=5_000_100))]
-    for cmd, sensor, params in [("tare", "lc1", {"samples": 16}), ("calibrate", "lc1", {"known_force_n": 196.1}),
-                                ("calibrate", "enc1", {"known_distance_m": 5}), ("set_rate", "lc1", {"rate_hz": 80}),
+    for cmd, sensor, params in [("tare", "lc1", {"samples": 16}),
+                                ("calibrate", "lc1", {"scale_counts_per_n": 2280.0, "offset_counts": -84120}),
+                                ("calibrate", "enc1", {"counts_per_m": 2000.0, "invert": False}),
+                                ("calibrate", "enc1", {"invert": True}),  # deleting its key leaves {}
+                                ("set_rate", "lc1", {"rate_hz": 80}),
                                 ("configure", "enc1", {"invert": True, "debounce_us": 200}),
                                 ("rebirth", None, {})]:
         msg = {"v": 1, "id": "c1", "cmd": cmd, "params": params}
@@ -304,3 +320,46 @@ def test_every_single_field_mutation_agrees():
             assert_agree(msg_type, mutant)
             checked += 1
     assert checked > 5000
+
+
+CALIBRATE_CASES = [
+    ({"scale_counts_per_n": 2280.0, "offset_counts": -84120}, True),
+    ({"scale_counts_per_n": -2280.0}, True),  # a cell mounted the other way round
+    ({"offset_counts": 8140.5}, True),  # re-zero: keeps the scale
+    ({"counts_per_m": 2000.0, "invert": False}, True),
+    ({"invert": True}, True),
+    ({"counts_per_m": 2000, "offset_counts": 0}, True),  # the pairing is the node's call
+    ({}, False),
+    ({"known_force_n": 196.1}, False),  # the old form
+    ({"known_distance_m": 5}, False),
+    ({"scale_counts_per_n": 2280.0, "known_force_n": 196.1}, False),
+    ({"scale_counts_per_n": 0}, False),
+    ({"scale_counts_per_n": 0.0, "offset_counts": 1}, False),
+    ({"scale_counts_per_n": True}, False),
+    ({"offset_counts": "8140"}, False),
+    ({"offset_counts": None}, False),
+    ({"counts_per_m": 0}, False),
+    ({"counts_per_m": -2000.0}, False),
+    ({"invert": 1}, False),
+    ({"invert": "true"}, False),
+]
+
+
+@pytest.mark.parametrize("params, ok", CALIBRATE_CASES, ids=lambda v: json.dumps(v) if isinstance(v, dict) else "")
+def test_calibrate_carries_the_values_the_hub_computed(params, ok):
+    msg = {"v": 1, "id": "c18", "cmd": "calibrate", "sensor": "lc1", "params": params}
+    assert validator("cmd").is_valid(msg) is ok
+    assert hand_verdict("cmd", msg)[0] is ok
+    if ok:
+        make_command("sled1", "calibrate", "lc1", params)
+    else:
+        with pytest.raises(ValueError):
+            make_command("sled1", "calibrate", "lc1", params)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_calibrate_values_must_be_finite(value):
+    for key in ("scale_counts_per_n", "offset_counts", "counts_per_m"):
+        with pytest.raises(Reject) as caught:
+            check_command({"v": 1, "id": "c18", "cmd": "calibrate", "sensor": "lc1", "params": {key: value}})
+        assert caught.value.reason == "bad_number"

@@ -12,7 +12,6 @@ from server.app import create_app
 from server.web.setup_api import register_setup_features
 from tests.classes.api_support import make_users, signed_in
 from tests.classes.conftest import base_config
-from tests.setup.support import needs_direct_calibrate
 from tests.support.waiting import wait_for
 
 LOAD_CELL = {"id": "force", "kind": "load_cell", "unit": "N", "rate_hz": 10, "wiring": {"dout": 5, "sck": 6, "rate_pin": 13},
@@ -200,7 +199,6 @@ def test_warnings_for_the_tablet(app):
     assert silent["node_id"] == "lane9" and silent["sensor_id"] == "finish"
 
 
-@needs_direct_calibrate
 def test_load_cell_calibration_is_stored_pushed_and_restored_after_a_reboot(app):
     node = FakeNode(app, "new-sled", [LOAD_CELL, WHEEL]).connect()
     admin = signed_in(app, "admin")
