@@ -315,11 +315,11 @@ class Node:
         try:
             self._dispatch(cmd_id, body)
         except CommandError as exc:
-            self._ack(cmd_id, False, None, str(exc))
+            self._ack(cmd_id, False, None, exc.ack_error())
 
     def _dispatch(self, cmd_id: str, body: dict[str, Any]) -> None:
         if body.get("v") != 1:
-            raise CommandError("unsupported protocol version (expected v 1)")
+            raise CommandError("protocol version (expected v 1)", "unsupported")
         cmd = body.get("cmd")
         params = body.get("params") if body.get("params") is not None else {}
         if not isinstance(params, dict):
@@ -329,7 +329,7 @@ class Node:
             self._ack(cmd_id, True, {"boot_id": self.boot_id}, None)
             return
         if cmd not in SENSOR_COMMANDS:
-            raise CommandError(f"unknown command {cmd!r}")
+            raise CommandError(f"unknown command {cmd!r}", "unsupported")
         sensor = self._sensor_for(cmd, body.get("sensor"))
 
         def reply(ok: bool, result: dict[str, Any] | None, error: str | None) -> None:
@@ -350,4 +350,4 @@ class Node:
         for sensor in self.sensors:
             if sensor.id == sensor_id:
                 return sensor
-        raise CommandError(f"no sensor {sensor_id!r} on node {self.node_id!r}")
+        raise CommandError(f"no sensor {sensor_id!r} on node {self.node_id!r}", "unknown_sensor")

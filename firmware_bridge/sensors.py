@@ -26,7 +26,15 @@ Reply = Callable[[bool, dict[str, Any] | None, str | None], None]
 
 
 class CommandError(Exception):
-    """A command cannot be applied; the message goes into the ``ack``'s ``error``."""
+    """A command cannot be applied; the ``ack``'s ``error`` is ``"<code>: <message>"`` with a code of
+    ``docs/protocol.md`` §8: ``unknown_sensor``, ``unsupported``, ``bad_params``, ``busy``, ``failed``."""
+
+    def __init__(self, message: str, code: str = "bad_params") -> None:
+        super().__init__(message)
+        self.code = code
+
+    def ack_error(self) -> str:
+        return f"{self.code}: {self}"
 
 
 class Sink(Protocol):
@@ -90,7 +98,7 @@ class Sensor:
 
     def command(self, cmd: str, params: dict[str, Any], reply: Reply) -> dict[str, Any] | None:
         """Apply ``cmd``; return the ack result, or None when ``reply`` will be called later."""
-        raise CommandError(f"sensor '{self.id}' ({self.kind}) does not take '{cmd}'")
+        raise CommandError(f"sensor '{self.id}' ({self.kind}) does not take '{cmd}'", "unsupported")
 
 
 class LoadCellSensor(Sensor):
@@ -171,7 +179,7 @@ class LoadCellSensor(Sensor):
             n = int(_number(params, "samples", positive=True) or self.cfg["tare_samples"])
             with self._lock:
                 if self._tare is not None:
-                    raise CommandError("a tare is already running")
+                    raise CommandError("a tare is already running", "busy")
                 timeout_s = 2.0 + 2.0 * n / self.hx711.rate_hz
                 self._tare = (n, [], reply, time.monotonic() + timeout_s)
             return None
@@ -192,7 +200,7 @@ class LoadCellSensor(Sensor):
             try:
                 self.hx711.set_rate(int(rate) if rate in (10, 80) else rate)  # type: ignore[arg-type]
             except ValueError as exc:
-                raise CommandError(str(exc)) from None
+                raise CommandError(str(exc), "unsupported") from None
             return {"rate_hz": self.hx711.rate_hz}
         return super().command(cmd, params, reply)
 
