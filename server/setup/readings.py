@@ -3,7 +3,7 @@
 Fed with the protocol's ``tel`` batches and ``evt`` events (``hub.listeners``, on the pipeline thread;
 not thread-safe: use it from that thread only). Per ``(node, sensor)`` it keeps the last value and raw
 count, the beam state (broken/clear), samples per second over the last ``window_us`` (the rate the
-sensor really delivers), the raw counts of the last ``recent_us`` (for the zero-drift check) and the
+sensor really delivers), a load cell's raw counts of the last ``recent_us`` (for the zero-drift check) and the
 last fault. Sequence-numbered messages per node are counted too (the denominator of the loss %).
 """
 
@@ -67,11 +67,11 @@ class LiveReadings:
         t_us, value, raw = item.samples[-1]
         r.kind, r.value, r.raw, r.rx_us, r.boot_id = item.kind, value, raw, item.rx_us, item.boot_id
         r._rate.append((item.rx_us, len(item.samples)))
-        horizon = item.rx_us - self.recent_us
-        for sample in item.samples:
-            r._recent.append((item.rx_us, sample[2]))
-        while r._recent and r._recent[0][0] < horizon:
-            r._recent.popleft()
+        if item.kind == "force":  # the zero-drift check averages a load cell's last second of raw counts
+            horizon = item.rx_us - self.recent_us
+            r._recent.extend((item.rx_us, sample[2]) for sample in item.samples)
+            while r._recent and r._recent[0][0] < horizon:
+                r._recent.popleft()
         while r._rate and item.rx_us - r._rate[0][0] > self.window_us:
             r._rate.popleft()
 

@@ -11,10 +11,9 @@ from server.auth.users import UserStore
 from server.web.setup_api import register_setup_features
 from tests.integration.conftest import make_hub
 from tests.setup.simnodes import TRUE_COUNTS_PER_M, TRUE_OFFSET_COUNTS, TRUE_SCALE_COUNTS_PER_N, NewSled
-from tests.setup.support import needs_direct_calibrate
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.broker, pytest.mark.browser, needs_direct_calibrate]
+pytestmark = [pytest.mark.broker, pytest.mark.browser]
 WIZARD = '[data-testid="wizard"]'
 
 
