@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from server.sim.roster import demo_roster
 from playwright.sync_api import Page, expect
 
 from server.auth.users import UserStore, ensure_demo_user
+from server.sim.roster import demo_roster
 from server.web.display_api import register_display_features
 from tests.integration.conftest import make_hub
 from tests.support.waiting import wait_for
