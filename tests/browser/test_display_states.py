@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.display.support import add_member, build_app, display_config, inject_result
+from tests.display.support import add_member, inject_result, serving_hub
 from tests.support.waiting import wait_for
 
 OVERFLOWING = """() => [...document.querySelectorAll('.tile, .board, .latest, .bar')]
@@ -17,13 +17,8 @@ OVERFLOWING = """() => [...document.querySelectorAll('.tile, .board, .latest, .b
 
 @pytest.fixture
 def quiet_hub(tmp_path):
-    app = build_app(display_config(tmp_path))
-    port = app.serve_in_thread("127.0.0.1", 0)
-    app.hub.start()
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        app.stop()
+    with serving_hub(tmp_path) as hub:
+        yield hub
 
 
 def tile_text(page, station: str) -> str:
@@ -62,11 +57,10 @@ def test_tiles_show_every_outcome_and_keep_opted_out_members_anonymous(page, qui
 
     inject_result(app, "sled2", "Kiwi", time_s=6.0)
     inject_result(app, "sled2", "Moose", time_s=5.8)
-    wait_for(lambda: page.locator('[data-testid="tile-badges-sled2"]').inner_text() == "RECORD", 5,
-             what="a record badge (Moose beat Kiwi's 6.00 s)")
+    chip = page.locator('[data-testid="tile-chip-sled2"]')
+    wait_for(lambda: chip.inner_text() == "RECORD", 5, what="a record badge (Moose beat Kiwi's 6.00 s)")
     inject_result(app, "sled2", "Kiwi", time_s=5.9)
-    wait_for(lambda: page.locator('[data-testid="tile-badges-sled2"]').inner_text() == "PB", 5,
-             what="a PB badge (Kiwi beat their 6.00 s, not the record)")
+    wait_for(lambda: chip.inner_text() == "PB", 5, what="a PB badge (Kiwi beat their 6.00 s, not the record)")
     assert page.locator('[data-testid="tile-chart-sled2"] polyline').count() == 2
     assert "Force 700 N" in page.locator('[data-testid="tile-chart-sled2"]').text_content()
 

@@ -130,6 +130,20 @@ class HubClient:
         self.csrf = data["csrf_token"]
 
 
+@contextmanager
+def serving_hub(tmp_path, *, port: int = 0) -> Iterator[tuple[HubApp, str]]:
+    """A hub with the demo stations but no broker and no demo: tests drive it through its control
+    methods and its result path. Serves HTTP on ``port`` (0 = a free one); yields ``(hub_app, base_url)``."""
+    app = build_app(display_config(tmp_path))
+    try:
+        bound = app.serve_in_thread("127.0.0.1", port)
+        app.hub.start()
+        yield app, f"http://127.0.0.1:{bound}"
+    finally:
+        app.socketio.server.eio.disconnect()  # drop every page's connection, as a hub going down does
+        app.stop()
+
+
 WALL_CLASS = DemoTiming(ready_s=1.5, countdown_s=3.0, cap_s=20.0, rest_s=2.0)
 """A quick demo class for browser tests (the countdown matches the demo stations' 3 s)."""
 COACH, COACH_PIN = "coach", "4821"

@@ -1,6 +1,6 @@
 // Station tiles on the wall: who is up (wall name), the attempt's state, a live progress bar (sled
 // distance with split marks, or the lane's gates passed), a live force gauge for sleds, and the result
-// the moment it is stored — time, or FALSE START / DNF / DQ in words — with PB/record badges and, after a
+// the moment it is stored — time, or FALSE START / DNF / DQ in words — with a PB or RECORD chip and, after a
 // sled pull, the force–time and velocity curve.
 
 import { el, fmtTime } from "./live.js";
@@ -57,7 +57,6 @@ class Tile {
       station: el("span", { class: "station" }),
       chip: el("span", { class: "chip", dataTestid: t("chip") }),
       athlete: el("span", { class: "athlete", dataTestid: t("athlete") }),
-      badges: el("span", { class: "badges", dataTestid: t("badges") }),
       big: el("div", { class: "big", dataTestid: t("big") }, "—"),
       fill: el("div", { class: "fill" }),
       marks: el("div", { class: "marks" }),
@@ -68,7 +67,7 @@ class Tile {
     this.root = el("article", { class: "tile", dataTestid: `tile-${id}`, dataStation: id },
       el("div", { class: "head" }, this.e.station, this.e.chip),
       el("div", { class: "who" }, this.e.athlete),
-      el("div", { class: "big-row" }, this.e.big, this.e.badges),
+      this.e.big,
       el("div", { class: "track-row" }, this.e.track, this.e.trackLabel), this.e.detail);
     parent.append(this.root);
     this.setStation(station);
@@ -316,14 +315,13 @@ class Tile {
     this.renderBadges();
   }
 
-  // one badge: RECORD (the station's best ever) over PB (the athlete's best ever)
+  // a finished result's chip names its badge instead of FINISHED: RECORD (the station's best ever)
+  // over PB (the athlete's best ever)
   renderBadges() {
-    const b = this.badgeData, out = [];
-    if (this.result && this.result.status === "OK" && b) {
-      if (b.record) out.push(el("span", { class: "badge record", dataTestid: "badge-record" }, "RECORD"));
-      else if (b.pb) out.push(el("span", { class: "badge pb", dataTestid: "badge-pb" }, "PB"));
-    }
-    this.e.badges.replaceChildren(...out);
+    const b = this.badgeData;
+    const badge = this.result && this.result.status === "OK" && b ? (b.record ? "RECORD" : b.pb ? "PB" : "") : "";
+    this.root.dataset.badge = badge;
+    if (badge) this.setChip(badge, badge === "RECORD" ? "record" : "pb");
   }
 
   redraw() {
