@@ -48,6 +48,16 @@ def build_app(config: Config, *, broker: tuple[str, int] | None = None, seed_sta
     return app
 
 
+def drop_connections(app: HubApp) -> None:
+    """Close every page's connection, as a hub going down does (``HubApp.stop`` leaves open websockets
+    running). Without waiting: ``eio.disconnect()`` waits for each socket's writer to drain its queue,
+    forever if that writer has already ended (a page that just closed)."""
+    eio = app.socketio.server.eio
+    for sock in list(eio.sockets.values()):
+        sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+    eio.sockets = {}
+
+
 def add_member(app: HubApp, name: str, nickname: str = "", opt_out: bool = False) -> str:
     return MemberStore(app.db).create(name, nickname, opt_out).id
 
@@ -140,7 +150,7 @@ def serving_hub(tmp_path, *, port: int = 0) -> Iterator[tuple[HubApp, str]]:
         app.hub.start()
         yield app, f"http://127.0.0.1:{bound}"
     finally:
-        app.socketio.server.eio.disconnect()  # drop every page's connection, as a hub going down does
+        drop_connections(app)
         app.stop()
 
 
@@ -168,5 +178,5 @@ def demo_display_hub(tmp_path, broker, *, port: int = 0, roster_size: int = 5, h
         wait_for(app.broker_connected, 10, what="hub connected to the broker")
         yield app, f"http://127.0.0.1:{bound}"
     finally:
-        app.socketio.server.eio.disconnect()  # drop every page's connection, as a hub going down does
+        drop_connections(app)
         app.stop()

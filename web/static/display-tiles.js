@@ -134,7 +134,7 @@ class Tile {
     this.root.dataset.state = "FINISHING";
     this.setChip("FINISH", "ok");
     this.setBig(fmtTime(f.time_s));
-    this.provisional = f;
+    this.e.fill.style.width = "100%";
   }
 
   frame(f) {
