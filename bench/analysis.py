@@ -113,12 +113,15 @@ class Joined:
 
 def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[RunLog],
                      window: tuple[float, float]) -> dict[str, Any]:
+    """Finish and result latencies; with the hub's ``rx_us``/``emit_us`` stamps in the finish event, the
+    finish latency split into transport (publish → hub receipt), pipeline (→ emit) and fan-out (→ client)."""
     in_window = {r.attempt_id: r for r in runs if window[0] <= r.go_mono_s <= window[1]}
     finish_ns, result_ns = [], []
+    parts: dict[str, list[int]] = defaultdict(list)
     unmatched = Counter()
     for c in clients:
         seen: set[str] = set()
-        for attempt_id, _sid, node, seq, recv_ns in c.finishes:
+        for attempt_id, _sid, node, seq, recv_ns, *stamps in c.finishes:
             if attempt_id not in in_window or attempt_id in seen:
                 continue
             seen.add(attempt_id)
@@ -129,8 +132,13 @@ def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[Ru
                 pub = msg[2] if msg else None
             if pub is None:
                 unmatched["finish"] += 1
-            else:
-                finish_ns.append(recv_ns - pub)
+                continue
+            finish_ns.append(recv_ns - pub)
+            if len(stamps) == 2 and None not in stamps:
+                rx_ns, emit_ns = stamps[0] * 1000, stamps[1] * 1000
+                parts["transport"].append(rx_ns - pub)
+                parts["pipeline"].append(emit_ns - rx_ns)
+                parts["fan_out"].append(recv_ns - emit_ns)
         for attempt_id, _sid, _status, recv_ns in c.results:
             run = in_window.get(attempt_id)
             if run is None:
@@ -141,6 +149,7 @@ def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[Ru
             else:
                 result_ns.append(recv_ns - msg[2])
     return {"finish": percentiles_ms(finish_ns), "result": percentiles_ms(result_ns),
+            "finish_parts": {k: percentiles_ms(v) for k, v in parts.items()},
             "unmatched": dict(unmatched), "runs_in_window": len(in_window)}
 
 

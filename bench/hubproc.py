@@ -22,7 +22,7 @@ from typing import Any
 
 import psutil
 
-from bench.plan import BENCH_USER, Plan
+from bench.plan import BENCH_USER, Pinning, Plan
 from server.auth.roles import Role
 from server.auth.users import UserStore
 from server.broker import free_port
@@ -71,8 +71,10 @@ def sledhub_command(hub_src: Path | None = None) -> list[str]:
 class HubProcess:
     """``sledhub serve --broker HOST:PORT --port N --config F`` with its own database in ``workdir``."""
 
-    def __init__(self, workdir: Path, plan: Plan, broker: tuple[str, int], hub_src: Path | None = None):
+    def __init__(self, workdir: Path, plan: Plan, broker: tuple[str, int], hub_src: Path | None = None,
+                 pinning: Pinning = Pinning()):
         self.workdir = workdir
+        self.pinning = pinning
         self.hub_src = hub_src
         self.port = free_port()
         self.broker = broker
@@ -99,6 +101,7 @@ class HubProcess:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.hub_src), env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, cwd=self.hub_src or None)
+        self.pinning.pin(self.proc.pid, "hub")
         api = HubApi(self.url)
         while time.monotonic() - t0 < timeout_s:
             if self.proc.poll() is not None:
@@ -128,6 +131,18 @@ class HubProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def broker_pid(broker: Any) -> int:
+    """The Mosquitto child of this process that runs ``broker``'s (a ``ManagedBroker``) config."""
+    conf = str(broker.workdir)
+    for child in psutil.Process().children():
+        try:
+            if any(conf in part for part in child.cmdline()):
+                return child.pid
+        except psutil.Error:
+            continue
+    raise RuntimeError("cannot find the bench's Mosquitto process")
 
 
 class HubApi:

@@ -81,10 +81,11 @@ def _serve(nodes: list[BenchNode], records: Records, cmd_q: Any, report_q: Any, 
             elif cmd[0] == "idle":
                 load = False
             elif cmd[0] == "counts":
-                report_q.put(("counts", index, {node: dict(c) for node, c in records.counts.items()}))
+                report_q.put(("counts", index, {n.node_id: n.counts_now() for n in nodes}))
             elif cmd[0] == "blast":
                 sent, first_ns, last_ns = blast([n for n in nodes if isinstance(n, SledNode)], *cmd[1:])
-                records.blast.setdefault("steps", []).append((cmd[3], sent, first_ns, last_ns, sum(getattr(n, "skipped", 0) for n in nodes)))
+                skipped = sum(getattr(n, "skipped", 0) for n in nodes)
+                records.blast.setdefault("steps", []).append((cmd[3], sent, first_ns, last_ns, skipped))
                 report_q.put(("blasted", index, sent, first_ns, last_ns))
                 load = False
         now = mono_us()

@@ -10,10 +10,11 @@ change to it can be measured in CPU seconds, a few % apart, before and after:
     .venv/bin/python -m bench.pipeline_bench --profile        # and the top of cProfile
 
 The messages are made once by the bench nodes (:mod:`bench.nodes`, same generator as ``make bench``)
-with every station running back-to-back runs; the hub gets them with their receipt times, arm and GO
-commands at their times, and a tick every 10 ms of virtual time, as its pipeline thread would. The
-broadcaster has ``--clients`` clients that acknowledge every frame at once; nothing is encoded or
-sent (the Socket.IO side is measured by ``make bench``).
+with every station running back-to-back runs; the hub (built by ``create_app``, so with every
+listener and ticker of the real one, but no MQTT link and no HTTP server) gets them with their
+receipt times, arm and GO commands at their times, and a tick every 10 ms of virtual time, as its
+pipeline thread would. The broadcaster has ``--clients`` clients that acknowledge every frame at
+once; nothing is encoded or sent (the Socket.IO side is measured by ``make bench``).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.hubproc import bench_stations
+from dataclasses import replace
+
+from bench.hubproc import seed_database
 from bench.nodes import BenchNode, LaneNode, Records, SledNode, mono_us
 from bench.plan import Plan
-from server.broadcast import Broadcaster
-from server.hub import Hub
-from server.store.db import Database
-from server.store.stations import StationStore
+from server.app import create_app
+from server.config import Config, StoreConfig
 
 TICK_US = 10_000
 
@@ -109,18 +110,19 @@ class _Emitter:
 
 
 def replay(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
-    """Feed ``ops`` to a fresh hub; returns CPU seconds and counts."""
+    """Feed ``ops`` to a fresh hub built by ``create_app`` (every listener and ticker the real one has,
+    no MQTT, no HTTP); returns CPU seconds and counts."""
     with tempfile.TemporaryDirectory(prefix="sledhub-pipebench-") as tmp:
-        db = Database(Path(tmp) / "hub.db")
-        store = StationStore(db)
-        for station in bench_stations(plan):
-            store.upsert(station)
+        db_path = Path(tmp) / "hub.db"
+        seed_database(db_path, plan)
         clock = [ops[0][0]]
+        config = replace(Config(), store=StoreConfig(path=str(db_path)))
+        app = create_app(config, clock_us=lambda: clock[0], connect_mqtt=False)
+        hub = app.hub
         emitter = _Emitter()
-        broadcaster = Broadcaster(emitter)
-        hub = Hub(db, broadcaster, clock_us=lambda: clock[0])
+        hub.broadcaster._emitter = emitter  # clients that acknowledge every frame at once, nothing sent
         for i in range(clients):
-            broadcaster.client_joined(f"client{i}")
+            hub.broadcaster.client_joined(f"client{i}")
         msgs = 0
         next_tick = clock[0] + TICK_US
         cpu0 = time.process_time()
@@ -139,10 +141,11 @@ def replay(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
                 hub.go([op[2]])
         cpu = time.process_time() - cpu0
         health = hub.health()
-        db.close()
+        app.stop()
     return {"cpu_s": round(cpu, 3), "messages": msgs, "us_per_message": round(cpu / msgs * 1e6, 1),
-            "emits": emitter.emits, "results": health.get("messages_accepted"), "late_events": health["late_events"],
-            "pipeline_errors": hub.pipeline.errors}
+            "emits": emitter.emits, "accepted": health["messages_accepted"], "late_events": health["late_events"],
+            "pipeline_errors": hub.pipeline.errors,
+            "progress_interval_ms": hub.engine.progress_interval_us / 1000}
 
 
 def main(argv: list[str] | None = None) -> int:

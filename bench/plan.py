@@ -6,7 +6,10 @@ load of issue 9; ``tiny()`` is the smoke-test scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
+
+import psutil
 
 SLED_COUNTS_PER_M = 200          # wheel encoder: 5 mm per count (the simulator's wheel)
 FORCE_RATE_HZ = 80.0             # HX711 load cell
@@ -50,6 +53,8 @@ class Plan:
     """How long to wait for the hub to work off a saturation backlog."""
     profile_s: float = 0.0
     """If > 0, py-spy records the hub for this long during the class load (``--profile``)."""
+    pin: bool = True
+    """Pin the hub and its broker to one CPU and the bench's own processes to the others (:class:`Pinning`)."""
 
     @property
     def sled_ids(self) -> list[str]:
@@ -70,6 +75,32 @@ class Plan:
     def stations_of_process(self, index: int) -> list[str]:
         """Stations whose node runs in node process ``index`` (round robin, sleds and lanes mixed)."""
         return self.station_ids[index::self.node_processes]
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """CPU affinity: the system under test (hub, or the raw subscriber, and the broker) on one CPU, the
+    simulated world (nodes, clients, the bench itself) on the others — as on site, where nodes and
+    screens are other devices. Off on a 1-CPU machine or with ``--no-pin``."""
+
+    hub: list[int] = field(default_factory=list)
+    world: list[int] = field(default_factory=list)
+
+    @staticmethod
+    def for_this_machine(enabled: bool = True) -> "Pinning":
+        cpus = sorted(os.sched_getaffinity(0))
+        if not enabled or len(cpus) < 2:
+            return Pinning()
+        return Pinning(hub=cpus[:1], world=cpus[1:])
+
+    def pin(self, pid: int, side: str) -> None:
+        """Pin ``pid`` to the ``"hub"`` or ``"world"`` CPUs (no-op when pinning is off)."""
+        cpus = self.hub if side == "hub" else self.world
+        if cpus:
+            try:
+                psutil.Process(pid).cpu_affinity(cpus)
+            except psutil.Error:
+                pass
 
 
 def tiny() -> Plan:

@@ -18,7 +18,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from bench.fleet import NodeFleet
-from bench.plan import Plan
+from bench.hubproc import broker_pid
+from bench.plan import Pinning, Plan
 from bench.saturation import ramp
 from server.broker import ManagedBroker
 from server.protocol.messages import TOPIC_ROOT
@@ -58,6 +59,11 @@ class RawSubscriber:
     def spawn(self) -> None:
         self._proc.start()
 
+    @property
+    def pid(self) -> int:
+        assert self._proc.pid is not None
+        return self._proc.pid
+
     def wait_ready(self) -> None:
         if self._reply.get(timeout=30) != ("ready", True):
             raise RuntimeError("the raw-baseline subscriber could not subscribe")
@@ -77,13 +83,16 @@ class RawSubscriber:
             q.join_thread()
 
 
-def raw_ceiling(ctx: Any, plan: Plan, workdir: Path) -> dict[str, Any]:
-    """Run the baseline on a private broker; returns the ramp's steps and ``msgs_per_s``."""
+def raw_ceiling(ctx: Any, plan: Plan, workdir: Path, pinning: Pinning = Pinning()) -> dict[str, Any]:
+    """Run the baseline on a private broker; returns the ramp's steps and ``msgs_per_s``. With
+    ``pinning``, the subscriber and the broker get the hub's CPU, as the hub and its broker do later."""
     with ManagedBroker(workdir=workdir / "raw-broker", persistence=False) as broker:
+        pinning.pin(broker_pid(broker), "hub")
         address = (broker.host, broker.port)
         sub = RawSubscriber(ctx, address)
         fleet = NodeFleet(ctx, plan, address, "raw", workdir, load=False)
         sub.spawn()
+        pinning.pin(sub.pid, "hub")
         try:
             fleet.spawn()
             sub.wait_ready()

@@ -33,8 +33,8 @@ import psutil
 from bench import analysis, report as reporting
 from bench.driver import Driver
 from bench.fleet import ClientFleet, NodeFleet
-from bench.hubproc import HubApi, HubApiError, HubProcess, Sampler
-from bench.plan import Plan, tiny
+from bench.hubproc import HubApi, HubApiError, HubProcess, Sampler, broker_pid
+from bench.plan import Pinning, Plan, tiny
 from bench.profile import Profiler
 from bench.raw import raw_ceiling
 from bench.saturation import ramp, settle
@@ -58,9 +58,12 @@ def machine_info() -> dict[str, Any]:
 class Bench:
     """One bench run; the phases share the hub, the fleets and what they measured."""
 
-    def __init__(self, plan: Plan, out_dir: Path, workdir: Path, log: Log = _say, hub_src: Path | None = None):
+    def __init__(self, plan: Plan, out_dir: Path, workdir: Path, log: Log = _say, hub_src: Path | None = None,
+                 broker_options: tuple[str, ...] = ()):
         self.plan, self.out_dir, self.workdir, self.log = plan, out_dir, workdir, log
         self.hub_src = hub_src
+        self.broker_options = list(broker_options)
+        self.pinning = Pinning.for_this_machine(plan.pin)
         self.ctx = multiprocessing.get_context("spawn")
         self.m: dict[str, Any] = {}
         self.hub: HubProcess | None = None
@@ -74,10 +77,13 @@ class Bench:
     def run(self) -> dict[str, Any]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.m["machine"] = machine_info()
+        self.pinning.pin(os.getpid(), "world")  # every bench child inherits it; the hub side is pinned apart
         self.log("raw baseline: paho → Mosquitto → paho, no hub")
-        self.m["raw"] = raw_ceiling(self.ctx, self.plan, self.workdir)
+        self.m["raw"] = raw_ceiling(self.ctx, self.plan, self.workdir, self.pinning)
         self.log(f"  ceiling {self.m['raw']['msgs_per_s']:,} msg/s ({self.m['raw']['stopped_by']})")
-        with ManagedBroker(workdir=self.workdir / "broker", persistence=False) as broker:
+        with ManagedBroker(workdir=self.workdir / "broker", persistence=False,
+                           extra_config=self.broker_options) as broker:
+            self.pinning.pin(broker_pid(broker), "hub")
             try:
                 self._start(broker)
                 self._class_load()
@@ -89,12 +95,14 @@ class Bench:
 
     def _start(self, broker: ManagedBroker) -> None:
         address = (broker.host, broker.port)
-        self.hub = HubProcess(self.workdir, self.plan, address, self.hub_src)
+        self.hub = HubProcess(self.workdir, self.plan, address, self.hub_src, self.pinning)
         self.m["startup_s"] = round(self.hub.start(), 3)
-        self.log(f"hub up in {self.m['startup_s']} s (pid {self.hub.pid}, {self.hub.url})")
+        self.m["hub_rss_idle_mb"] = round(psutil.Process(self.hub.pid).memory_info().rss / 2**20, 1)
+        self.log(f"hub up in {self.m['startup_s']} s (pid {self.hub.pid}, {self.hub.url}, "
+                 f"RSS {self.m['hub_rss_idle_mb']} MB)")
         self.api = HubApi(self.hub.url)
         self.api.sign_in()
-        self.sampler = Sampler({"hub": self.hub.pid, "broker": _broker_pid(broker)})
+        self.sampler = Sampler({"hub": self.hub.pid, "broker": broker_pid(broker), "bench-main": os.getpid()})
         self.sampler.start()
         self.clients = ClientFleet(self.ctx, self.plan, self.hub.url, self.workdir)
         self.nodes = NodeFleet(self.ctx, self.plan, address, "bench", self.workdir)
@@ -257,11 +265,14 @@ class Bench:
         report["targets"] = reporting.check_targets(report)
         report["details"] = {
             "plan": asdict(plan), "machine": m["machine"], "raw": m["raw"], "saturation": m["saturation"],
-            "saturation_hub": m["saturation_hub"], "result_latency_ms": fin["result"],
-            "finish_events_latency_ms": fin["finish"], "unmatched": fin["unmatched"],
+            "saturation_hub": m["saturation_hub"], "hub_rss_at_startup_mb": m["hub_rss_idle_mb"],
+            "result_latency_ms": fin["result"],
+            "finish_events_latency_ms": fin["finish"], "finish_latency_parts_ms": fin["finish_parts"],
+            "unmatched": fin["unmatched"],
             "runs_in_window": fin["runs_in_window"], "frames": frames, "events": m["events"],
             "class_load": {**m["load_health"], "processes": res}, "runs": analysis.result_summary(clients, runs),
             "driver": self.driver.summary(), "hub_src": str(self.hub_src) if self.hub_src else None,
+            "broker_options": self.broker_options, "cpu_pinning": asdict(self.pinning),
             "clock_offset_error_us": analysis.clock_errors(m["node_records"], m.get("hub_clocks", {})),
         }
         for key in ("profile_class_load", "profile_saturation"):
@@ -270,24 +281,14 @@ class Bench:
         return report
 
 
-def _broker_pid(broker: ManagedBroker) -> int:
-    """The Mosquitto child of this process that runs ``broker``'s config."""
-    conf = str(broker.workdir)
-    for child in psutil.Process().children():
-        try:
-            if any(conf in part for part in child.cmdline()):
-                return child.pid
-        except psutil.Error:
-            continue
-    raise RuntimeError("cannot find the bench's Mosquitto process")
-
-
 def _plan(args: argparse.Namespace) -> Plan:
     plan = tiny() if args.tiny else Plan()
     changes = {k: v for k, v in (("sleds", args.sleds), ("lanes", args.lanes), ("clients", args.clients),
                                  ("load_s", args.load_s)) if v is not None}
     if args.profile:
         changes["profile_s"] = changes.get("load_s", plan.load_s)
+    if args.no_pin:
+        changes["pin"] = False
     return replace(plan, **changes)
 
 
@@ -300,12 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-s", type=float, help="measured class-load window (s)")
     p.add_argument("--profile", action="store_true", help="py-spy on the hub (class load and saturation)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help="where report.json goes (default bench/out)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin the hub and the bench to separate CPUs")
     p.add_argument("--hub-src", type=Path, help="run the hub from this checkout (A/B comparison of a change)")
+    p.add_argument("--broker-option", action="append", default=[], metavar="LINE",
+                   help="append a line to the hub's Mosquitto config (e.g. 'set_tcp_nodelay true')")
     args = p.parse_args(argv)
     plan = _plan(args)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sledhub-bench-") as tmp:
-        report = Bench(plan, args.out, Path(tmp), hub_src=args.hub_src).run()
+        report = Bench(plan, args.out, Path(tmp), hub_src=args.hub_src,
+                       broker_options=tuple(args.broker_option)).run()
     report["details"]["bench_wall_s"] = round(time.monotonic() - started, 1)
     path = reporting.write(report, args.out)
     print()

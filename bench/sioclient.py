@@ -35,7 +35,8 @@ class ClientRecords:
     results: list[tuple] = field(default_factory=list)
     """``(attempt_id, station_id, status, recv_ns)``."""
     finishes: list[tuple] = field(default_factory=list)
-    """``(attempt_id, station_id, source_node, source_seq, recv_ns)``."""
+    """``(attempt_id, station_id, source_node, source_seq, recv_ns, rx_us, emit_us)``; the last two
+    (the hub's receipt of the source message and its emit, hub clock) when the hub sends them."""
     frames: list[tuple] = field(default_factory=list)
     """``(recv_ns, station_id, t_us, attempt_id, distance_m)``: per frame, the sled station whose
     progress is newest."""
@@ -55,7 +56,8 @@ class SioClient:
         self.thread = threading.Thread(target=self._run, name=f"bench-sio-{records.index}", daemon=True)
 
     def start(self) -> None:
-        self.ws = websocket.create_connection(self.url, timeout=10)
+        # websocket-client checks UTF-8 byte by byte in Python (≈ 1 ms per frame): the hub's JSON is fine
+        self.ws = websocket.create_connection(self.url, timeout=10, skip_utf8_validation=True)
         self.ws.settimeout(0.5)
         self.thread.start()
 
@@ -121,7 +123,7 @@ class SioClient:
         elif name == "finish":
             source = arg.get("source") or {}
             rec.finishes.append((arg.get("attempt_id"), arg.get("station_id"), source.get("node"),
-                                 source.get("seq"), now))
+                                 source.get("seq"), now, source.get("rx_us"), arg.get("emit_us")))
 
     def _frames(self, payload: dict[str, Any], now: int, size: int) -> None:
         rec = self.rec
