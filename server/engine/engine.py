@@ -78,6 +78,8 @@ class TimingEngine:
         old = self._stations.get(cfg.station_id)
         if old is not None and old.attempt is not None and old.attempt.is_active:
             raise ValueError(f"station {cfg.station_id!r} has an active attempt; stop or abort it first")
+        if old is not None:
+            runtime.carry_over(old)
         self._stations[cfg.station_id] = runtime
         roles = self._handlers.get(cfg.station_id, {})
         for role in roles:

@@ -41,6 +41,11 @@ def _no_rule(t_us: int, value: float) -> None:
     """Sample rule while nothing is being judged."""
 
 
+REST_JUMP_M = 1.0
+"""With no wheel sample before the go command, a first sample this far (m) from ``rest_position_m``
+means the rest position was unknown (the count runs from the node's boot), not that the sled moved."""
+
+
 class SledStation(StationRuntime):
     """See the module docstring."""
 
@@ -75,6 +80,7 @@ class SledStation(StationRuntime):
         self._candidate_us: int | None = None
         self._backward_warned = False
         self._finish_m: float | None = None
+        self._rest_check = False  # the first wheel sample after the go command checks the rest position
 
     def handler_for(self, role: str) -> Handler | None:
         if role == "wheel":
@@ -90,10 +96,25 @@ class SledStation(StationRuntime):
             self.ignored_events += 1
             return
         if self.recording:
+            if self._rest_check:
+                self._check_rest(x)
             self.pos_t.append(t)
             self.pos_x.append(x)
             self._pos_rule(t, x)
         self.last_pos = (t, x)
+
+    def _check_rest(self, x: float) -> None:
+        """No wheel sample came before the go command (the hub has just started: the count runs from the
+        node's boot, so ``rest_position_m`` may mean nothing). A first sample more than ``REST_JUMP_M``
+        from it is taken as the rest position instead (at most one count off), so the first pull after a
+        restart cannot 'finish' at once. Reconfiguring a station keeps its last samples (``carry_over``)."""
+        self._rest_check = False
+        if abs(x - self.p_ref) <= REST_JUMP_M:
+            return
+        if self.p0 == self.p_ref:
+            self.p0 = x
+        self.p_ref = x
+        self.pos_x[0] = x
 
     def on_force(self, entry: Entry) -> None:
         t, _, _, _, kind, f, _ = entry
@@ -113,6 +134,7 @@ class SledStation(StationRuntime):
     def on_go_command(self, a: Attempt, t_us: int) -> None:
         self.recording = True
         t_rest, x_rest = self.last_pos if self.last_pos is not None else (t_us, self.cfg.rest_position_m)
+        self._rest_check = self.last_pos is None
         self.pos_t.append(t_rest)
         self.pos_x.append(x_rest)
         if self.last_force is not None:
@@ -187,6 +209,10 @@ class SledStation(StationRuntime):
             self._cross(t, x)
         elif d < -self._thr_m:
             self._backward(t, d)
+
+    def carry_over(self, old: StationRuntime) -> None:
+        if isinstance(old, SledStation):
+            self.last_pos, self.last_force = old.last_pos, old.last_force
 
     def peek_finish(self, ev: Any) -> int | None:
         start = self._running_since(ev)

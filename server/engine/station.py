@@ -77,6 +77,9 @@ class StationRuntime:
         """The event handler for ``role``, or None if the station has no such role."""
         raise NotImplementedError
 
+    def carry_over(self, old: "StationRuntime") -> None:
+        """Keep what the sensors last said when the station is reconfigured (sleds: wheel and force)."""
+
     def peek_finish(self, ev: Any) -> int | None:
         """The start→finish time (µs) if ``ev`` would finish the running attempt given the state at the
         watermark, else None. Read-only; see :class:`~server.engine.outputs.ProvisionalFinish`."""

@@ -53,7 +53,7 @@ def seed_demo_class_data(hub_app: Any) -> None:
     for athlete in demo_roster():
         if athlete.nickname not in known:
             service.members.create(athlete.nickname, athlete.nickname)
-    if not any(c.name == DEMO_CIRCUIT["name"] for c in service.circuits.all()):
+    if not any(c.circuit.name == DEMO_CIRCUIT["name"] for c in service.circuits.all()):
         kinds = {s.id: s.kind for s in hub_app.hub.stations.all()}
         service.circuits.save(parse_circuit(DEMO_CIRCUIT, kinds))
 

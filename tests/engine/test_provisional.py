@@ -62,3 +62,18 @@ def test_sled_finish_at_the_first_sample_beyond_the_distance():
     beyond = EngineEvent("sled1", "wheel", "position", us(t + 4.31), 2.005)
     seen = engine.peek_finish(beyond)
     assert seen is not None and abs(seen.time_s - 4.31) < 0.002
+
+
+def test_a_sled_with_no_wheel_sample_before_go_times_from_where_the_wheel_actually_is():
+    """After a hub restart the wheel's count runs from its node's boot (here 523 m): the first pull must
+    not 'finish' at once."""
+    from server.engine import AttemptFinished
+    engine = TimingEngine(lateness_us=L)
+    engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    signal = _running(engine, "sled1", 1.0)
+    t = signal / 1e6
+    for i in range(1, 600):  # moving from 0.3 s after GO at 0.5 m/s, 100 samples/s
+        engine.ingest(EngineEvent("sled1", "wheel", "position", us(t + 0.3 + i * 0.01), 523.0 + 0.005 * i))
+    result = [o for o in engine.advance(us(t + 10)) if isinstance(o, AttemptFinished)][0].result
+    # rest taken at the first sample (0.31 s): 2 m more at 0.5 m/s → 4.31 s after GO
+    assert result.status == "OK" and abs(result.time_s - 4.31) < 0.002
