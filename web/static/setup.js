@@ -223,6 +223,8 @@ async function refresh() {
   render(await api("GET", "/api/setup"));
 }
 
+const SAFETY_REFRESH_MS = 2000;  // a lost push (busy hub, flaky Wi-Fi) never leaves a node's state stale
+
 loadSession().then(() => {
   socket = connect({
     connect: () => socket.emit("setup:join", {}, (view) => render(view)),
@@ -230,4 +232,5 @@ loadSession().then(() => {
     "setup:readings": onReadings,
     "setup:warnings": renderWarnings,
   });
+  setInterval(() => { if (socket.connected && !document.hidden) refresh().catch(() => {}); }, SAFETY_REFRESH_MS);
 });
