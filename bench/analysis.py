@@ -212,3 +212,9 @@ def clock_errors(nodes: list[Records], hub_offsets: dict[str, int | None]) -> di
         return {"max": None, "median": None, "nodes": 0}
     errors.sort()
     return {"max": errors[-1], "median": errors[len(errors) // 2], "nodes": len(errors)}
+
+
+def probe_latencies(joined: Joined, probe: list[tuple[str, int, int]]) -> dict[str, Any]:
+    """Node publish → a bare MQTT subscriber's receipt, for every ``evt``: the transport without the hub."""
+    return percentiles_ms(recv_ns - joined.pub_ns[(node, seq)] for node, seq, recv_ns in probe
+                          if (node, seq) in joined.pub_ns)

@@ -65,8 +65,9 @@ class _Connected:
     is_failure = False
 
 
-def record(plan: Plan, seconds: float, seed: int = 3) -> list[tuple]:
-    """``[(t_us, "msg", topic, payload) | (t_us, "arm" | "go", station_id)]`` in time order."""
+def record(plan: Plan, seconds: float, seed: int = 3, runs: bool = True) -> list[tuple]:
+    """``[(t_us, "msg", topic, payload) | (t_us, "arm" | "go", station_id)]`` in time order; without
+    ``runs`` the stations stay idle (telemetry only, as in the saturation run)."""
     ops: list[tuple] = []
     t0 = mono_us()
     clock = [t0]
@@ -79,7 +80,7 @@ def record(plan: Plan, seconds: float, seed: int = 3) -> list[tuple]:
         node.client = _Capture(ops, clock)
         node._on_connect(node.client, None, None, _Connected(), None)
         nodes.append(node)
-    next_arm = {n.station_id: t0 + rng.randrange(500_000, 2_500_000) for n in nodes}
+    next_arm = {n.station_id: t0 + rng.randrange(500_000, 2_500_000) if runs else None for n in nodes}
     runs = {n.station_id: 0 for n in nodes}
     countdown_us = round(plan.countdown_s * 1e6)
     t = t0
@@ -154,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--profile", action="store_true", help="print the top of cProfile (one more replay)")
+    p.add_argument("--idle", action="store_true", help="no runs: telemetry to idle stations (the saturation case)")
     args = p.parse_args(argv)
     plan = Plan()
-    ops = record(plan, args.seconds)
+    ops = record(plan, args.seconds, runs=not args.idle)
     n_msgs = sum(1 for op in ops if op[1] == "msg")
     print(f"{n_msgs} messages, {len(ops) - n_msgs} commands over {args.seconds:g} virtual seconds")
     best = None

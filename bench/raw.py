@@ -9,7 +9,8 @@ subscriber falls behind; the ceiling is the best rate it received at.
 
 from __future__ import annotations
 
-import queue
+import json
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ import paho.mqtt.client as mqtt
 from bench.fleet import NodeFleet
 from bench.hubproc import broker_pid
 from bench.plan import Pinning, Plan
-from bench.saturation import ramp
+from bench.saturation import process_cpu_s, ramp
 from server.broker import ManagedBroker
 from server.protocol.messages import TOPIC_ROOT
 
@@ -46,6 +47,29 @@ def subscriber_process(broker: tuple[str, int], cmd_q: Any, reply_q: Any) -> Non
         reply_q.put((state["count"], state["last"]))
     client.disconnect()
     client.loop_stop()
+
+
+def probe_process(broker: tuple[str, int], stop: Any, out_path: str) -> None:
+    """A bare subscriber to every node's ``evt``: stamps each on arrival; pickles
+    ``[(node, seq, recv_ns)]`` to ``out_path`` when ``stop`` is set."""
+    got: list[tuple[str, int, int]] = []
+
+    def on_message(client, userdata, message) -> None:
+        now = time.monotonic_ns()
+        node = message.topic.split("/")[3]
+        got.append((node, json.loads(message.payload)["seq"], now))
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sledhub-bench-probe",
+                         protocol=mqtt.MQTTv311, clean_session=True)
+    client.on_message = on_message
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{TOPIC_ROOT}/+/evt", 1)
+    client.connect(*broker, keepalive=30)
+    client.loop_start()
+    stop.wait(600)
+    client.disconnect()
+    client.loop_stop()
+    with open(out_path, "wb") as f:
+        pickle.dump(got, f)
 
 
 class RawSubscriber:
@@ -97,7 +121,8 @@ def raw_ceiling(ctx: Any, plan: Plan, workdir: Path, pinning: Pinning = Pinning(
             fleet.spawn()
             sub.wait_ready()
             fleet.wait_ready()
-            result = ramp(fleet, sub.count, plan.raw_step_s, plan.raw_start_rate, plan.raw_max_steps)
+            result = ramp(fleet, sub.count, plan.raw_step_s, plan.raw_start_rate, plan.raw_max_steps,
+                          cpu_s=process_cpu_s(sub.pid))
         finally:
             fleet.stop()
             sub.stop()

@@ -69,6 +69,7 @@ def _lat(d: dict[str, Any] | None) -> str:
 
 def table(report: dict[str, Any]) -> str:
     t = report["targets"]
+    d = report["details"]
 
     def mark(key: str) -> str:
         met = t[key]["met"]
@@ -76,7 +77,6 @@ def table(report: dict[str, Any]) -> str:
 
     fin = report["finish_latency_ms"]
     fin_note = "" if fin.get("event") == "finish" else "  (no `finish` event from the hub: `result` shown)"
-    d = report["details"]
     rows = [
         ("raw ceiling (paho→Mosquitto→paho)", f"{_fmt(report['raw_ceiling_msgs_per_s'])} msg/s", "", ""),
         ("hub ingest (saturation)", f"{_fmt(report['ingest_msgs_per_s'])} msg/s", "", ""),
@@ -84,6 +84,10 @@ def table(report: dict[str, Any]) -> str:
         ("finish latency" + fin_note, _lat(fin), "p50 ≤ 5, p99 ≤ 25",
          mark("finish_latency_ms.p50") if t["finish_latency_ms.p99"]["met"] is not False else " MISS "),
         ("result latency (after lateness bound)", _lat(report["details"]["result_latency_ms"]), "", ""),
+        ("  finish: publish → hub receipt", _lat(d.get("finish_latency_parts_ms", {}).get("transport")), "", ""),
+        ("  finish: hub receipt → emit", _lat(d.get("finish_latency_parts_ms", {}).get("pipeline")), "", ""),
+        ("  finish: emit → client", _lat(d.get("finish_latency_parts_ms", {}).get("fan_out")), "", ""),
+        ("  events: publish → bare MQTT subscriber", _lat(d.get("mqtt_evt_latency_ms")), "", ""),
         ("frame latency (newest sample → client)", _lat(report["frame_latency_ms"]), "", ""),
         ("live frames per station (min of medians)", f"{_fmt(report['frames_per_s_per_station'])} /s",
          "≥ 20/s", mark("frames_per_s_per_station")),

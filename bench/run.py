@@ -20,6 +20,7 @@ import argparse
 import datetime
 import multiprocessing
 import os
+import pickle
 import platform
 import sys
 import tempfile
@@ -36,8 +37,8 @@ from bench.fleet import ClientFleet, NodeFleet
 from bench.hubproc import HubApi, HubApiError, HubProcess, Sampler, broker_pid
 from bench.plan import Pinning, Plan, tiny
 from bench.profile import Profiler
-from bench.raw import raw_ceiling
-from bench.saturation import ramp, settle
+from bench.raw import probe_process, raw_ceiling
+from bench.saturation import process_cpu_s, ramp, settle
 from server.broker import ManagedBroker
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -102,6 +103,11 @@ class Bench:
                  f"RSS {self.m['hub_rss_idle_mb']} MB)")
         self.api = HubApi(self.hub.url)
         self.api.sign_in()
+        self._probe_stop = self.ctx.Event()
+        self._probe = self.ctx.Process(target=probe_process, name="bench-probe", daemon=True,
+                                       args=(address, self._probe_stop, str(self.workdir / "probe.pickle")))
+        self._probe.start()
+        self.pinning.pin(self._probe.pid, "hub")
         self.sampler = Sampler({"hub": self.hub.pid, "broker": broker_pid(broker), "bench-main": os.getpid()})
         self.sampler.start()
         self.clients = ClientFleet(self.ctx, self.plan, self.hub.url, self.workdir)
@@ -216,7 +222,7 @@ class Bench:
             return self._health()["messages_accepted"], time.monotonic_ns()
 
         self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps,
-                                    drain_s=plan.drain_timeout_s)
+                                    drain_s=plan.drain_timeout_s, cpu_s=process_cpu_s(self.hub.pid))
         if profiler is not None:
             self.m["profile_saturation"] = profiler.stop()
         self.m["saturation_hub"] = self.sampler.window(t0, time.monotonic()).get("hub", {})
@@ -225,6 +231,7 @@ class Bench:
     def _stop_all(self) -> None:
         if self.driver is not None:
             self.driver.stop(timeout_s=5)
+        self.m["probe"] = self._stop_probe()
         self.m["client_records"] = self.clients.stop() if self.clients else []
         self.m["node_records"] = self.nodes.stop() if self.nodes else []
         if self.sampler is not None:
@@ -234,6 +241,21 @@ class Bench:
             log = self.workdir / "hub.log"
             if log.exists():
                 (self.out_dir / "hub.log").write_bytes(log.read_bytes())
+
+    def _stop_probe(self) -> list[tuple]:
+        probe = getattr(self, "_probe", None)
+        if probe is None:
+            return []
+        self._probe_stop.set()
+        probe.join(10)
+        if probe.is_alive():
+            probe.kill()
+            probe.join(5)
+        path = self.workdir / "probe.pickle"
+        if not path.exists():
+            return []
+        with open(path, "rb") as f:
+            return pickle.load(f)
 
     # report -------------------------------------------------------------------------------------
     def _report(self) -> dict[str, Any]:
@@ -274,6 +296,7 @@ class Bench:
             "driver": self.driver.summary(), "hub_src": str(self.hub_src) if self.hub_src else None,
             "broker_options": self.broker_options, "cpu_pinning": asdict(self.pinning),
             "clock_offset_error_us": analysis.clock_errors(m["node_records"], m.get("hub_clocks", {})),
+            "mqtt_evt_latency_ms": analysis.probe_latencies(joined, m.get("probe", [])),
         }
         for key in ("profile_class_load", "profile_saturation"):
             if key in m:

@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
+import psutil
+
 from bench.fleet import NodeFleet
 from bench.nodes import mono_us
 
@@ -32,6 +34,8 @@ class Step:
     delivered: int
     seconds: float
     msgs_per_s: int
+    consumer_cpu_pct: float | None = None
+    """CPU of the consumer process over the step (% of one core): near 100 = it was CPU-bound."""
 
 
 def settle(count: CountFn, timeout_s: float) -> tuple[int, int]:
@@ -48,8 +52,10 @@ def settle(count: CountFn, timeout_s: float) -> tuple[int, int]:
     return last, since_ns
 
 
-def one_step(fleet: NodeFleet, count: CountFn, rate: float, step_s: float, drain_s: float) -> Step:
+def one_step(fleet: NodeFleet, count: CountFn, rate: float, step_s: float, drain_s: float,
+             cpu_s: Callable[[], float] | None = None) -> Step:
     c0, _ = settle(count, drain_s)
+    cpu0 = cpu_s() if cpu_s else 0.0
     start_us = mono_us() + 100_000
     per_process = rate / fleet.plan.node_processes
     fleet.broadcast(("blast", start_us, start_us + round(step_s * 1e6), per_process))
@@ -57,16 +63,18 @@ def one_step(fleet: NodeFleet, count: CountFn, rate: float, step_s: float, drain
     c1, done_ns = settle(count, drain_s)
     seconds = max(step_s, (done_ns - start_us * 1000) / 1e9)
     delivered = c1 - c0
-    return Step(round(rate), sum(r[2] for r in replies), delivered, round(seconds, 3), round(delivered / seconds))
+    cpu = round((cpu_s() - cpu0) / seconds * 100, 1) if cpu_s else None  # includes the settle polls: approximate
+    return Step(round(rate), sum(r[2] for r in replies), delivered, round(seconds, 3), round(delivered / seconds), cpu)
 
 
 def ramp(fleet: NodeFleet, count: CountFn, step_s: float, start_rate: float, max_steps: int,
-         factor: float = 1.6, drain_s: float = 20.0) -> dict[str, Any]:
-    """Climb until saturated; returns the steps, the best rate and why the ramp stopped."""
+         factor: float = 1.6, drain_s: float = 20.0, cpu_s: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Climb until saturated; returns the steps, the best rate and why the ramp stopped. ``cpu_s``
+    gives the consumer process's CPU seconds so far (for its CPU use per step)."""
     steps: list[Step] = []
     rate, why = start_rate, "max_steps"
     for _ in range(max_steps):
-        step = one_step(fleet, count, rate, step_s, drain_s)
+        step = one_step(fleet, count, rate, step_s, drain_s, cpu_s)
         steps.append(step)
         if step.sent < 0.9 * rate * step_s:
             why = "publishers"
@@ -77,3 +85,13 @@ def ramp(fleet: NodeFleet, count: CountFn, step_s: float, start_rate: float, max
         rate *= factor
     return {"msgs_per_s": max(s.msgs_per_s for s in steps), "stopped_by": why,
             "steps": [asdict(s) for s in steps]}
+
+
+def process_cpu_s(pid: int) -> Callable[[], float]:
+    """CPU seconds (user + system) used so far by process ``pid``."""
+    proc = psutil.Process(pid)
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+    return cpu
