@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+from collections import Counter
 import io
 import pstats
 import random
@@ -103,9 +104,12 @@ def record(plan: Plan, seconds: float, seed: int = 3, runs: bool = True) -> list
 class _Emitter:
     def __init__(self) -> None:
         self.emits = 0
+        self.events: Counter = Counter()
 
     def emit(self, event: str, data: Any, to: str | None = None, callback: Any = None) -> None:
         self.emits += 1
+        if to is None:
+            self.events[event] += 1
         if callback is not None:
             callback()
 
@@ -144,7 +148,8 @@ def replay(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
         health = hub.health()
         app.stop()
     return {"cpu_s": round(cpu, 3), "messages": msgs, "us_per_message": round(cpu / msgs * 1e6, 1),
-            "emits": emitter.emits, "accepted": health["messages_accepted"], "late_events": health["late_events"],
+            "emits": emitter.emits, "finish": emitter.events["finish"], "result": emitter.events["result"],
+            "accepted": health["messages_accepted"], "late_events": health["late_events"],
             "pipeline_errors": hub.pipeline.errors,
             "progress_interval_ms": hub.engine.progress_interval_us / 1000}
 
