@@ -26,6 +26,7 @@ from server.classes.wiring import register_class_features
 from server.config import Config, read_password
 from server.hub import Hub, monotonic_us
 from server.mqtt_link import MqttLink
+from server.sio_transport import NoDelayHandler, hub_packet_class
 from server.store.db import Database
 from server.web.api import api_blueprint
 from server.web.errors import install_error_handlers
@@ -76,7 +77,7 @@ class HubApp:
     def bind(self, host: str | None = None, port: int | None = None) -> int:
         """Bind the HTTP server (port 0 = a free one); returns the port."""
         self._server = make_server(host or self.config.http.host, self.config.http.port if port is None else port,
-                                   self.flask, threaded=True)
+                                   self.flask, threaded=True, request_handler=NoDelayHandler)
         return self._server.server_port
 
     def serve(self) -> None:
@@ -135,7 +136,9 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     flask = Flask("sledhub", static_folder=str(web_root / "static"), static_url_path="/static")
     flask.config["SECRET_KEY"] = _secret_key(config)
     flask.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
+    # async_handlers=False: a page's events run on its own connection thread, not a new thread each
     socketio = SocketIO(flask, async_mode="threading", logger=False, engineio_logger=False,
+                        async_handlers=False, serializer=hub_packet_class(),
                         ping_interval=config.http.ping_interval_s, ping_timeout=config.http.ping_interval_s)
     db = Database(config.store.path)
     broadcaster = Broadcaster(SocketIOEmitter(socketio), frame_interval_us=config.timing.frame_interval_ms * 1000)
