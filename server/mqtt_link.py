@@ -17,6 +17,7 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
+from server.mqtt_socket import BufferedClient
 from server.protocol import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ class MqttLink:
         self._clock_us = clock_us
         self.connected = threading.Event()
         self.connects = 0
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv311, clean_session=True)
+        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                     protocol=mqtt.MQTTv311, clean_session=True)
         if username:
             self.client.username_pw_set(username, password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)

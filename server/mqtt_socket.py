@@ -1,0 +1,85 @@
+"""A read-buffered socket for the hub's paho client.
+
+paho-mqtt reads every incoming packet with at least three ``recv`` calls (the command byte, each byte
+of the remaining length, the rest). Each call releases Python's GIL and has to win it back; in a hub
+with a busy pipeline thread and two threads per Socket.IO client, each of those returns can wait up
+to the interpreter's switch interval (5 ms). Under a class load that convoy, not the broker, was
+most of the time between a node's publish and the hub's receipt (see ``bench/README.md``).
+
+:class:`BufferedSocket` turns those calls into one ``recv`` of up to 64 KiB: later reads are served
+from memory without a system call. It reports the buffered bytes through ``pending()``, the hook paho
+already uses for TLS sockets, so paho's loop does not wait in ``select`` while whole packets sit in
+the buffer. Only plain TCP and Unix sockets are wrapped (TLS and WebSocket transports keep paho's own).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+READ_SIZE = 65536  # bytes per recv: ~130 telemetry batches
+
+
+class BufferedSocket:
+    """Wraps a connected socket; ``recv(n)`` returns at most ``n`` bytes, from the buffer when it has any.
+
+    Everything else (``send``, ``fileno``, ``close``, ``setblocking`` …) goes to the wrapped socket.
+    Used from paho's network thread only.
+    """
+
+    def __init__(self, sock: socket.socket, read_size: int = READ_SIZE):
+        self._sock = sock
+        self._read_size = read_size
+        self._buf = b""
+        self._pos = 0
+        self.recv_calls = 0  # system calls made (for tests and benchmarks)
+
+    def recv(self, bufsize: int) -> bytes:
+        if self._pos >= len(self._buf):
+            data = self._sock.recv(max(bufsize, self._read_size))  # may raise BlockingIOError: paho's "again"
+            self.recv_calls += 1
+            if len(data) <= bufsize:
+                self._buf, self._pos = b"", 0
+                return data
+            self._buf, self._pos = data, 0
+        end = self._pos + bufsize
+        chunk = self._buf[self._pos:end]
+        self._pos = min(end, len(self._buf))
+        return chunk
+
+    def pending(self) -> int:
+        """Bytes already read from the kernel and not yet handed to paho."""
+        return len(self._buf) - self._pos
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+MAX_PACKETS_PER_READ = 1000  # then paho's loop gets a turn (writes, keepalive)
+
+
+class BufferedClient(mqtt.Client):
+    """paho's client with :class:`BufferedSocket` on plain TCP / Unix connections.
+
+    paho's loop reads one packet per ``select``; each ``select`` releases the GIL, and under load the
+    network thread then waits for it again. :meth:`loop_read` goes on with the packets already in the
+    buffer (up to ``MAX_PACKETS_PER_READ``) before returning to the loop.
+    """
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        sock = self._sock
+        rc = super().loop_read(max_packets)
+        for _ in range(MAX_PACKETS_PER_READ):
+            if rc != mqtt.MQTT_ERR_SUCCESS or self._sock is not sock or not isinstance(sock, BufferedSocket) \
+                    or not sock.pending():
+                break
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def _create_socket(self) -> Any:  # paho 2.x's socket factory (called on every (re)connect)
+        sock = super()._create_socket()
+        if isinstance(sock, socket.socket) and not self._ssl and self._transport != "websockets":
+            return BufferedSocket(sock)
+        return sock
