@@ -2,8 +2,8 @@
 
 Inputs arrive on one queue: MQTT messages from paho's thread (``submit``), and calls from Flask and
 Socket.IO handlers (``call``), which return a :class:`concurrent.futures.Future`. The thread owns the
-timing engine, so the engine needs no locks. Every ``tick_s`` (and after each batch of inputs) it
-runs the registered tickers with the hub clock's ``now_us``.
+timing engine, so the engine needs no locks. Every ``tick_s`` of real time (between batches of
+inputs, never more often) it runs the registered tickers with the hub clock's ``now_us``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
@@ -73,9 +74,12 @@ class Pipeline:
             self._thread = None
 
     def _run(self) -> None:
+        # Tickers run every tick_s (real time), not after every message: under a message flood they
+        # would otherwise run thousands of times a second for nothing (bench/README.md, "hot path").
+        next_tick = time.monotonic() + self._tick_s
         while True:
             try:
-                item = self._queue.get(timeout=self._tick_s)
+                item = self._queue.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
                 item = None
             count = 0
@@ -90,7 +94,12 @@ class Pipeline:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     item = None
-            self._tick()
+            now = time.monotonic()
+            if now >= next_tick:
+                self._tick()
+                next_tick += self._tick_s
+                if next_tick <= now:  # fell behind (a long batch): no burst of catch-up ticks
+                    next_tick = now + self._tick_s
 
     def _dispatch(self, item: tuple) -> None:
         if len(item) == 2:

@@ -31,3 +31,26 @@ def test_messages_calls_and_tickers_run_on_one_thread():
         assert ticks[0] == 42 and threads == {"sledhub-pipeline"}
     finally:
         p.stop()
+
+
+def test_a_message_flood_does_not_run_the_tickers_per_message():
+    """Tickers keep their cadence (one per tick_s of real time) however messages trickle in."""
+    import time
+
+    ticks, handled = [], []
+    p = Pipeline(lambda topic, payload, rx_us: handled.append(rx_us), clock_us=lambda: 0, tick_s=0.2)
+    p.add_ticker(lambda now: ticks.append(time.monotonic()))
+    p.start()
+    t0 = time.monotonic()
+    try:
+        for i in range(3000):
+            p.submit("t", b"", i)
+            if i % 10 == 0:
+                time.sleep(0)  # let the worker drain the queue in many small batches
+        wait_for(lambda: len(handled) == 3000, what="every message handled")
+        elapsed = time.monotonic() - t0
+        assert handled == list(range(3000))
+        assert len(ticks) <= elapsed / 0.2 + 2
+        wait_for(lambda: len(ticks) >= 1, what="the tickers still run")
+    finally:
+        p.stop()
