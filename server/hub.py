@@ -25,7 +25,7 @@ from server.pipeline import Pipeline
 from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, NodeStatus, Protocol,
                              SensorEvent, TelemetryBatch, make_command)
 from server.results_writer import ResultWriter
-from server.router import Router
+from server.router import Router, as_events
 from server.station_setup import engine_config
 from server.store.db import Database
 from server.store.results import ResultStore
@@ -184,8 +184,14 @@ class Hub:
 
     def _dispatch(self, item: Any, rx_us: int) -> None:
         if isinstance(item, TelemetryBatch):
-            for ev in self.router.samples(item.node, item.sensor, item.kind, item.samples, rx_us, item.boot_id):
-                self._ingest(ev, item)
+            routed = self.router.batch_route(item.node, item.sensor, item.samples, rx_us, item.boot_id)
+            if routed is None:
+                pass
+            elif self.engine.may_finish(routed[0]):
+                for ev in as_events(routed, item.kind, item.samples):
+                    self._ingest(ev, item)
+            else:  # no attempt runs there: no sample of this batch can finish one (no peek, no event objects)
+                self.engine.ingest_samples(routed[0], routed[1], item.kind, item.samples, routed[2])
         elif isinstance(item, SensorEvent):
             ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us, boot_id=item.boot_id)
             if ev is not None:
@@ -223,7 +229,8 @@ class Hub:
             a = self.book.get(seen.attempt_id)
             self.broadcaster.event("finish", {**seen.to_dict(), "athlete": a.athlete if a else "",
                                               "provisional": True,
-                                              "source": {"node": item.node, "seq": item.seq}})
+                                              "source": {"node": item.node, "seq": item.seq, "rx_us": item.rx_us},
+                                              "emit_us": self.clock_us()})
         self.engine.ingest(ev)
 
     def _rebirth(self, node_id: str) -> None:

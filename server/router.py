@@ -61,20 +61,26 @@ class Router:
         off = self._offset(node_id, boot_id, t_us, rx_us)
         return EngineEvent(route[0], route[1], kind, t_us + off, value)
 
-    def samples(self, node_id: str, sensor_id: str, kind: str, samples: Iterable[tuple], rx_us: int,
-                boot_id: str | None = None) -> list[EngineEvent]:
-        """A telemetry batch ``[(t_us, value, raw), ...]`` as engine events (empty when unbound)."""
+    def batch_route(self, node_id: str, sensor_id: str, samples: tuple | list, rx_us: int,
+                    boot_id: str | None = None) -> tuple[str, str, int] | None:
+        """``(station_id, role, offset_us)`` for a telemetry batch (None when unbound or empty): every
+        sample's hub time is its node time plus ``offset_us`` (measured once, with the first sample)."""
         route = self._routes.get((node_id, sensor_id))
         if route is None:
             self.unbound += 1
-            return []
-        station_id, role = route
-        out = []
-        off = None
-        for sample in samples:
-            t_us, value = sample[0], sample[1]
-            raw = sample[2] if len(sample) > 2 else None
-            if off is None:
-                off = self._offset(node_id, boot_id, t_us, rx_us)
-            out.append(EngineEvent(station_id, role, kind, t_us + off, value, raw))
-        return out
+            return None
+        if not samples:
+            return None
+        return route[0], route[1], self._offset(node_id, boot_id, samples[0][0], rx_us)
+
+    def samples(self, node_id: str, sensor_id: str, kind: str, samples: tuple | list, rx_us: int,
+                boot_id: str | None = None) -> list[EngineEvent]:
+        """A telemetry batch ``[(t_us, value, raw), ...]`` as engine events (empty when unbound)."""
+        routed = self.batch_route(node_id, sensor_id, samples, rx_us, boot_id)
+        return [] if routed is None else as_events(routed, kind, samples)
+
+
+def as_events(routed: tuple[str, str, int], kind: str, samples: Iterable[tuple]) -> list[EngineEvent]:
+    """The samples of a routed batch (``Router.batch_route``) as engine events."""
+    station_id, role, off = routed
+    return [EngineEvent(station_id, role, kind, s[0] + off, s[1], s[2] if len(s) > 2 else None) for s in samples]

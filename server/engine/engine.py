@@ -171,6 +171,54 @@ class TimingEngine:
             return None
         return ProvisionalFinish(ev.station_id, runtime.attempt.attempt_id, ev.t_us, round(elapsed_us / 1e6, 3))
 
+    def may_finish(self, station_id: str) -> bool:
+        """True when ``peek_finish`` can answer for the station at all: its attempt is running as of the
+        watermark. The answer holds for a whole batch of samples (ingest does not move the watermark),
+        so a caller asks once per batch and skips ``peek_finish`` on idle stations."""
+        runtime = self._stations.get(station_id)
+        a = runtime.attempt if runtime is not None else None
+        return a is not None and a.state is AttemptState.RUNNING
+
+    def ingest_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple],
+                       offset_us: int = 0) -> int:
+        """Ingest a telemetry batch ``[(t_us, value, raw), ...]`` whose hub times are ``t_us + offset_us``:
+        the same as ``ingest`` of each sample as an :class:`EngineEvent`, without building them (the hot
+        path of an idle station's telemetry). Returns how many were buffered."""
+        it = iter(samples)
+        roles = self._streams.get(station_id)
+        stream = roles.get(role) if roles is not None else None
+        n = 0
+        if stream is None:  # a new stream or an unknown station/role: the first sample takes the full path
+            first = next(it, None)
+            if first is None:
+                return 0
+            n += self.ingest(EngineEvent(station_id, role, kind, first[0] + offset_us, first[1], first[2]))
+            stream = self._streams.get(station_id, {}).get(role)
+            if stream is None:
+                return n + self.ingest_many(EngineEvent(station_id, role, kind, s[0] + offset_us, s[1], s[2])
+                                            for s in it)
+        ts, items, wm, stats = stream.ts, stream.items, self._wm_cmp, self.stats
+        for t, v, r in it:
+            t += offset_us
+            if v is None:
+                v = NO_VALUE
+            elif not -INF < v < INF:
+                stats["invalid_value"] += 1
+                continue
+            if t <= wm:
+                self._late(EngineEvent(station_id, role, kind, t, None if v == NO_VALUE else v, r), stream)
+                continue
+            entry = (t, PRIO_EVENT, station_id, role, kind, v, NO_RAW if r is None else r)
+            if not ts or t > ts[-1]:
+                ts.append(t)
+                items.append(entry)
+                n += 1
+            elif stream.insert(entry):
+                n += 1
+            else:
+                stats["duplicates"] += 1
+        return n
+
     def ingest_many(self, events: Iterable[EngineEvent]) -> int:
         """Ingest several events; returns how many were buffered."""
         ingest = self.ingest

@@ -64,6 +64,23 @@ def test_sled_finish_at_the_first_sample_beyond_the_distance():
     assert seen is not None and abs(seen.time_s - 4.31) < 0.002
 
 
+def test_may_finish_is_true_exactly_while_an_attempt_runs():
+    """The hub asks ``may_finish`` once per telemetry batch and peeks per sample only when it is True."""
+    engine = TimingEngine(lateness_us=L)
+    engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    far = EngineEvent("sled1", "wheel", "position", us(9.0), 5.0)
+    assert not engine.may_finish("sled1") and not engine.may_finish("nowhere")
+    engine.arm(["sled1"], {"sled1": "a1"}, us(1.0))
+    assert not engine.may_finish("sled1") and engine.peek_finish(far) is None  # armed, not running
+    signal = engine.go("sled1", us(1.0) + 1)["sled1"]
+    engine.advance(signal + L + 1)
+    assert engine.may_finish("sled1")
+    assert engine.peek_finish(EngineEvent("sled1", "wheel", "position", signal + L + us(5), 5.0)) is not None
+    engine.stop("sled1", signal + L + 2)
+    engine.advance(signal + 2 * L + 3)
+    assert not engine.may_finish("sled1")
+
+
 def test_a_sled_with_no_wheel_sample_before_go_times_from_where_the_wheel_actually_is():
     """After a hub restart the wheel's count runs from its node's boot (here 523 m): the first pull must
     not 'finish' at once."""

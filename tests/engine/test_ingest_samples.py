@@ -1,0 +1,57 @@
+"""``ingest_samples`` (a telemetry batch without event objects) behaves exactly like ``ingest`` per event."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.engine import EngineEvent, SledStationConfig, TimingEngine
+
+L = 300_000
+values = st.one_of(st.none(), st.floats(-5, 50), st.sampled_from([float("inf"), float("nan")]))
+samples = st.tuples(st.integers(0, 3_000_000), values, st.integers(-1000, 1000))
+batches = st.lists(st.tuples(st.sampled_from(["wheel", "force", "nope"]), st.lists(samples, max_size=12),
+                             st.integers(-2_000_000, 2_000_000), st.booleans()), max_size=12)
+
+
+def _engine() -> TimingEngine:
+    engine = TimingEngine(lateness_us=L)
+    engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    engine.arm(["sled1"], {"sled1": "a1"}, 1)
+    engine.go("sled1", 2)
+    return engine
+
+
+def _kind(role: str) -> str:
+    return "force" if role == "force" else "position"
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches, st.sampled_from(["sled1", "elsewhere"]))
+def test_a_batch_is_ingested_as_its_events_would_be(plan, station):
+    by_event, by_batch = _engine(), _engine()
+    for role, batch, offset, advance in plan:
+        n_events = sum(by_event.ingest(EngineEvent(station, role, _kind(role), t + offset, v, r))
+                       for t, v, r in batch)
+        n_batch = by_batch.ingest_samples(station, role, _kind(role), batch, offset)
+        assert n_batch == n_events
+        if advance and batch:  # move the watermark: later samples may be late or duplicates
+            t_adv = max(t for t, _, _ in batch) + offset
+            if t_adv > (by_event.watermark_us or 0):
+                assert repr(by_event.advance(t_adv)) == repr(by_batch.advance(t_adv))
+    assert by_event.stats == by_batch.stats
+    assert by_event.pending_events == by_batch.pending_events
+    end = 10_000_000
+    assert repr(by_event.advance(end)) == repr(by_batch.advance(end))
+
+
+def test_a_sample_at_the_watermark_is_late_and_a_repeat_is_a_duplicate():
+    engine = _engine()
+    engine.ingest_samples("sled1", "wheel", "position", [(1_000_000, 0.1, 20), (1_100_000, 0.2, 40)])
+    engine.advance(1_100_000 + L)  # the watermark: now − the lateness bound
+    assert engine.ingest_samples("sled1", "wheel", "position", [(1_100_000, 0.25, 50)]) == 0
+    assert engine.stats["late"] == 1
+    assert engine.ingest_samples("sled1", "wheel", "position", [(1_000_000, 0.1, 20)]) == 0
+    assert engine.stats["duplicates"] == 1
+    assert engine.ingest_samples("sled1", "wheel", "position", [(1_200_000, 0.3, 60), (1_200_000, 0.3, 60)]) == 1
+    assert engine.stats["duplicates"] == 2
