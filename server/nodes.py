@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -30,7 +31,7 @@ class NodeView:
     last_seen_us: int = 0
     last_seen_at: float = 0.0
     msgs: int = 0
-    recent_rx_us: list[int] = field(default_factory=list)
+    recent_rx_us: deque = field(default_factory=deque)  # receipt times of the last 5 s
     state_since_us: int = 0       # hub time of the last state change (0: before this hub started)
     state_since_at: float = 0.0   # the same in Unix time
 
@@ -77,9 +78,10 @@ class NodeRegistry:
         v.msgs += 1
         v.last_seen_us = rx_us
         v.last_seen_at = self._wall()
-        v.recent_rx_us.append(rx_us)
-        if len(v.recent_rx_us) > 4096 or (v.recent_rx_us and rx_us - v.recent_rx_us[0] > 5_000_000):
-            v.recent_rx_us = [t for t in v.recent_rx_us if rx_us - t <= 5_000_000]
+        recent = v.recent_rx_us
+        recent.append(rx_us)
+        while rx_us - recent[0] > 5_000_000 or len(recent) > 4096:  # O(1) per message, not a rebuild
+            recent.popleft()
 
     def status(self, node_id: str, state: str, boot_id: str | None) -> bool:
         """Record a status message; True when the state changed. A Last Will of an older boot is ignored."""
