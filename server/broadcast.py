@@ -7,7 +7,9 @@ keep to a fixed grid of interval slots, so the pipeline's tick jitter does not s
 and a steady stream really gets 20 frames/s; a late tick catches up, but two frames are never closer
 than half an interval (after a pause the grid restarts). A client gets a
 new frame only after it acknowledged the previous one, so a slow tablet never builds a backlog:
-at most one frame is in flight per client (a frame unacknowledged for 2 s counts as lost).
+at most one frame is in flight per client (a frame unacknowledged for 2 s counts as lost). A client
+whose acknowledgement comes after its slot gets the newest frame the moment it arrives instead of
+waiting for the next slot, so a round trip a little longer than the interval costs no frame.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Broadcaster:
         self._earliest_us = 0
         self._lock = threading.Lock()
         self._clients: dict[str, int] = {}  # sid -> hub time (µs) the frame in flight was sent, 0 = none
+        self._missed: set[str] = set()       # clients that had a frame in flight at the last flush
+        self._last_payload: dict[str, Any] | None = None
         self.frames_sent = 0
         self.frames_skipped = 0
 
@@ -48,6 +52,7 @@ class Broadcaster:
     def client_left(self, sid: str) -> None:
         with self._lock:
             self._clients.pop(sid, None)
+            self._missed.discard(sid)
 
     @property
     def frame_interval_us(self) -> int:
@@ -79,6 +84,8 @@ class Broadcaster:
         with self._lock:
             ready = [sid for sid, sent in self._clients.items() if not sent or now_us - sent > ACK_TIMEOUT_US]
             self.frames_skipped += len(self._clients) - len(ready)
+            self._missed = set(self._clients).difference(ready)
+            self._last_payload = payload
             for sid in ready:
                 self._clients[sid] = now_us
         for sid in ready:
@@ -88,6 +95,14 @@ class Broadcaster:
     def _acker(self, sid: str) -> Callable[..., None]:
         def ack(*_args) -> None:
             with self._lock:
-                if sid in self._clients:
+                if sid not in self._clients:
+                    return
+                payload = self._last_payload if sid in self._missed else None
+                if payload is None:
                     self._clients[sid] = 0
+                    return
+                self._missed.discard(sid)      # it missed the last flush: the newest frame goes now
+                self._clients[sid] = payload["t_us"]
+                self.frames_sent += 1
+            self._emitter.emit("frames", payload, to=sid, callback=self._acker(sid))
         return ack

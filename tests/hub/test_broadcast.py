@@ -39,3 +39,22 @@ def test_discrete_events_go_out_at_once():
     b = Broadcaster(em)
     b.event("result", {"id": "r1"})
     assert em.sent == [("result", {"id": "r1"}, None, None)]
+
+
+def test_a_late_acknowledgement_gets_the_frame_it_missed_at_once():
+    em = FakeEmitter()
+    b = Broadcaster(em, frame_interval_us=50_000)
+    b.client_joined("wall")
+    b.progress("sled1", {"distance_m": 1.0})
+    b.flush(100_000)
+    first_ack = em.sent[-1][3]
+    b.progress("sled1", {"distance_m": 2.0})
+    b.flush(150_000)                       # the wall's ack is late: nothing sent at this slot
+    assert len(em.sent) == 1 and b.frames_skipped == 1
+    first_ack()                            # … and arrives: the newest frame goes out now
+    assert len(em.sent) == 2 and em.sent[-1][1]["stations"] == {"sled1": {"distance_m": 2.0}}
+    em.sent[-1][3]()                       # acknowledged in time: nothing more until the next slot
+    assert len(em.sent) == 2
+    b.progress("sled1", {"distance_m": 3.0})
+    b.flush(200_000)
+    assert len(em.sent) == 3 and b.frames_sent == 3
