@@ -66,6 +66,8 @@ def _install_sigterm() -> None:
 def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
             demo: bool = False, autostart: bool = True) -> int:
     """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
+    from server.process_tuning import tune_process
+    log.debug("process tuning: %s", tune_process())
     from server.app import create_app
     from server.broker import BrokerError, ManagedBroker
 

@@ -1,0 +1,39 @@
+"""Process-wide settings for a running hub, applied once by ``sledhub serve`` / ``demo`` before any
+thread starts (never at import: tests and tools that import the hub keep their interpreter as it is).
+
+Both are measured by ``make bench`` (``bench/README.md``, "Last measured"):
+
+- **GIL switch interval 1 ms** (Python's default is 5 ms). The hub is many I/O threads (MQTT, the
+  pipeline, two per Socket.IO client); a thread woken by its socket waits for the GIL up to the
+  switch interval while another thread computes, and that wait lands on a finish's way to the wall.
+- **At most 2 malloc arenas** (glibc's default is 8 per CPU). Every thread that allocates gets an
+  arena of its own; with two threads per wall display that is dozens of half-empty arenas, several MB
+  of resident memory on a Pi for no speed we can measure. The same as ``MALLOC_ARENA_MAX=2``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.001
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+
+
+def tune_process() -> dict[str, object]:
+    """Apply the settings above; returns what was applied (for the log). Safe on non-glibc systems."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    applied: dict[str, object] = {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arenas": None}
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            if libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS) == 1:
+                applied["malloc_arenas"] = MALLOC_ARENAS
+        except (OSError, AttributeError):  # not glibc (e.g. musl): keep the allocator's default
+            log.debug("mallopt unavailable; malloc arenas left as they are")
+    return applied

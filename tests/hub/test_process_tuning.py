@@ -1,0 +1,24 @@
+"""The hub process's tuning (switch interval, malloc arenas) applies in its own interpreter only."""
+
+import json
+import subprocess
+import sys
+
+from server.process_tuning import MALLOC_ARENAS, SWITCH_INTERVAL_S
+
+
+def test_tune_process_sets_the_switch_interval_and_the_arenas():
+    code = ("import json, sys; from server.process_tuning import tune_process; a = tune_process(); "
+            "print(json.dumps({'applied': a, 'interval': sys.getswitchinterval()}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    got = json.loads(out.stdout)
+    assert got["interval"] == SWITCH_INTERVAL_S
+    if sys.platform.startswith("linux"):  # glibc on Debian / Raspberry Pi OS
+        assert got["applied"]["malloc_arenas"] == MALLOC_ARENAS
+
+
+def test_importing_the_hub_does_not_tune_this_interpreter():
+    before = sys.getswitchinterval()
+    import server.app  # noqa: F401
+    import server.cli  # noqa: F401
+    assert sys.getswitchinterval() == before
