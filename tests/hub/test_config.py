@@ -6,7 +6,7 @@ from server.config import Config, ConfigError, config_from_dict, load_config
 def test_defaults_when_no_file():
     cfg = load_config(None)
     assert cfg == Config()
-    assert cfg.http.port == 8080 and cfg.timing.frame_interval_ms == 50
+    assert cfg.http.port == 8080 and cfg.timing.frame_interval_ms == 40
 
 
 def test_file_overrides(tmp_path):
