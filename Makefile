@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test bench setup system-demo system-test clean
+.PHONY: demo test bench bench-profile setup system-demo system-test clean
 
 demo: system-demo setup
 	$(VENV)/bin/sledhub demo --port $(PORT)
@@ -14,6 +14,11 @@ test: system-test setup
 
 bench: system-demo setup
 	$(PY) -m bench.run
+
+# the same, with py-spy sampling the hub (collapsed stacks in bench/out/profile-*.txt)
+bench-profile: system-demo setup
+	$(PY) -m pip install -q -e ".[test,profile]"
+	$(PY) -m bench.run --profile
 
 setup: $(VENV)/.installed web/node_modules/.installed
 

@@ -36,18 +36,20 @@ class Plan:
     """GO countdown of every station (GO_COUNTDOWN start mode)."""
     rest_s: float = 1.0
     """Pause between the end of a run and the next arm at the same station."""
-    raw_step_s: float = 1.5
+    raw_step_s: float = 2.0
     raw_start_rate: float = 4000.0
-    raw_max_steps: int = 8
+    raw_max_steps: int = 10
     """Raw baseline (paho → Mosquitto → paho, no hub): the offered rate starts at ``raw_start_rate``
-    messages/s and rises ×1.6 per step of ``raw_step_s`` until the subscriber falls behind."""
+    messages/s and rises ×``ramp_factor`` per step of ``raw_step_s`` until the subscriber falls behind."""
+    ramp_factor: float = 1.3
+    """Both ramps: the offered rate's factor per step (finer steps: a ceiling within 30 %)."""
     warmup_s: float = 4.0
     """Class load before the measured window (first runs start, clocks settle)."""
     load_s: float = 60.0
     """Measured class-load window: CPU, RSS, frames and the runs whose GO falls in it."""
-    sat_step_s: float = 1.5
-    sat_start_rate: float = 1000.0
-    sat_max_steps: int = 8
+    sat_step_s: float = 2.0
+    sat_start_rate: float = 2500.0
+    sat_max_steps: int = 10
     """Saturation run on the hub: the same ramp, from ``sat_start_rate`` messages/s."""
     drain_timeout_s: float = 20.0
     """How long to wait for the hub to work off a saturation backlog."""

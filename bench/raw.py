@@ -121,7 +121,7 @@ def raw_ceiling(ctx: Any, plan: Plan, workdir: Path, pinning: Pinning = Pinning(
             fleet.spawn()
             sub.wait_ready()
             fleet.wait_ready()
-            result = ramp(fleet, sub.count, plan.raw_step_s, plan.raw_start_rate, plan.raw_max_steps,
+            result = ramp(fleet, sub.count, plan.raw_step_s, plan.raw_start_rate, plan.raw_max_steps, plan.ramp_factor,
                           cpu_s=process_cpu_s(sub.pid))
         finally:
             fleet.stop()

@@ -221,7 +221,7 @@ class Bench:
         def accepted() -> tuple[int, int]:
             return self._health()["messages_accepted"], time.monotonic_ns()
 
-        self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps,
+        self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps, plan.ramp_factor,
                                     drain_s=plan.drain_timeout_s, cpu_s=process_cpu_s(self.hub.pid))
         if profiler is not None:
             self.m["profile_saturation"] = profiler.stop()

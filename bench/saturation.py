@@ -5,8 +5,9 @@ the hub as seen through ``/api/health``) is then polled until its count stops mo
 is ``delivered / (done - start)``, where ``done`` is when the count reached its final value, so a
 consumer that falls behind and works off a backlog is charged for the time it took. The rate goes up
 by ``factor`` per step until the consumer takes > 20 % longer than the step or gets < 90 % of what
-was sent (saturated), or the publishers cannot reach the offered rate. Overdriving a 2-core machine
-only starves the consumer, so the ceiling is the best step, not the last.
+was sent (saturated) in two steps running (one stall of a shared machine does not end the ramp), or
+the publishers cannot reach the offered rate. Overdriving a 2-core machine only starves the consumer,
+so the ceiling is the best step, not the last.
 """
 
 from __future__ import annotations
@@ -72,14 +73,15 @@ def ramp(fleet: NodeFleet, count: CountFn, step_s: float, start_rate: float, max
     """Climb until saturated; returns the steps, the best rate and why the ramp stopped. ``cpu_s``
     gives the consumer process's CPU seconds so far (for its CPU use per step)."""
     steps: list[Step] = []
-    rate, why = start_rate, "max_steps"
+    rate, why, behind = start_rate, "max_steps", 0
     for _ in range(max_steps):
         step = one_step(fleet, count, rate, step_s, drain_s, cpu_s)
         steps.append(step)
         if step.sent < 0.9 * rate * step_s:
             why = "publishers"
             break
-        if step.delivered < 0.9 * step.sent or step.seconds > 1.2 * step_s:
+        behind = behind + 1 if step.delivered < 0.9 * step.sent or step.seconds > 1.2 * step_s else 0
+        if behind == 2:
             why = "saturated"
             break
         rate *= factor
