@@ -9,6 +9,11 @@ Both are measured by ``make bench`` (``bench/README.md``, "Last measured"):
 - **At most 2 malloc arenas** (glibc's default is 8 per CPU). Every thread that allocates gets an
   arena of its own; with two threads per wall display that is dozens of half-empty arenas, several MB
   of resident memory on a Pi for no speed we can measure. The same as ``MALLOC_ARENA_MAX=2``.
+- **No HTTP client libraries.** python-socketio's package imports its *client* as well, and the
+  client imports ``requests`` and ``websocket`` (websocket-client) whenever they are installed (the
+  test extras install them; Raspberry Pi OS often ships ``python3-requests``): 5.6 MB resident the
+  hub never uses. Marking them absent before the hub's imports leaves them unloaded (the client
+  would fall back to the standard library; the hub has no client).
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.001
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+UNUSED_CLIENT_MODULES = ("requests", "websocket")
 
 
 def tune_process() -> dict[str, object]:
-    """Apply the settings above; returns what was applied (for the log). Safe on non-glibc systems."""
+    """Apply the settings above, before the hub's imports; returns what was applied (for the log).
+    Safe on non-glibc systems."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    applied: dict[str, object] = {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arenas": None}
+    skipped = [name for name in UNUSED_CLIENT_MODULES if name not in sys.modules]
+    for name in skipped:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import name" now raises ImportError
+    applied: dict[str, object] = {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arenas": None,
+                                  "modules_not_loaded": skipped}
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -17,6 +17,18 @@ def test_tune_process_sets_the_switch_interval_and_the_arenas():
         assert got["applied"]["malloc_arenas"] == MALLOC_ARENAS
 
 
+def test_the_tuned_hub_builds_without_loading_http_client_libraries(tmp_path):
+    code = ("import json, sys; from server.process_tuning import tune_process; tune_process(); "
+            "from server.app import create_app; from server.config import Config, StoreConfig; "
+            "from dataclasses import replace; "
+            f"app = create_app(replace(Config(), store=StoreConfig(path={str(tmp_path / 'h.db')!r})), connect_mqtt=False); "
+            "app.stop(); print(json.dumps([m for m in ('requests', 'websocket', 'urllib3') "
+            "if sys.modules.get(m) is not None]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
 def test_importing_the_hub_does_not_tune_this_interpreter():
     before = sys.getswitchinterval()
     import server.app  # noqa: F401
