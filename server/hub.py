@@ -71,6 +71,7 @@ class Hub:
         self._deferred_configs: dict[str, Any] = {}
         self._rng = random.Random()  # reaction-start delays: drawn here, at the edge, never in the engine
         self.late_events = 0
+        self._advanced_us = 0
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
         self.reload_stations()
@@ -240,6 +241,10 @@ class Hub:
             log.warning("could not ask node %s to re-announce itself (no broker)", node_id)
 
     def _advance(self, now_us: int) -> None:
+        behind = self.pipeline.behind_rx_us  # working off a backlog: the watermark waits for the queue
+        if behind is not None and behind < now_us:
+            now_us = max(behind, self._advanced_us)
+        self._advanced_us = now_us
         for out in self.engine.advance(now_us):
             self._output(out)
         if self._deferred_configs:

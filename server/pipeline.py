@@ -37,6 +37,10 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.handled = 0
         self.errors = 0
+        self.behind_rx_us: int | None = None
+        """While a backlog is being worked off (the last batch stopped at ``max_batch``): the receipt time
+        of the newest message handled so far, else None. Time-keeping tickers must not run ahead of it:
+        messages still queued were received after it, and are not late because the hub was busy."""
 
     def add_ticker(self, ticker: Ticker) -> None:
         """Run ``ticker(now_us)`` on the worker thread at every tick (≈ every ``tick_s``)."""
@@ -83,12 +87,17 @@ class Pipeline:
             except queue.Empty:
                 item = None
             count = 0
+            last_rx = self.behind_rx_us
+            self.behind_rx_us = None
             while item is not None:
                 if item is _STOP:
                     return
                 self._dispatch(item)
+                if len(item) == 3:
+                    last_rx = item[2]
                 count += 1
                 if count >= self._max_batch:
+                    self.behind_rx_us = last_rx if last_rx is not None else self._clock_us()
                     break
                 try:
                     item = self._queue.get_nowait()

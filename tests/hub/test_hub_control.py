@@ -73,3 +73,18 @@ def test_overrides_for_a_running_station_wait_until_its_attempt_has_ended(hub):
     hub.abort("sled1", "class finished")
     wait_for(lambda: hub.pipeline.run_sync(lambda: hub.engine.stations["sled1"].distance_m) == 20, 5,
              what="the new distance once the aborted attempt has ended")
+
+
+def test_the_watermark_waits_for_a_backlog_the_hub_is_working_off(tmp_path):
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "w.db"))), connect_mqtt=False)
+    try:
+        hub, lateness = app.hub, app.hub.engine.lateness_us
+        hub.pipeline.behind_rx_us = 5_000_000    # queued messages were received after 5 s
+        hub._advance(9_000_000)
+        assert hub.engine.watermark_us == 5_000_000 - lateness
+        hub.pipeline.behind_rx_us = None         # the queue is drained: the clock again
+        hub._advance(9_000_000)
+        assert hub.engine.watermark_us == 9_000_000 - lateness
+    finally:
+        app.stop()

@@ -54,3 +54,21 @@ def test_a_message_flood_does_not_run_the_tickers_per_message():
         wait_for(lambda: len(ticks) >= 1, what="the tickers still run")
     finally:
         p.stop()
+
+
+def test_while_a_backlog_is_worked_off_the_tickers_see_how_far_it_got():
+    """Messages queued behind a full batch were received later than the ones handled: time-keeping
+    tickers (the engine's watermark) must not run past them (``behind_rx_us``)."""
+    seen = []
+    p = Pipeline(lambda topic, payload, rx_us: None, clock_us=lambda: 10_000_000, tick_s=0.0, max_batch=2)
+    p.add_ticker(lambda now: seen.append((now, p.behind_rx_us)))
+    for rx in (1, 2, 3, 4, 5):
+        p.submit("t", b"", rx)
+    p.start()
+    try:
+        wait_for(lambda: p.handled == 5 and seen and seen[-1][1] is None, what="the backlog worked off")
+        behind = [b for _, b in seen if b is not None]
+        assert behind[:2] == [2, 4]
+        assert all(now == 10_000_000 for now, _ in seen)
+    finally:
+        p.stop()
