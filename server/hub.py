@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int], bool]
 
+CATCH_UP_STEP_US = 100_000
+"""After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
+so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
+
 
 def monotonic_us() -> int:
     """The hub clock: monotonic time in integer microseconds."""
@@ -241,9 +245,16 @@ class Hub:
             log.warning("could not ask node %s to re-announce itself (no broker)", node_id)
 
     def _advance(self, now_us: int) -> None:
+        """The engine's clock: the hub clock, except that it never runs ahead of a backlog the pipeline
+        is working off, and after a stall (the process or the machine froze: the clock jumped between
+        two ticks) it catches up ``CATCH_UP_STEP_US`` per tick, so the messages the stall held back in
+        the broker, the kernel and paho reach the engine first instead of arriving late."""
         behind = self.pipeline.behind_rx_us  # working off a backlog: the watermark waits for the queue
         if behind is not None and behind < now_us:
-            now_us = max(behind, self._advanced_us)
+            now_us = behind
+        if self._advanced_us and now_us - self._advanced_us > CATCH_UP_STEP_US:
+            now_us = self._advanced_us + CATCH_UP_STEP_US
+        now_us = max(now_us, self._advanced_us)
         self._advanced_us = now_us
         for out in self.engine.advance(now_us):
             self._output(out)

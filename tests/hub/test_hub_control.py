@@ -83,8 +83,29 @@ def test_the_watermark_waits_for_a_backlog_the_hub_is_working_off(tmp_path):
         hub.pipeline.behind_rx_us = 5_000_000    # queued messages were received after 5 s
         hub._advance(9_000_000)
         assert hub.engine.watermark_us == 5_000_000 - lateness
-        hub.pipeline.behind_rx_us = None         # the queue is drained: the clock again
-        hub._advance(9_000_000)
+        hub.pipeline.behind_rx_us = None         # the queue is drained: back to the clock (in steps)
+        for _ in range(50):
+            hub._advance(9_000_000)
         assert hub.engine.watermark_us == 9_000_000 - lateness
+    finally:
+        app.stop()
+
+
+def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
+    """The process froze for 2 s: the messages sent meanwhile are still in the broker and the kernel.
+    The watermark must not jump past them at the first tick after the stall."""
+    from server.hub import CATCH_UP_STEP_US
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "s.db"))), connect_mqtt=False)
+    try:
+        hub, lateness = app.hub, app.hub.engine.lateness_us
+        hub._advance(10_000_000)
+        hub._advance(10_010_000)                 # a normal tick: the clock
+        assert hub.engine.watermark_us == 10_010_000 - lateness
+        hub._advance(12_010_000)                 # 2 s later
+        assert hub.engine.watermark_us == 10_010_000 + CATCH_UP_STEP_US - lateness
+        for _ in range(30):
+            hub._advance(12_020_000)
+        assert hub.engine.watermark_us == 12_020_000 - lateness   # caught up, never past the clock
     finally:
         app.stop()
