@@ -75,6 +75,7 @@ class Hub:
         self._deferred_configs: dict[str, Any] = {}
         self._rng = random.Random()  # reaction-start delays: drawn here, at the edge, never in the engine
         self.late_events = 0
+        self.late_events_used = 0  # late, but nothing at the station had happened since: applied
         self._advanced_us = 0
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
@@ -271,7 +272,10 @@ class Hub:
         elif isinstance(out, eng.FalseStartDetected):
             self.broadcaster.event("false_start", out.to_dict())
         elif isinstance(out, eng.LateEvent):
-            self.late_events += 1
+            if out.used:
+                self.late_events_used += 1
+            else:
+                self.late_events += 1
         elif isinstance(out, eng.CommandRejected):
             self.broadcaster.event("command_rejected", out.to_dict())
         for listener in self.listeners:
@@ -306,6 +310,7 @@ class Hub:
                 "duplicates": stats["duplicates"],
                 "sequence_gaps": stats["gaps"],
                 "late_events": self.late_events,
+                "late_events_used": self.late_events_used,
                 "unbound_messages": self.router.unbound,
                 "pipeline_backlog": self.pipeline.backlog,
                 "pipeline_errors": self.pipeline.errors,

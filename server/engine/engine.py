@@ -63,7 +63,8 @@ class TimingEngine:
         self._wm_cmp: float = -INF  # the watermark, -inf before the first advance (for comparisons)
         self._next_prune_us: float = -INF
         self._progress_due: dict[str, int] = {}
-        self.stats = {"duplicates": 0, "late": 0, "unknown_station": 0, "unknown_role": 0,
+        self._control_t: dict[str, int] = {}  # per station: the time of the last command or timer processed
+        self.stats = {"duplicates": 0, "late": 0, "late_used": 0, "unknown_station": 0, "unknown_role": 0,
                       "invalid_value": 0}
 
     # -- configuration ----------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class TimingEngine:
                 stats["invalid_value"] += 1
                 continue
             if t <= wm:
-                self._late(EngineEvent(station_id, role, kind, t, None if v == NO_VALUE else v, r), stream)
+                n += self._late(EngineEvent(station_id, role, kind, t, None if v == NO_VALUE else v, r), stream)
                 continue
             entry = (t, PRIO_EVENT, station_id, role, kind, v, NO_RAW if r is None else r)
             if not ts or t > ts[-1]:
@@ -243,13 +244,39 @@ class TimingEngine:
         return stream
 
     def _late(self, ev: EngineEvent, stream: Stream) -> bool:
-        if stream.seen(make_entry(ev)):
+        entry = make_entry(ev)
+        if stream.seen(entry):
             self.stats["duplicates"] += 1
-        else:
-            self.stats["late"] += 1
-            assert self._watermark_us is not None
-            self._out.append(LateEvent(ev, self._watermark_us))
+            return False
+        assert self._watermark_us is not None
+        if self._apply_late(ev, entry, stream):
+            self.stats["late_used"] += 1
+            self._out.append(LateEvent(ev, self._watermark_us, used=True))
+            return True
+        self.stats["late"] += 1
+        self._out.append(LateEvent(ev, self._watermark_us))
         return False
+
+    def _apply_late(self, ev: EngineEvent, entry: tuple, stream: Stream) -> bool:
+        """Apply a late event at once when that is exactly what processing it in time would have done:
+        nothing at its station (no event of any role, no command, no timer) was processed after its
+        time, and it is still within the duplicate-detection window. A hub or network stall longer
+        than the lateness bound then costs no finish, start or split (the timeline of the station
+        simply had a gap)."""
+        sid, t = ev.station_id, ev.t_us
+        if t <= self._watermark_us - self.retention_us or self._control_t.get(sid, -INF) >= t:
+            return False
+        for other in self._streams.get(sid, {}).values():
+            last = other.last_processed_us()
+            if last is not None and last >= t:
+                return False
+        runtime = self._stations.get(sid)
+        a = runtime.attempt if runtime is not None else None
+        if a is not None and a.is_active:  # before the handler: the finish it may cause carries it
+            a.warnings.append(f"late_event:{ev.role}_{ev.kind}_{(self._watermark_us - t) // 1000}ms_behind")
+        stream.insert_processed(entry)
+        self._handlers[sid][ev.role](entry)
+        return True
 
     # -- commands ---------------------------------------------------------------------------------
     def arm(self, station_ids: Iterable[str], attempt_ids: Mapping[str, str], t_us: int,
@@ -372,6 +399,7 @@ class TimingEngine:
                 stream.prune(before)
 
     def _on_control(self, t_us: int, payload: Command | Timer) -> None:
+        self._control_t[payload.station_id] = t_us  # what a late event must not precede (_apply_late)
         runtime = self._stations.get(payload.station_id)
         if runtime is None:
             return

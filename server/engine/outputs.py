@@ -154,10 +154,13 @@ class FalseStartDetected(_ToDict):
 
 @dataclass(frozen=True, slots=True)
 class LateEvent(_ToDict):
-    """An event that arrived after the watermark had passed its time; it was not used."""
+    """An event that arrived after the watermark had passed its time. ``used``: nothing had happened
+    at its station since its time (no event, command or timer), so it was applied at once, exactly as
+    if it had come in time (its attempt gets a ``late_event`` warning); otherwise it was not used."""
 
     event: EngineEvent
     watermark_us: int
+    used: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,18 @@ class Stream:
             i += 1
         return False
 
+    def insert_processed(self, entry: tuple) -> None:
+        """Record an entry handled out of turn (a late event applied at once) among the processed ones,
+        so a later copy of it is a duplicate. Its time is at or before the watermark, hence before every
+        unprocessed entry."""
+        i = bisect_right(self.ts, entry[0], 0, self.done)
+        self.ts.insert(i, entry[0])
+        self.items.insert(i, entry)
+        self.done += 1
+
+    def last_processed_us(self) -> int | None:
+        return self.ts[self.done - 1] if self.done else None
+
     def take(self, watermark_us: int, out: list[tuple]) -> bool:
         """Append the entries up to the watermark to ``out``; True if any."""
         k = bisect_right(self.ts, watermark_us, self.done)

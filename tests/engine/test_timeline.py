@@ -71,20 +71,40 @@ def test_same_time_different_content_is_not_a_duplicate():
 
 def test_late_event_is_reported_not_used():
     e = lane_engine()
+    e.ingest(ev("start", "restore", 680_000))  # the station has moved on past the late event's time
     e.advance(1_000_000)
     late = ev("start", "break", 650_000)
     assert e.ingest(late) is False
     (out,) = e.advance(1_000_001)
-    assert out == LateEvent(late, 700_000)
+    assert out == LateEvent(late, 700_000) and out.used is False
     assert out.to_dict()["event"]["t_us"] == 650_000
+    assert e.stats["late"] == 1 and e.stats["late_used"] == 0
+
+
+def test_a_late_event_at_a_quiet_station_is_used_as_if_it_came_in_time():
+    """Nothing happened at the station after its time (no event, command or timer): applying it now is
+    exactly what processing it in time would have done, so a stall costs no passage."""
+    e = lane_engine()
+    e.ingest(ev("finish", "break", 600_000))
+    e.advance(1_000_000)
+    late = ev("start", "break", 650_000)
+    assert e.ingest(late) is True
+    (out,) = e.advance(1_000_001)
+    assert out == LateEvent(late, 700_000, used=True)
+    assert e.stats["late"] == 0 and e.stats["late_used"] == 1
+    assert e.ingest(ev("start", "break", 650_000)) is False  # a second copy is a duplicate
+    assert e.stats["duplicates"] == 1
+    assert e.ingest(ev("finish", "break", 620_000)) is False  # behind the late event now applied
     assert e.stats["late"] == 1
 
 
 def test_event_exactly_at_the_watermark_is_late():
     e = lane_engine()
     e.advance(1_000_000)
-    assert e.ingest(ev("start", "break", 700_000)) is False
+    e.ingest(ev("start", "break", 700_000))
+    assert e.stats["late_used"] == 1 and e.pending_events == 0
     assert e.ingest(ev("start", "break", 700_001)) is True
+    assert e.stats["late_used"] == 1 and e.pending_events == 1
 
 
 def test_commands_must_not_be_behind_the_watermark():
