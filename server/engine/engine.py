@@ -259,21 +259,26 @@ class TimingEngine:
 
     def _apply_late(self, ev: EngineEvent, entry: tuple, stream: Stream) -> bool:
         """Apply a late event at once when that is exactly what processing it in time would have done:
-        nothing at its station (no event of any role, no command, no timer) was processed after its
-        time, and it is still within the duplicate-detection window. A hub or network stall longer
+        nothing at its station (no event of any role — of its own role while the station's roles are
+        independent, e.g. a running sled —, no command, no timer) was processed after its time, and it
+        is still within the duplicate-detection window. A hub or network stall longer
         than the lateness bound then costs no finish, start or split (the timeline of the station
         simply had a gap)."""
         sid, t = ev.station_id, ev.t_us
         if t <= self._watermark_us - self.retention_us or self._control_t.get(sid, -INF) >= t:
             return False
-        for other in self._streams.get(sid, {}).values():
+        runtime = self._stations.get(sid)
+        streams = [stream] if runtime is not None and runtime.roles_independent() else \
+            self._streams.get(sid, {}).values()
+        for other in streams:
             last = other.last_processed_us()
             if last is not None and last >= t:
                 return False
-        runtime = self._stations.get(sid)
         a = runtime.attempt if runtime is not None else None
         if a is not None and a.is_active:  # before the handler: the finish it may cause carries it
-            a.warnings.append(f"late_event:{ev.role}_{ev.kind}_{(self._watermark_us - t) // 1000}ms_behind")
+            prefix = f"late_event:{ev.role}_{ev.kind}_"
+            if not any(w.startswith(prefix) for w in a.warnings):  # once per role and kind
+                a.warnings.append(f"{prefix}{(self._watermark_us - t) // 1000}ms_behind")
         stream.insert_processed(entry)
         self._handlers[sid][ev.role](entry)
         return True

@@ -214,6 +214,11 @@ class SledStation(StationRuntime):
         if isinstance(old, SledStation):
             self.last_pos, self.last_force = old.last_pos, old.last_force
 
+    def roles_independent(self) -> bool:
+        # running, reaction known: force only feeds the curve, the wheel the distance
+        a = self.attempt
+        return a is not None and a.state is S.RUNNING and not self._reaction_pending
+
     def peek_finish(self, ev: Any) -> int | None:
         start = self._running_since(ev)
         if start is None or ev.role != "wheel" or ev.kind != "position" or ev.value is None:

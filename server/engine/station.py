@@ -80,6 +80,12 @@ class StationRuntime:
     def carry_over(self, old: "StationRuntime") -> None:
         """Keep what the sensors last said when the station is reconfigured (sleds: wheel and force)."""
 
+    def roles_independent(self) -> bool:
+        """True while the order *between* the station's roles does not matter (each role's events only
+        in its own order): a late event then only has to be newer than its own role's processed events
+        to be applied (``TimingEngine._apply_late``). False by default: a lane's gates are one order."""
+        return False
+
     def peek_finish(self, ev: Any) -> int | None:
         """The start→finish time (µs) if ``ev`` would finish the running attempt given the state at the
         watermark, else None. Read-only; see :class:`~server.engine.outputs.ProvisionalFinish`."""

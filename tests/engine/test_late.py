@@ -41,3 +41,57 @@ def test_a_late_event_older_than_a_command_at_its_station_is_not_used():
     e.advance(us(t + 9.0))
     assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 4.0))) is False
     assert e.stats["late"] == 1 and e.stats["late_used"] == 0
+
+
+def _sled_pull(e: TimingEngine, t0: float, upto: float | None, frm: float = 0.0):
+    """Wheel (accelerating: 2 m at 2.3 s) and force samples every 10 ms from t0 + frm to t0 + upto (s)."""
+    from server.engine import EngineEvent as Ev
+    force, wheel = [], []
+    k = int(frm * 100)
+    while (k / 100) < upto:
+        at = t0 + k / 100
+        force.append(Ev("sled1", "force", "force", us(at), 200.0 + k))
+        wheel.append(Ev("sled1", "wheel", "position", us(at), 0.5 * max(0.0, k / 100 - 0.3) ** 2))
+        k += 1
+    return force, wheel
+
+
+def test_a_running_sled_uses_late_force_and_wheel_batches_of_a_stall_in_either_order():
+    from server.engine import SledStationConfig
+    results = []
+    for stalled in (False, True):
+        e = TimingEngine(lateness_us=L)
+        e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+        e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
+        e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
+        t = e.go("sled1", us(1.0))["sled1"] / 1e6
+        force, wheel = _sled_pull(e, t, 5.0)
+        before = [ev for ev in force + wheel if ev.t_us < us(t + 2.0)]
+        during = [ev for ev in force + wheel if ev.t_us >= us(t + 2.0)]
+        for ev in before:
+            e.ingest(ev)
+        outs = e.advance(us(t + 2.0))
+        if stalled:  # the hub froze 1 s: the force batch arrives first, then the wheel's (older samples)
+            outs += e.advance(us(t + 3.2))
+            for ev in sorted(during, key=lambda ev: ev.role != "force"):
+                e.ingest(ev)
+        else:
+            for ev in during:
+                e.ingest(ev)
+        outs += e.advance(us(t + 6.0))
+        (done,) = [o for o in outs if isinstance(o, AttemptFinished)]
+        results.append(done.result)
+    on_time, after_stall = results
+    assert after_stall.time_s == on_time.time_s and after_stall.status == "OK"
+    assert any(w.startswith("late_event:") for w in after_stall.warnings)
+
+
+def test_late_warnings_are_one_per_role_and_kind():
+    e, t = _lane_running()
+    e.advance(us(t + 9.0))
+    for dt in (7.0, 7.1, 7.2):  # three late re-breaks of the start beam, then the finish
+        e.ingest(EngineEvent("lane1", "start", "restore", us(t + dt)))
+    e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9)))
+    (done,) = [o for o in e.advance(us(t + 9.1)) if isinstance(o, AttemptFinished)]
+    late = [w for w in done.result.warnings if w.startswith("late_event:")]
+    assert [w.rsplit("_", 2)[0] for w in late] == ["late_event:start_restore", "late_event:finish_break"]
