@@ -1,0 +1,83 @@
+"""paho's cost per received message: the plain client against the hub's buffered one.
+
+    .venv/bin/python -m bench.paho_bench [--messages 60000]
+
+A private Mosquitto; a publisher process sends ``--messages`` telemetry batches (15 wheel samples,
+like a bench sled) at QoS 0 as fast as it can; a subscriber in this process, alone, runs paho's
+loop in the main thread and counts them. Reported: the subscriber's CPU time per message (µs), for
+``paho.mqtt.client.Client`` and for ``server.mqtt_socket.BufferedClient``. No hub code runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from server.broker import ManagedBroker
+from server.mqtt_socket import BufferedClient
+
+TOPIC = "sledhub/v1/node/bench-sled1/tel"
+PAYLOAD = json.dumps({"v": 1, "boot_id": "b1", "seq": 1, "sensor": "wheel", "kind": "position",
+                      "samples": [[1_000_000 + i * 2500, 1.234567 + i * 0.005, 1234 + i] for i in range(15)]}).encode()
+
+
+def _publish(host: str, port: int, n: int) -> None:
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-bench-pub")
+    c.connect(host, port)
+    for i in range(n):
+        c.publish(TOPIC, PAYLOAD, qos=0)
+        if i % 50 == 0:
+            c.loop_write()
+            c.loop_read()
+    for _ in range(200):  # let the last packets out
+        c.loop(0.01)
+    c.disconnect()
+
+
+def measure(cls: type[mqtt.Client], n: int, timeout_s: float = 60.0) -> dict[str, float]:
+    """Receive ``n`` messages (≥ 98 % of them: QoS 0 on a flood) with ``cls``; CPU µs per message."""
+    with ManagedBroker(persistence=False) as broker:
+        got = [0]
+        done, subscribed = threading.Event(), threading.Event()
+
+        def on_message(client, userdata, message) -> None:
+            got[0] += 1
+            _ = message.topic  # what the hub reads of every message
+            if got[0] >= n * 0.98:
+                done.set()
+
+        sub = cls(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-bench-sub", protocol=mqtt.MQTTv311)
+        sub.on_message = on_message
+        sub.on_subscribe = lambda *args: subscribed.set()
+        sub.on_connect = lambda client, u, f, rc, p: client.subscribe("sledhub/v1/node/+/tel", 0)
+        sub.connect(broker.host, broker.port)
+        deadline = time.monotonic() + 10
+        while not subscribed.is_set() and time.monotonic() < deadline:
+            sub.loop(0.05)
+        pub = mp.get_context("spawn").Process(target=_publish, args=(broker.host, broker.port, n))
+        pub.start()
+        cpu0, deadline = time.process_time(), time.monotonic() + timeout_s
+        while not done.is_set() and time.monotonic() < deadline:
+            sub.loop(0.05)
+        cpu = time.process_time() - cpu0
+        pub.join(30)
+        sub.disconnect()
+    return {"client": cls.__name__, "received": got[0], "cpu_us_per_message": round(cpu / max(1, got[0]) * 1e6, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.paho_bench", description=__doc__.split("\n")[0])
+    p.add_argument("--messages", type=int, default=60_000)
+    args = p.parse_args(argv)
+    for cls in (mqtt.Client, BufferedClient):
+        print(measure(cls, args.messages))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
