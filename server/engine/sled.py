@@ -215,9 +215,13 @@ class SledStation(StationRuntime):
             self.last_pos, self.last_force = old.last_pos, old.last_force
 
     def roles_independent(self) -> bool:
-        # running, reaction known: force only feeds the curve, the wheel the distance
+        # not recording (idle, armed): each role only keeps its last value; running with the reaction
+        # known: force only feeds the curve, the wheel the distance. Between the go command and the
+        # reaction, force and motion race for the false start and the reaction: one order.
         a = self.attempt
-        return a is not None and a.state is S.RUNNING and not self._reaction_pending
+        if a is None or not a.is_active or not self.recording:
+            return True
+        return a.state is S.RUNNING and not self._reaction_pending
 
     def peek_finish(self, ev: Any) -> int | None:
         start = self._running_since(ev)

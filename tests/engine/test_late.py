@@ -95,3 +95,14 @@ def test_late_warnings_are_one_per_role_and_kind():
     (done,) = [o for o in e.advance(us(t + 9.1)) if isinstance(o, AttemptFinished)]
     late = [w for w in done.result.warnings if w.startswith("late_event:")]
     assert [w.rsplit("_", 2)[0] for w in late] == ["late_event:start_restore", "late_event:finish_break"]
+
+
+def test_an_idle_sled_keeps_late_force_and_wheel_samples_each_in_its_own_order():
+    from server.engine import SledStationConfig
+    e = TimingEngine(lateness_us=L)
+    e.configure_station(SledStationConfig("sled1", distance_m=2.0))
+    e.ingest(EngineEvent("sled1", "wheel", "position", us(1.0), 0.0))
+    e.advance(us(2.5))  # watermark 2.2 s
+    assert e.ingest(EngineEvent("sled1", "force", "force", us(1.9), 3.0)) is True     # late, applied
+    assert e.ingest(EngineEvent("sled1", "wheel", "position", us(1.8), 0.01)) is True  # older than the force
+    assert e.stats["late_used"] == 2 and e.stats["late"] == 0
