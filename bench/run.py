@@ -307,6 +307,7 @@ class Bench:
 def _plan(args: argparse.Namespace) -> Plan:
     plan = tiny() if args.tiny else Plan()
     changes = {k: v for k, v in (("sleds", args.sleds), ("lanes", args.lanes), ("clients", args.clients),
+                                 ("clients_per_process", args.clients_per_process),
                                  ("load_s", args.load_s)) if v is not None}
     if args.profile:
         changes["profile_s"] = changes.get("load_s", plan.load_s)
@@ -321,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sleds", type=int)
     p.add_argument("--lanes", type=int)
     p.add_argument("--clients", type=int)
+    p.add_argument("--clients-per-process", type=int, help="Socket.IO clients per bench process (default 10)")
     p.add_argument("--load-s", type=float, help="measured class-load window (s)")
     p.add_argument("--profile", action="store_true", help="py-spy on the hub (class load and saturation)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help="where report.json goes (default bench/out)")
