@@ -12,8 +12,9 @@ Socket.IO, requests a page sends (answered through the acknowledgement):
   walls send it after every (re)connect
 - ``display:badges`` ``{"result_id"}`` → PB/record badges of a result
 
-Pushed to every page: ``display:armed``, ``display:countdown``, ``display:result`` (see
-:mod:`server.boards.live`) and ``board`` (the instructor changed the board choice).
+Pushed to every page: ``display:armed``, ``display:result`` (see :mod:`server.boards.live`) and
+``board`` (the instructor changed the board choice). Walls time their countdown cues from the hub's
+``go`` push.
 """
 
 from __future__ import annotations
