@@ -152,8 +152,10 @@ def test_display_state_and_live_pushes_use_wall_names_only(app):
         assert by_station["sled1"]["split_distances_m"] == [5.0]
         assert by_station["lane1"]["athlete"] == "Member" and by_station["lane1"]["hidden"] is True
         assert by_station["lane1"]["route"] == ["start", "split1", "finish"]
-        app.hub.go(["sled1", "lane1"])
         assert by_station["sled1"]["start_mode"] == "GO_COUNTDOWN" and by_station["sled1"]["countdown_s"] == 3.0
+        app.hub.go(["sled1", "lane1"])
+        go = pushes.wait("go")[0]  # walls time their countdown cues from it
+        assert set(go["signals"]) == {"sled1", "lane1"} and all(t > go["now_us"] for t in go["signals"].values())
         app.hub.abort("lane1")
         result = pushes.wait("display:result")[0]
         assert result["status"] == "ABORTED" and result["athlete"] == "Member" and result["hidden"] is True
