@@ -22,6 +22,7 @@ from typing import Any
 from server.setup.health import KIND_LABELS
 from server.station_setup import engine_config
 from server.store.stations import Binding, Station, valid_role
+from server.web.errors import ApiError
 
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAX_NAME = 40
@@ -30,20 +31,14 @@ ROLE_KINDS = {"force": frozenset({"load_cell"}), "wheel": frozenset({"encoder"})
 SensorKey = tuple[str, str]
 
 
-class SetupError(Exception):
-    """A request ``/setup`` cannot do: HTTP ``status``, a message, and every problem found."""
+class SetupError(ApiError):
+    """A request ``/setup`` cannot do: HTTP ``status``, a message, and every problem found (``errors``,
+    answered only when there are any). An :class:`~server.web.errors.ApiError`, so the app's handler
+    answers and counts it."""
 
     def __init__(self, status: int, message: str, errors: list[str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
         self.errors = list(errors or [])
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.message, "status": self.status}
-        if self.errors:
-            out["errors"] = self.errors
-        return out
+        super().__init__(status, message, **({"errors": self.errors} if self.errors else {}))
 
 
 def role_kinds(role: str) -> frozenset[str]:

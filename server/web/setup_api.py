@@ -129,13 +129,6 @@ def register_setup_features(hub_app: "HubApp") -> SetupService:
     service = SetupService(hub, hub_app.db, emit, watched=watched,
                            thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
     flask.extensions[EXTENSION] = service
-    counters = hub_app.api_errors
-
-    @flask.errorhandler(SetupError)
-    def _setup_error(exc: SetupError):
-        counters[str(exc.status)] += 1
-        return jsonify(exc.to_dict()), exc.status
-
     flask.register_blueprint(setup_blueprint(service))
     hub.listeners.append(service.on_item)
     hub.pipeline.add_ticker(service.tick)
