@@ -120,15 +120,20 @@ def sensor_health(f: SensorFacts, th: Thresholds = Thresholds()) -> dict[str, An
     }
 
 
+def effective_state(state: str, quiet_s: float | None, th: Thresholds) -> str:
+    """A node's registry ``state`` (``online``, ``offline`` by its status or Last Will, ``unknown``), or
+    ``silent`` (counts as offline) when it is online by its last status but has not answered for
+    ``silent_after_s`` (``quiet_s``: seconds since it was last heard): gone, its Last Will follows
+    ~1.5 × its keepalive after the link died."""
+    return "silent" if state == "online" and quiet_s is not None and quiet_s > th.silent_after_s else state
+
+
 def silent(f: SensorFacts, th: Thresholds) -> bool:
-    """Online by its last status, but it has not answered for ``silent_after_s``: gone (its Last Will
-    follows ~1.5 × its keepalive after the link died)."""
-    return f.node_state == "online" and f.last_seen_s_ago is not None and f.last_seen_s_ago > th.silent_after_s
+    return node_state(f, th) == "silent"
 
 
 def node_state(f: SensorFacts, th: Thresholds) -> str:
-    """``online``, ``offline`` (its status or Last Will), ``silent`` (counts as offline) or ``unknown``."""
-    return "silent" if silent(f, th) else f.node_state
+    return effective_state(f.node_state, f.last_seen_s_ago, th)
 
 
 def _sensor_warnings(f: SensorFacts, th: Thresholds) -> list[Finding]:

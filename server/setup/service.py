@@ -31,8 +31,8 @@ from server.engine.enums import ACTIVE_STATES, AttemptState
 from server.engine.outputs import AttemptStateChanged
 from server.protocol import CommandAck, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent, TelemetryBatch
 from server.setup import calibration as cal
-from server.setup.health import (KIND_LABELS, SensorFacts, Thresholds, missing_roles, role_label,
-                                 sensor_health)
+from server.setup.health import (KIND_LABELS, SensorFacts, Thresholds, effective_state, missing_roles,
+                                 role_label, sensor_health)
 from server.setup.readings import LiveReadings
 from server.setup.stations import SetupError, parse_station
 from server.setup.store import Calibration, CalibrationStore
@@ -394,9 +394,7 @@ class SetupService:
     def _node_state(self, view: Any, now_us: int) -> str:
         """The registry's state, or ``silent`` for an online node that has not answered for a while."""
         quiet_s = (now_us - view.last_seen_us) / 1e6 if view.last_seen_us else None
-        if view.state == "online" and quiet_s is not None and quiet_s > self.thresholds.silent_after_s:
-            return "silent"
-        return view.state
+        return effective_state(view.state, quiet_s, self.thresholds)
 
     def _gaps(self) -> dict[str, int]:
         return {nid: n["gaps"] for nid, n in self.hub.protocol.stats()["nodes"].items()}
