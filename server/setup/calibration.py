@@ -88,16 +88,22 @@ def linearity_error_pct(raw_mean: float, offset_counts: float, scale: float, mas
     return (force_n(raw_mean, offset_counts, scale) - expected) / expected * 100.0
 
 
-def wheel_counts_per_m(delta_counts: int, distance_m: float, *, min_counts: int = 20) -> tuple[float, bool]:
-    """``(counts_per_m, invert)`` from a pull of ``distance_m`` toward the athlete that moved ``delta_counts``."""
+def check_distance_m(distance_m: object) -> float:
+    """``distance_m`` (a measured pull) as a float in [0.5, 100] m, or CalibrationError."""
     if isinstance(distance_m, bool) or not isinstance(distance_m, (int, float)) or not math.isfinite(distance_m):
         raise CalibrationError("enter the measured distance in metres (a number)")
     if not 0.5 <= distance_m <= 100:
         raise CalibrationError("pull at least 0.5 m (and at most 100 m) for a good measurement")
+    return float(distance_m)
+
+
+def wheel_counts_per_m(delta_counts: int, distance_m: float, *, min_counts: int = 20) -> tuple[float, bool]:
+    """``(counts_per_m, invert)`` from a pull of ``distance_m`` toward the athlete that moved ``delta_counts``."""
+    distance_m = check_distance_m(distance_m)
     if abs(delta_counts) < min_counts:
         raise CalibrationError(f"the wheel moved only {abs(delta_counts)} counts: does it touch the floor, "
                                "and are A and B wired?")
-    return abs(delta_counts) / float(distance_m), delta_counts < 0
+    return abs(delta_counts) / distance_m, delta_counts < 0
 
 
 def zero_drift_n(raw_mean: float, offset_counts: float, scale: float) -> float:

@@ -382,20 +382,21 @@ class EncoderWizard(Wizard):
         return []
 
     def _on_finish(self, params: dict[str, Any], now_s: float) -> list[Command]:
-        distance = params.get("distance_m")
-        if isinstance(distance, bool) or not isinstance(distance, (int, float)) or not 0.5 <= distance <= 100:
-            raise WizardError(400, "enter the measured distance in metres (0.5 to 100)")
+        try:
+            distance = cal.check_distance_m(params.get("distance_m"))
+        except CalibrationError as exc:
+            raise WizardError(400, str(exc)) from None
         if self.start_counts is None or self.latest_counts is None:
             self.problem = "No wheel readings yet: is the wheel turning, and is the node online?"
             self._touch(now_s)
             return []
         try:
-            cpm, invert = cal.wheel_counts_per_m(self.latest_counts - self.start_counts, float(distance))
+            cpm, invert = cal.wheel_counts_per_m(self.latest_counts - self.start_counts, distance)
         except CalibrationError as exc:
             self.problem = str(exc)[0].upper() + str(exc)[1:]
             self._touch(now_s)
             return []
-        self.result_counts_per_m, self.invert, self.distance_m = cpm, invert, float(distance)
+        self.result_counts_per_m, self.invert, self.distance_m = cpm, invert, distance
         self._go(State.SAVING, now_s, "Saving the wheel calibration on the sensor…")
         return [Command("calibrate", {"counts_per_m": round(cpm, 4), "invert": invert})]
 
