@@ -25,6 +25,17 @@ def step_status(w) -> dict[str, str]:
     return {s["key"]: s["status"] for s in w.view()["steps"]}
 
 
+def weighed(mass_kg: float = 20) -> LoadCellWizard:
+    """A full load cell calibration, zeroed and scaled with ``mass_kg``: at the optional second weight."""
+    w = LoadCellWizard("w1", "n", "force", started_s=0.0)
+    w.act("measure", {}, 1.0)
+    feed(w, raw_for(0))
+    w.act("measure", {"mass_kg": mass_kg}, 2.0)
+    feed(w, raw_for(mass_kg))
+    assert w.state is State.CHECK
+    return w
+
+
 # -- load cell --------------------------------------------------------------------------------------
 def test_load_cell_zero_weight_check_save():
     w = LoadCellWizard("w1", "n", "force", started_s=0.0)
@@ -52,11 +63,7 @@ def test_load_cell_zero_weight_check_save():
 
 
 def test_load_cell_skip_the_check_and_a_refused_save():
-    w = LoadCellWizard("w1", "n", "force", started_s=0.0)
-    w.act("measure", {}, 1.0)
-    feed(w, raw_for(0))
-    w.act("measure", {"mass_kg": 20}, 2.0)
-    feed(w, raw_for(20))
+    w = weighed()
     assert w.act("skip", {}, 3.0)[0].cmd == "calibrate"
     w.on_ack(False, None, "The node answered: no", 4.0)
     assert w.state is State.FAILED and w.problem == "The node answered: no" and w.outcome is None
@@ -93,11 +100,7 @@ def test_a_weight_that_swings_or_does_not_register_is_measured_again():
 
 
 def test_a_failed_linearity_check_can_be_remeasured_or_saved_anyway():
-    w = LoadCellWizard("w1", "n", "force", started_s=0.0)
-    w.act("measure", {}, 1.0)
-    feed(w, raw_for(0))
-    w.act("measure", {"mass_kg": 20}, 2.0)
-    feed(w, raw_for(20))
+    w = weighed()
     w.act("measure", {"mass_kg": 40}, 3.0)
     feed(w, raw_for(40 * 1.05))  # reads 5 % high
     assert w.state is State.CHECK and "+5.0 %" in w.problem and w.check["passed"] is False
