@@ -25,7 +25,7 @@ from server.pipeline import Pipeline
 from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, NodeStatus, Protocol,
                              SensorEvent, TelemetryBatch, make_command)
 from server.results_writer import ResultWriter
-from server.router import Router, as_events
+from server.router import Router
 from server.station_setup import engine_config
 from server.store.db import Database
 from server.store.results import ResultStore
@@ -191,17 +191,16 @@ class Hub:
     def _dispatch(self, item: Any, rx_us: int) -> None:
         if isinstance(item, TelemetryBatch):
             routed = self.router.batch_route(item.node, item.sensor, item.samples, rx_us, item.boot_id)
-            if routed is None:
-                pass
-            elif self.engine.may_finish(routed[0]):
-                for ev in as_events(routed, item.kind, item.samples):
-                    self._ingest(ev, item)
-            else:  # no attempt runs there: no sample of this batch can finish one (no peek, no event objects)
-                self.engine.ingest_samples(routed[0], routed[1], item.kind, item.samples, routed[2])
+            if routed is not None:
+                station_id, role, offset_us = routed
+                self._show_finish(self.engine.peek_finish_samples(station_id, role, item.kind, item.samples,
+                                                                  offset_us), item)
+                self.engine.ingest_samples(station_id, role, item.kind, item.samples, offset_us)
         elif isinstance(item, SensorEvent):
             ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us, boot_id=item.boot_id)
             if ev is not None:
-                self._ingest(ev, item)
+                self._show_finish(self.engine.peek_finish(ev), item)
+                self.engine.ingest(ev)
         elif isinstance(item, ClockPong):
             self.clock_sync.pong(item)
         elif isinstance(item, NodeStatus) and item.stale:
@@ -224,10 +223,10 @@ class Hub:
         for listener in self.listeners:
             listener(item)
 
-    def _ingest(self, ev: eng.EngineEvent, item: Any) -> None:
-        """Feed the engine; a finish is pushed to screens the moment it arrives (``finish``, provisional),
-        the result of record follows once the lateness bound has passed (``result``)."""
-        seen = self.engine.peek_finish(ev)
+    def _show_finish(self, seen: eng.ProvisionalFinish | None, item: Any) -> None:
+        """A finish is pushed to screens the moment the message carrying it arrives (``finish``,
+        provisional, once per attempt); the result of record follows once the lateness bound has
+        passed (``result``)."""
         if seen is not None and seen.attempt_id not in self._finish_shown:
             self._finish_shown[seen.attempt_id] = None
             while len(self._finish_shown) > 256:
@@ -237,7 +236,6 @@ class Hub:
                                               "provisional": True,
                                               "source": {"node": item.node, "seq": item.seq, "rx_us": item.rx_us},
                                               "emit_us": self.clock_us()})
-        self.engine.ingest(ev)
 
     def _rebirth(self, node_id: str) -> None:
         try:

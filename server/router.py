@@ -73,14 +73,3 @@ class Router:
             return None
         return route[0], route[1], self._offset(node_id, boot_id, samples[0][0], rx_us)
 
-    def samples(self, node_id: str, sensor_id: str, kind: str, samples: tuple | list, rx_us: int,
-                boot_id: str | None = None) -> list[EngineEvent]:
-        """A telemetry batch ``[(t_us, value, raw), ...]`` as engine events (empty when unbound)."""
-        routed = self.batch_route(node_id, sensor_id, samples, rx_us, boot_id)
-        return [] if routed is None else as_events(routed, kind, samples)
-
-
-def as_events(routed: tuple[str, str, int], kind: str, samples: Iterable[tuple]) -> list[EngineEvent]:
-    """The samples of a routed batch (``Router.batch_route``) as engine events."""
-    station_id, role, off = routed
-    return [EngineEvent(station_id, role, kind, s[0] + off, s[1], s[2] if len(s) > 2 else None) for s in samples]

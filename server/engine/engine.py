@@ -172,13 +172,20 @@ class TimingEngine:
             return None
         return ProvisionalFinish(ev.station_id, runtime.attempt.attempt_id, ev.t_us, round(elapsed_us / 1e6, 3))
 
-    def may_finish(self, station_id: str) -> bool:
-        """True when ``peek_finish`` can answer for the station at all: its attempt is running as of the
-        watermark. The answer holds for a whole batch of samples (ingest does not move the watermark),
-        so a caller asks once per batch and skips ``peek_finish`` on idle stations."""
+    def peek_finish_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple],
+                            offset_us: int = 0) -> ProvisionalFinish | None:
+        """``peek_finish`` for a telemetry batch (as ``ingest_samples`` takes it): the first sample that
+        would finish the station's running attempt. Without a running attempt (as of the watermark,
+        which ingesting does not move) nothing can finish: no event is built, no sample looked at."""
         runtime = self._stations.get(station_id)
         a = runtime.attempt if runtime is not None else None
-        return a is not None and a.state is AttemptState.RUNNING
+        if a is None or a.state is not AttemptState.RUNNING:
+            return None
+        for t, v, r in samples:
+            seen = self.peek_finish(EngineEvent(station_id, role, kind, t + offset_us, v, r))
+            if seen is not None:
+                return seen
+        return None
 
     def ingest_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple],
                        offset_us: int = 0) -> int:

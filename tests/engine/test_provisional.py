@@ -64,33 +64,19 @@ def test_sled_finish_at_the_first_sample_beyond_the_distance():
     assert seen is not None and abs(seen.time_s - 4.31) < 0.002
 
 
-def test_may_finish_is_true_exactly_while_an_attempt_runs():
-    """The hub asks ``may_finish`` once per telemetry batch and peeks per sample only when it is True."""
+def test_a_batch_is_peeked_only_while_an_attempt_runs_and_answers_its_first_finishing_sample():
     engine = TimingEngine(lateness_us=L)
     engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
-    far = EngineEvent("sled1", "wheel", "position", us(9.0), 5.0)
-    assert not engine.may_finish("sled1") and not engine.may_finish("nowhere")
+    engine.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
+    batch = [(us(5.0), 1.9, 0), (us(5.01), 2.01, 0), (us(5.02), 2.03, 0)]
+    assert engine.peek_finish_samples("sled1", "wheel", "position", batch, 0) is None      # idle
+    assert engine.peek_finish_samples("nowhere", "wheel", "position", batch, 0) is None
     engine.arm(["sled1"], {"sled1": "a1"}, us(1.0))
-    assert not engine.may_finish("sled1") and engine.peek_finish(far) is None  # armed, not running
+    assert engine.peek_finish_samples("sled1", "wheel", "position", batch, 0) is None      # armed
     signal = engine.go("sled1", us(1.0) + 1)["sled1"]
     engine.advance(signal + L + 1)
-    assert engine.may_finish("sled1")
-    assert engine.peek_finish(EngineEvent("sled1", "wheel", "position", signal + L + us(5), 5.0)) is not None
-    engine.stop("sled1", signal + L + 2)
-    engine.advance(signal + 2 * L + 3)
-    assert not engine.may_finish("sled1")
-
-
-def test_a_sled_with_no_wheel_sample_before_go_times_from_where_the_wheel_actually_is():
-    """After a hub restart the wheel's count runs from its node's boot (here 523 m): the first pull must
-    not 'finish' at once."""
-    from server.engine import AttemptFinished
-    engine = TimingEngine(lateness_us=L)
-    engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
-    signal = _running(engine, "sled1", 1.0)
-    t = signal / 1e6
-    for i in range(1, 600):  # moving from 0.3 s after GO at 0.5 m/s, 100 samples/s
-        engine.ingest(EngineEvent("sled1", "wheel", "position", us(t + 0.3 + i * 0.01), 523.0 + 0.005 * i))
-    result = [o for o in engine.advance(us(t + 10)) if isinstance(o, AttemptFinished)][0].result
-    # rest taken at the first sample (0.31 s): 2 m more at 0.5 m/s → 4.31 s after GO
-    assert result.status == "OK" and abs(result.time_s - 4.31) < 0.002
+    offset = signal + L                                     # batch times on the node clock + offset
+    seen = engine.peek_finish_samples("sled1", "wheel", "position", batch, offset)
+    assert seen is not None and seen.t_us == us(5.01) + offset                              # the first beyond
+    assert seen == engine.peek_finish(EngineEvent("sled1", "wheel", "position", us(5.01) + offset, 2.01, 0))
+    assert engine.peek_finish_samples("sled1", "force", "force", [(us(5.0), 900.0, 0)], offset) is None

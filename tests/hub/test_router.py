@@ -24,8 +24,9 @@ def test_without_a_measured_offset_the_smallest_apparent_delay_is_used():
     assert r.provisional == 3
 
 
-def test_telemetry_samples_keep_value_and_raw():
+def test_a_telemetry_batch_is_routed_with_one_offset():
     r = Router(lambda node, boot: 100)
     r.load([Station("sled1", "sled", "S", {}, (Binding("wheel", "n2", "w"),))])
-    evs = r.samples("n2", "w", "position", [(10, 0.5, 100), (20, 0.55, 110)], rx_us=0, boot_id="b")
-    assert [(e.t_us, e.value, e.raw) for e in evs] == [(110, 0.5, 100), (120, 0.55, 110)]
+    assert r.batch_route("n2", "w", [(10, 0.5, 100), (20, 0.55, 110)], rx_us=0, boot_id="b") == ("sled1", "wheel", 100)
+    assert r.batch_route("n2", "w", [], rx_us=0, boot_id="b") is None
+    assert r.batch_route("n9", "w", [(10, 0.5, 100)], rx_us=0) is None and r.unbound == 1
