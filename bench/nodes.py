@@ -31,17 +31,16 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from bench.plan import (FORCE_RATE_HZ, HEALTH_INTERVAL_S, SLED_COUNTS_PER_M, TEL_BATCH_S, WHEEL_MIN_RATE_HZ)
+from bench.plan import (FORCE_RATE_HZ, HEALTH_INTERVAL_S, SLED_COUNTS_PER_M, TEL_BATCH_S, TEL_MAX_SAMPLES,
+                        WHEEL_MIN_RATE_HZ)
 from firmware_bridge import messages as msg
 from server.sim.physics import ShuffleAthlete, Sled, SledAthlete, SledRun
+from server.sim.stations import HX711_OFFSET_COUNTS as HX711_OFFSET, HX711_SCALE_COUNTS_PER_N as HX711_SCALE
 
 FW = "sledhub-bench 0.1.0"
-HX711_SCALE = 2280.0
-HX711_OFFSET = -84120.0
 FORCE_STEP_US = round(1e6 / FORCE_RATE_HZ)
 RATTLE_STEP_US = round(1e6 / WHEEL_MIN_RATE_HZ)
 BATCH_US = round(TEL_BATCH_S * 1e6)
-MAX_BATCH_SAMPLES = 64  # bridge default batch_max_samples
 BLAST_BACKLOG = 1000     # unsent packets a blast connection may hold before it skips a message
 
 SLED_SENSORS = [
@@ -344,8 +343,8 @@ class SledNode(BenchNode):
         self.pending_force, self.pending_wheel = [], []
         done = self.finish_in_batch
         for sensor, kind, samples in pending:
-            for i in range(0, len(samples), MAX_BATCH_SAMPLES):
-                chunk = samples[i:i + MAX_BATCH_SAMPLES]
+            for i in range(0, len(samples), TEL_MAX_SAMPLES):
+                chunk = samples[i:i + TEL_MAX_SAMPLES]
                 seq, pub_ns = self.publish_tel(sensor, kind, chunk)
                 self._record(seq, chunk, pub_ns)
                 if sensor == "wheel":

@@ -11,11 +11,15 @@ from dataclasses import dataclass, field, replace
 
 import psutil
 
-SLED_COUNTS_PER_M = 200          # wheel encoder: 5 mm per count (the simulator's wheel)
+from firmware_bridge.config import NODE_OPTIONS, TELEMETRY_OPTIONS
+from server.sim.stations import COUNTS_PER_M
+
+SLED_COUNTS_PER_M = COUNTS_PER_M  # wheel encoder: 5 mm per count (the simulator's wheel)
 FORCE_RATE_HZ = 80.0             # HX711 load cell
 WHEEL_MIN_RATE_HZ = 200.0        # encoder edges at least this often, also at rest (a rattling wheel)
-TEL_BATCH_S = 0.05               # a node sends its telemetry every 50 ms (bridge default batch_s)
-HEALTH_INTERVAL_S = 5.0          # bridge default health_interval_s
+TEL_BATCH_S = TELEMETRY_OPTIONS["batch_s"].default  # a node sends its telemetry every 50 ms
+HEALTH_INTERVAL_S = NODE_OPTIONS["health_interval_s"].default
+TEL_MAX_SAMPLES = TELEMETRY_OPTIONS["batch_max_samples"].default  # samples per tel message at most
 BENCH_USER = ("bench", "246810")  # instructor seeded into the hub's database for the driver
 
 
