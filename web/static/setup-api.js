@@ -74,12 +74,8 @@ export function ago(s) {
   return `${Math.round(s / 3600)} h ago`;
 }
 
-export function isCalibrated(sensor) {
-  const c = sensor.calibration || {};
-  if (sensor.kind === "load_cell") return !!c.scale_counts_per_n && !c.uncalibrated;
-  if (sensor.kind === "encoder") return !!c.counts_per_m;
-  return true;
-}
+// The hub's verdict (health.calibrated: false, true, or null for kinds without a calibration).
+export const isCalibrated = (sensor) => sensor.health.calibrated !== false;
 
 // The live reading of a sensor as elements (big value + small detail).
 export function readingNodes(sensor, r) {
