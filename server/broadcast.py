@@ -20,6 +20,9 @@ from typing import Any, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
+FRAMES_EVENT = "frames"
+"""The Socket.IO event that carries live frames (``server.sio_transport`` encodes its payload once)."""
+
 ACK_TIMEOUT_US = 2_000_000
 """A frame not acknowledged within 2 s is taken as lost, and the client gets the next one."""
 
@@ -88,9 +91,12 @@ class Broadcaster:
             self._last_payload = payload
             for sid in ready:
                 self._clients[sid] = now_us
+            self.frames_sent += len(ready)
         for sid in ready:
-            self.frames_sent += 1
-            self._emitter.emit("frames", payload, to=sid, callback=self._acker(sid))
+            self._send(sid, payload)
+
+    def _send(self, sid: str, payload: dict[str, Any]) -> None:
+        self._emitter.emit(FRAMES_EVENT, payload, to=sid, callback=self._acker(sid))
 
     def _acker(self, sid: str) -> Callable[..., None]:
         def ack(*_args) -> None:
@@ -104,5 +110,5 @@ class Broadcaster:
                 self._missed.discard(sid)      # it missed the last flush: the newest frame goes now
                 self._clients[sid] = payload["t_us"]
                 self.frames_sent += 1
-            self._emitter.emit("frames", payload, to=sid, callback=self._acker(sid))
+            self._send(sid, payload)
         return ack

@@ -11,6 +11,10 @@ from typing import Any
 from socketio.packet import Packet
 from werkzeug.serving import WSGIRequestHandler
 
+from server.broadcast import FRAMES_EVENT
+
+_FRAMES_PREFIX = f'["{FRAMES_EVENT}",'
+
 
 class _FramesJson:
     """``json`` for Socket.IO packets. A ``frames`` payload goes to every page in a packet of its own
@@ -20,12 +24,12 @@ class _FramesJson:
         self._last: tuple[Any, str] = (None, "")  # (payload object, its JSON); replaced atomically
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if type(obj) is list and len(obj) == 2 and obj[0] == "frames":
+        if type(obj) is list and len(obj) == 2 and obj[0] == FRAMES_EVENT:
             payload, text = self._last
             if payload is not obj[1]:  # the cache holds a reference, so identity cannot be reused
                 text = json.dumps(obj[1], **kwargs)
                 self._last = (obj[1], text)
-            return '["frames",' + text + "]"
+            return _FRAMES_PREFIX + text + "]"
         return json.dumps(obj, **kwargs)
 
     @staticmethod
