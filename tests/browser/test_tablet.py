@@ -23,7 +23,6 @@ from playwright.sync_api import Page, expect
 
 from server.auth.users import UserStore, ensure_demo_user
 from server.sim.roster import demo_roster
-from server.web.display_api import register_display_features
 from tests.integration.conftest import make_hub
 from tests.support.waiting import wait_for
 
@@ -74,11 +73,9 @@ class HubClient:
 
 
 def build_tablet_hub(tmp_path, broker):
-    """The demo rig without its own class, the demo instructor, an admin; the display's features
-    registered if ``create_app`` does not yet (before the first request)."""
+    """The demo rig without its own class, the demo instructor, an admin (``create_app`` has registered
+    the class and display features)."""
     app, port = make_hub(tmp_path, broker, demo=True, autostart=False)
-    if "sledhub_display" not in app.flask.extensions:
-        register_display_features(app)
     ensure_demo_user(app.db)
     UserStore(app.db).create("owner", "admin", "975310")
     return app, f"http://127.0.0.1:{port}"

@@ -16,14 +16,12 @@ from typing import Any, Iterator
 from server import engine as eng
 from server.app import HubApp, create_app
 from server.auth.users import UserStore
-from server.classes.wiring import register_class_features
 from server.config import Config
 from server.sim.demo import attach_demo, demo_stations
 from server.sim.demo_class import DemoTiming
 from server.sim.roster import demo_roster
 from server.store.members import MemberStore
 from server.store.results import ResultStore, StoredResult
-from server.web.display_api import register_display_features
 from tests.classes.conftest import FAST_HASH
 from tests.support.waiting import wait_for
 
@@ -35,12 +33,9 @@ def display_config(tmp_path, db_name: str = "hub.db", ping_interval_s: int = 1) 
 
 
 def build_app(config: Config, *, broker: tuple[str, int] | None = None, seed_stations: bool = True) -> HubApp:
-    """``create_app`` plus what ``create_app`` will call: class features, then display features."""
+    """``create_app`` (it registers the class and display features), the demo stations seeded unless
+    ``seed_stations`` is False."""
     app = create_app(config, broker=broker, connect_mqtt=broker is not None)
-    if "sledhub_classes" not in app.flask.extensions:  # until create_app calls them itself
-        register_class_features(app)
-    if "sledhub_display" not in app.flask.extensions:
-        register_display_features(app)
     if seed_stations:
         for station in demo_stations():
             app.hub.stations.upsert(station)
