@@ -22,14 +22,13 @@ from typing import Any
 
 import psutil
 
+from bench.nodes import LANE_GATES
 from bench.plan import BENCH_USER, Pinning, Plan
 from server.auth.roles import Role
 from server.auth.users import UserStore
 from server.broker import free_port
 from server.store.db import Database
 from server.store.stations import Binding, Station, StationStore
-
-LANE_GATES = ("start", "split1", "finish")
 
 
 def bench_stations(plan: Plan) -> list[Station]:
