@@ -208,8 +208,7 @@ class LoadCellWizard(Wizard):
             raise WizardError(400, "mode must be 'full' or 'zero'")
         if self.mode == "zero" and not self.scale_counts_per_n:
             raise WizardError(409, "this load cell has no scale yet: run the full calibration first")
-        self._go(State.UNLOAD, self.started_s, "Take everything off the harness and let the sled rest. "
-                                               "Then press Zero.")
+        self._go(State.UNLOAD, self.started_s, self._waiting_text(State.UNLOAD))
 
     def step_spec(self) -> tuple[tuple[str, str, frozenset[State]], ...]:
         steps = [("zero", "Zero (tare)", frozenset({State.UNLOAD, State.ZEROING}))]
