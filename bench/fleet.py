@@ -49,10 +49,6 @@ class NodeFleet:
     def pids(self) -> list[int]:
         return [p.pid for p in self._procs if p.pid is not None]
 
-    def start(self, timeout_s: float = 30.0) -> None:
-        self.spawn()
-        self.wait_ready(timeout_s)
-
     def spawn(self) -> None:
         """Start the processes (they connect their nodes in the background)."""
         for p in self._procs:
