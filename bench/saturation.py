@@ -69,7 +69,7 @@ def one_step(fleet: NodeFleet, count: CountFn, rate: float, step_s: float, drain
 
 
 def ramp(fleet: NodeFleet, count: CountFn, step_s: float, start_rate: float, max_steps: int,
-         factor: float = 1.6, drain_s: float = 20.0, cpu_s: Callable[[], float] | None = None) -> dict[str, Any]:
+         factor: float, drain_s: float = 20.0, cpu_s: Callable[[], float] | None = None) -> dict[str, Any]:
     """Climb until saturated; returns the steps, the best rate and why the ramp stopped. ``cpu_s``
     gives the consumer process's CPU seconds so far (for its CPU use per step)."""
     steps: list[Step] = []
