@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from server.web.errors import ApiError
 
-class ClassError(Exception):
-    """Base class: ``status`` is the HTTP status the API answers with."""
+
+class ClassError(ApiError):
+    """Base class: ``status`` is the HTTP status the API answers with (the app's ``ApiError`` handler
+    answers and counts it); control events answer ``to_dict()``."""
 
     status = 400
 
     def __init__(self, message: str, errors: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
         self.errors = list(errors or [])
+        super().__init__(self.status, message, **({"errors": self.errors} if self.errors else {}))
 
     def to_dict(self) -> dict:
         out: dict = {"error": self.message, "status": self.status}

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import jsonify
-
 from server.auth.guard import Auth, configure_session_cookie, install_guard
-from server.classes.errors import ClassError
 from server.classes.service import ClassService
 from server.classes.sockets import register_control_events
 from server.web.auth_api import auth_blueprint
@@ -39,12 +36,6 @@ def register_class_features(hub_app: "HubApp") -> None:
     install_guard(flask, auth)
     service = ClassService(hub, hub_app.db)
     flask.extensions[EXTENSION] = service
-    counters = hub_app.api_errors
-
-    @flask.errorhandler(ClassError)
-    def _class_error(exc: ClassError):
-        counters[str(exc.status)] += 1
-        return jsonify(exc.to_dict()), exc.status
 
     flask.register_blueprint(auth_blueprint(auth))
     flask.register_blueprint(classes_blueprint(service))
