@@ -55,7 +55,7 @@ def node_process(plan: Plan, index: int, broker: tuple[str, int], prefix: str, c
     ok = all(node.connected.wait(max(0.0, deadline - time.monotonic())) for node in nodes)
     report_q.put(("ready", index, ok))
     try:
-        _serve(nodes, records, cmd_q, report_q, index, load)
+        _serve(nodes, cmd_q, report_q, index, load)
     finally:
         for node in nodes:
             if isinstance(node, SledNode):
@@ -66,7 +66,7 @@ def node_process(plan: Plan, index: int, broker: tuple[str, int], prefix: str, c
         report_q.put(("done", index))
 
 
-def _serve(nodes: list[BenchNode], records: Records, cmd_q: Any, report_q: Any, index: int, load: bool) -> None:
+def _serve(nodes: list[BenchNode], cmd_q: Any, report_q: Any, index: int, load: bool) -> None:
     by_station = {n.station_id: n for n in nodes}
     while True:
         while True:
@@ -84,8 +84,6 @@ def _serve(nodes: list[BenchNode], records: Records, cmd_q: Any, report_q: Any, 
                 report_q.put(("counts", index, {n.node_id: n.counts_now() for n in nodes}))
             elif cmd[0] == "blast":
                 sent, first_ns, last_ns = blast([n for n in nodes if isinstance(n, SledNode)], *cmd[1:])
-                skipped = sum(getattr(n, "skipped", 0) for n in nodes)
-                records.blast.setdefault("steps", []).append((cmd[3], sent, first_ns, last_ns, skipped))
                 report_q.put(("blasted", index, sent, first_ns, last_ns))
                 load = False
         now = mono_us()

@@ -75,7 +75,6 @@ class Records:
     """``(station, run) -> (node, seq, pub_ns, t_finish_hub_us)``: the message carrying the finish."""
     counts: dict[str, Counter] = field(default_factory=dict)
     """Per node: messages published by type, ``evt_acked`` (broker PUBACKs), ``samples``."""
-    blast: dict[str, Any] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
     """Per node: node clock − CLOCK_MONOTONIC (µs); the hub should measure the opposite."""
 
@@ -248,7 +247,6 @@ class SledNode(BenchNode):
         self.finish_in_batch: _Pull | None = None
         self._blast: mqtt.Client | None = None
         self.blasted = 0
-        self.skipped = 0
 
     def run(self, k: int, go_cmd_us: int, signal_us: int) -> None:
         athlete = SledAthlete(f0_n=self.rng.uniform(560, 760), v0_m_s=self.rng.uniform(2.8, 3.6),
@@ -377,7 +375,6 @@ class SledNode(BenchNode):
         client = self.blast_client()
         if len(getattr(client, "_out_packet", ())) > BLAST_BACKLOG:
             client.loop(timeout=0)  # the socket is full: let it drain, skip this one
-            self.skipped += 1
             return
         now = mono_us()
         if wheel:

@@ -30,7 +30,6 @@ SPAN_GAP_NS = 500_000_000
 @dataclass
 class ClientRecords:
     index: int
-    connected_ns: int = 0
     events: Counter = field(default_factory=Counter)
     results: list[tuple] = field(default_factory=list)
     """``(attempt_id, station_id, status, recv_ns)``."""
@@ -40,7 +39,6 @@ class ClientRecords:
     frames: list[tuple] = field(default_factory=list)
     """``(recv_ns, station_id, t_us, attempt_id, distance_m)``: per frame, the sled station whose
     progress is newest."""
-    frame_bytes: int = 0
     station_frames: dict[str, list[int]] = field(default_factory=dict)
     """``station -> [frames in spans, span ns, last recv ns]``: frames per second while it runs."""
     errors: list[str] = field(default_factory=list)
@@ -102,22 +100,21 @@ class SioClient:
                     i += 1
                 if i > 2:                    # acknowledge at once: the hub sends the next frame after it
                     ws.send("43" + data[2:i] + "[]")
-                self._event(json.loads(data[i:]), now, len(data))
+                self._event(json.loads(data[i:]), now)
             elif sio == "0":
-                self.rec.connected_ns = now
                 self.ready.set()
             elif sio in "14":
                 self.rec.errors.append(f"namespace refused or closed: {data[:120]}")
         elif kind == "1":
             self.rec.errors.append("the hub closed the connection")
 
-    def _event(self, packet: list, now: int, size: int) -> None:
+    def _event(self, packet: list, now: int) -> None:
         name = packet[0]
         arg = packet[1] if len(packet) > 1 else None
         rec = self.rec
         rec.events[name] += 1
         if name == "frames":
-            self._frames(arg, now, size)
+            self._frames(arg, now)
         elif name == "result":
             rec.results.append((arg.get("id"), arg.get("station_id"), arg.get("status"), now))
         elif name == "finish":
@@ -125,9 +122,8 @@ class SioClient:
             rec.finishes.append((arg.get("attempt_id"), arg.get("station_id"), source.get("node"),
                                  source.get("seq"), now, source.get("rx_us"), arg.get("emit_us")))
 
-    def _frames(self, payload: dict[str, Any], now: int, size: int) -> None:
+    def _frames(self, payload: dict[str, Any], now: int) -> None:
         rec = self.rec
-        rec.frame_bytes += size
         newest: tuple[int, str, dict] | None = None
         for sid, progress in payload.get("stations", {}).items():
             acc = rec.station_frames.setdefault(sid, [0, 0, 0])
