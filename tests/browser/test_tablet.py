@@ -8,13 +8,9 @@ ones in docs/instructor.md), else to the test's tmp_path.
 
 from __future__ import annotations
 
-import http.cookiejar
-import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from server.auth.users import UserStore, ensure_demo_user
 from server.sim.roster import demo_roster
+from tests.display.support import HubClient
 from tests.integration.conftest import make_hub
 from tests.support.waiting import wait_for
 
@@ -47,29 +44,6 @@ CIRCUIT = {
          "false_start_policy": "WARN_KEEP"},
     ],
 }
-
-
-class HubClient:
-    """JSON over HTTP with a session cookie; after ``sign_in`` writes carry the CSRF token."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.csrf: str | None = None
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Content-Type": "application/json", **({"X-CSRF-Token": self.csrf} if self.csrf else {})}
-        req = urllib.request.Request(self.base + path, None if body is None else json.dumps(body).encode(),
-                                     headers=headers, method=method)
-        try:
-            with self.opener.open(req, timeout=10) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                raise AssertionError(f"{method} {path}: {exc.code} {exc.read()!r}") from None
-
-    def sign_in(self, name: str, pin: str) -> None:
-        self.csrf = self.call("POST", "/api/session", {"name": name, "pin": pin})["csrf_token"]
 
 
 def build_tablet_hub(tmp_path, broker):

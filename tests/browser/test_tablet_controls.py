@@ -17,9 +17,10 @@ from server.app import create_app
 from server.auth.users import UserStore, ensure_demo_user
 from server.config import Config
 from server.sim.demo import demo_stations
-from tests.support.waiting import wait_for
-from tests.browser.test_tablet import (CIRCUIT, MEMBERS, HubClient, check_layout, screenshot,  # noqa: F401
+from tests.browser.test_tablet import (CIRCUIT, MEMBERS, check_layout, screenshot,  # noqa: F401
                                        shots, sign_in_with_keypad, tablet_page, tid)
+from tests.display.support import HubClient
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -124,6 +124,12 @@ class HubClient:
             with exc:
                 return exc.code, json.loads(exc.read())
 
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """A request that must succeed (2xx); its JSON answer."""
+        status, data = self.request(method, path, body)
+        assert 200 <= status < 300, f"{method} {path}: {status} {data!r}"
+        return data
+
     def get(self, path: str) -> Any:
         status, data = self.request("GET", path)
         assert status == 200, (path, status, data)
