@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.broker
 
 REQUIRED = ("raw_ceiling_msgs_per_s", "ingest_msgs_per_s", "ingest_ratio", "finish_latency_ms", "frame_latency_ms",
-            "clients", "lost_events", "hub_cpu_pct", "hub_rss_mb", "startup_s")
+            "frames_per_s_per_station", "clients", "lost_events", "hub_cpu_pct", "hub_rss_mb", "startup_s", "targets")
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +33,7 @@ def test_tiny_bench_writes_a_complete_report(tmp_path):
     assert report["raw_ceiling_msgs_per_s"] > 0 and report["ingest_msgs_per_s"] > 0
     assert 0 < report["startup_s"] < 30 and report["hub_rss_mb"] > 0
     assert report["finish_latency_ms"]["n"] > 0 and report["frame_latency_ms"]["n"] > 0
+    assert report["frames_per_s_per_station"] > 0
     assert report["lost_events"] == 0
     runs = report["details"]["runs"]
     assert runs["runs"] > 0 and runs["missing_results"] == 0 and runs["client_errors"] == 0
