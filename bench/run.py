@@ -139,7 +139,7 @@ class Bench:
         self.driver.start()
         self.log(f"class load: warm-up {plan.warmup_s:g} s, then {plan.load_s:g} s measured")
         time.sleep(plan.warmup_s)
-        profiler = (Profiler(self.hub.pid, self.out_dir / "profile-class-load.txt", plan.load_s)
+        profiler = (Profiler(self.hub.pid, self.out_dir / "profile-class-load.txt", plan.profile_s)
                     if plan.profile_s else None)
         h0, t0 = self._health(), time.monotonic()
         backlog, clients, errors = 0, [], 0
