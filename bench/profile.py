@@ -4,8 +4,8 @@ py-spy samples the running hub from outside (``--nonblocking``: the hub is never
 thread holding the GIL (``--gil``: where the hub's CPU goes, not where its threads wait), and writes
 collapsed stacks (``--format raw --threads``: ``thread (tid): name;frame;… count``).
 :func:`summarize` turns them into the top of the profile: samples per thread, and the functions with
-the most self and inclusive time. py-spy is not a dependency of sledhub: install it in the venv
-(``.venv/bin/pip install py-spy``); without it the bench runs unprofiled and says so.
+the most self and inclusive time. py-spy is only in sledhub's optional ``profile`` extra, which
+``make bench-profile`` installs; without it the bench runs unprofiled and says so.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Profiler:
         self.out = out
         binary = py_spy()
         self.proc: subprocess.Popen | None = None
-        self.error: str | None = None if binary else "py-spy is not installed (.venv/bin/pip install py-spy)"
+        self.error: str | None = None if binary else "py-spy is not installed (make bench-profile installs it)"
         if binary:
             cmd = [binary, "record", "--pid", str(pid), "--rate", str(rate_hz), "--format", "raw", "--threads",
                    "--nonblocking", "--gil", "--output", str(out)]

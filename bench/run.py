@@ -10,8 +10,9 @@ Phases (``bench/README.md`` says what each figure means and how it is measured):
 4. runs stop; events published by the nodes are compared with the events the hub accepted;
 5. saturation: the same publishers as the baseline, now with the hub as the consumer.
 
-Options: ``--tiny`` (smoke-test scale), ``--load-s``, ``--clients``, ``--sleds``, ``--lanes``,
-``--profile`` (py-spy on the hub during the class load and the saturation), ``--out DIR``.
+Options: ``--tiny`` (smoke-test scale), ``--load-s``, ``--clients``, ``--clients-per-process``, ``--sleds``,
+``--lanes``, ``--profile`` (py-spy on the hub during the class load and the saturation), ``--out DIR``,
+``--no-pin``, ``--hub-src DIR`` (A/B runs), ``--broker-option LINE`` (see ``--help``).
 """
 
 from __future__ import annotations
