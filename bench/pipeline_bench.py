@@ -82,7 +82,7 @@ def record(plan: Plan, seconds: float, seed: int = 3, runs: bool = True) -> list
         node._on_connect(node.client, None, None, _Connected(), None)
         nodes.append(node)
     next_arm = {n.station_id: t0 + rng.randrange(500_000, 2_500_000) if runs else None for n in nodes}
-    runs = {n.station_id: 0 for n in nodes}
+    run_k = {n.station_id: 0 for n in nodes}  # the next run's number per station
     countdown_us = round(plan.countdown_s * 1e6)
     t = t0
     while t < t0 + seconds * 1e6:
@@ -91,10 +91,10 @@ def record(plan: Plan, seconds: float, seed: int = 3, runs: bool = True) -> list
             sid = node.station_id
             if next_arm.get(sid) is not None and t >= next_arm[sid]:
                 ops += [(t, "arm", sid), (t + 1000, "go", sid)]
-                node.run(runs[sid], t + 1000, t + 1000 + countdown_us)
+                node.run(run_k[sid], t + 1000, t + 1000 + countdown_us)
                 next_arm[sid] = None
             for station, _k in node.tick(t):
-                runs[station] += 1
+                run_k[station] += 1
                 next_arm[station] = t + round(plan.rest_s * 1e6)
         t += 5000
     ops.sort(key=lambda op: op[0])
