@@ -17,7 +17,6 @@ Run:  .venv/bin/python bench/protocol_bench.py [--messages 50000] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from firmware_bridge.messages import encode  # noqa: E402  (compact JSON, as a node sends it)
 from server.protocol import Protocol  # noqa: E402
 
 NODE = "sled1"
@@ -34,10 +34,6 @@ TOPIC = f"sledhub/v1/node/{NODE}/"
 DESC = {"v": 1, "node": NODE, "boot_id": BOOT, "fw": "sledhub-bridge 0.1.0", "sensors": [
     {"id": "lc1", "kind": "load_cell", "unit": "N", "rate_hz": 80, "wiring": {"dout": 5, "sck": 6}},
     {"id": "gate1", "kind": "beam", "unit": None, "rate_hz": None, "wiring": {"pin": 22}}]}
-
-
-def encode(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def telemetry(count: int, rng: random.Random) -> list[tuple[str, bytes]]:
