@@ -4,7 +4,7 @@ Three streams, each of ``--messages`` distinct messages built beforehand (as pah
 topic string, payload bytes, receipt time) from a node whose descriptor is known, so the whole path
 runs — UTF-8 + JSON parse, validation, the descriptor check, dedupe:
 
-- ``tel/16``: telemetry batches of 16 load-cell samples ``[t_us, force_n, raw]`` (about 600 bytes);
+- ``tel/16``: telemetry batches of 16 load-cell samples ``[t_us, force_n, raw]`` (about 520 bytes);
 - ``evt``: beam events (about 100 bytes);
 - ``garbage``: payloads that are rejected (bad JSON), to show that a noisy node cannot stall the hub.
 
