@@ -6,7 +6,7 @@ finish check) and its tickers (engine advance, results to SQLite, frames to the 
 change to it can be measured in CPU seconds, a few % apart, before and after:
 
     .venv/bin/python -m bench.pipeline_bench                  # 20 s of the default class load
-    PYTHONPATH=/path/to/other/checkout .venv/bin/python -m bench.pipeline_bench   # the same on a change
+    cd /path/to/other/checkout && /path/to/.venv/bin/python -m bench.pipeline_bench   # the same on a change
     .venv/bin/python -m bench.pipeline_bench --profile        # and the top of cProfile
 
 The messages are made once by the bench nodes (:mod:`bench.nodes`, same generator as ``make bench``)
