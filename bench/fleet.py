@@ -26,6 +26,14 @@ class FleetError(RuntimeError):
     """A bench child process did not start or answer in time."""
 
 
+def join_or_kill(proc: Any, timeout_s: float = JOIN_TIMEOUT_S) -> None:
+    """Wait up to ``timeout_s`` for a bench child process to end; kill it if it has not."""
+    proc.join(timeout_s)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5)
+
+
 class NodeFleet:
     def __init__(self, ctx: Any, plan: Plan, broker: tuple[str, int], prefix: str, workdir: Path, *,
                  load: bool = True, seed: int = 9):
@@ -110,10 +118,7 @@ class NodeFleet:
         except FleetError:
             pass
         for p in self._procs:
-            p.join(JOIN_TIMEOUT_S)
-            if p.is_alive():
-                p.kill()
-                p.join(5)
+            join_or_kill(p)
         self._report_q.put(None)
         if self._reader is not None:
             self._reader.join(5)
@@ -165,10 +170,7 @@ class ClientFleet:
     def stop(self) -> list[ClientRecords]:
         self._stop.set()
         for p in self._procs:
-            p.join(JOIN_TIMEOUT_S)
-            if p.is_alive():
-                p.kill()
-                p.join(5)
+            join_or_kill(p)
         self._reply_q.close()
         self._reply_q.join_thread()
         records: list[ClientRecords] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from bench.fleet import NodeFleet
+from bench.fleet import NodeFleet, join_or_kill
 from bench.hubproc import broker_pid
 from bench.plan import Pinning, Plan
 from bench.saturation import process_cpu_s, ramp
@@ -98,10 +98,7 @@ class RawSubscriber:
 
     def stop(self) -> None:
         self._cmd.put("stop")
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(5)
+        join_or_kill(self._proc, 10)
         for q in (self._cmd, self._reply):
             q.close()
             q.join_thread()

@@ -34,7 +34,7 @@ import psutil
 
 from bench import analysis, report as reporting
 from bench.driver import Driver
-from bench.fleet import ClientFleet, NodeFleet
+from bench.fleet import ClientFleet, NodeFleet, join_or_kill
 from bench.hubproc import HubApi, HubApiError, HubProcess, Sampler, broker_pid
 from bench.plan import Pinning, Plan, tiny
 from bench.profile import Profiler
@@ -248,10 +248,7 @@ class Bench:
         if probe is None:
             return []
         self._probe_stop.set()
-        probe.join(10)
-        if probe.is_alive():
-            probe.kill()
-            probe.join(5)
+        join_or_kill(probe, 10)
         path = self.workdir / "probe.pickle"
         if not path.exists():
             return []
