@@ -267,18 +267,19 @@ class TimingEngine:
     def _apply_late(self, ev: EngineEvent, entry: tuple, stream: Stream) -> bool:
         """Apply a late event at once when that is exactly what processing it in time would have done:
         nothing at its station (no event of any role — of its own role while the station's roles are
-        independent, e.g. a running sled —, no command, no timer) was processed after its time, and it
-        is still within the duplicate-detection window. A hub or network stall longer
+        independent, e.g. a running sled —, no command, no timer) was processed at or after its time.
+        That also rules out a copy of a processed event, however old: its original's time is not
+        older than itself. A hub or network stall longer
         than the lateness bound then costs no finish, start or split (the timeline of the station
         simply had a gap)."""
         sid, t = ev.station_id, ev.t_us
-        if t <= self._watermark_us - self.retention_us or self._control_t.get(sid, -INF) >= t:
+        if self._control_t.get(sid, -INF) >= t:
             return False
         runtime = self._stations.get(sid)
         streams = [stream] if runtime is not None and runtime.roles_independent() else \
             self._streams.get(sid, {}).values()
         for other in streams:
-            last = other.last_processed_us()
+            last = other.last_done_us
             if last is not None and last >= t:
                 return False
         a = runtime.attempt if runtime is not None else None

@@ -42,12 +42,13 @@ Handler = Callable[[Entry], None]
 class Stream:
     """The buffered events of one ``(station, role)``, sorted; ``done`` counts processed entries."""
 
-    __slots__ = ("ts", "items", "done")
+    __slots__ = ("ts", "items", "done", "last_done_us")
 
     def __init__(self) -> None:
         self.ts: list[int] = []
         self.items: list[Entry] = []
         self.done = 0
+        self.last_done_us: int | None = None  # the newest processed time; kept when pruning forgets entries
 
     def insert(self, entry: tuple) -> bool:
         """Insert out of order; False when an entry with the same content key is already buffered."""
@@ -83,13 +84,13 @@ class Stream:
         """Record an entry handled out of turn (a late event applied at once) among the processed ones,
         so a later copy of it is a duplicate. Its time is at or before the watermark, hence before every
         unprocessed entry."""
-        i = bisect_right(self.ts, entry[0], 0, self.done)
-        self.ts.insert(i, entry[0])
+        t = entry[0]
+        i = bisect_right(self.ts, t, 0, self.done)
+        self.ts.insert(i, t)
         self.items.insert(i, entry)
         self.done += 1
-
-    def last_processed_us(self) -> int | None:
-        return self.ts[self.done - 1] if self.done else None
+        if self.last_done_us is None or t > self.last_done_us:
+            self.last_done_us = t
 
     def take(self, watermark_us: int, out: list[tuple]) -> bool:
         """Append the entries up to the watermark to ``out``; True if any."""
@@ -98,6 +99,7 @@ class Stream:
             return False
         out.extend(self.items[self.done:k])
         self.done = k
+        self.last_done_us = self.ts[k - 1]
         return True
 
     def prune(self, before_us: int) -> None:

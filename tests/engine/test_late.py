@@ -106,3 +106,15 @@ def test_an_idle_sled_keeps_late_force_and_wheel_samples_each_in_its_own_order()
     assert e.ingest(EngineEvent("sled1", "force", "force", us(1.9), 3.0)) is True     # late, applied
     assert e.ingest(EngineEvent("sled1", "wheel", "position", us(1.8), 0.01)) is True  # older than the force
     assert e.stats["late_used"] == 2 and e.stats["late"] == 0
+
+
+def test_a_stall_longer_than_the_duplicate_window_still_costs_no_finish():
+    e, t = _lane_running()
+    for k in range(400):  # enough processed samples for pruning to forget the old ones
+        e.ingest(EngineEvent("lane1", "start", "restore", us(t + 0.61 + k * 0.001)))
+    e.advance(us(t + 1.5))
+    e.advance(us(t + 12.0))  # a 10 s stall: the watermark is far past the finish and past the 2 s window
+    assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9))) is True
+    (done,) = [o for o in e.advance(us(t + 12.1)) if isinstance(o, AttemptFinished)]
+    assert done.result.time_s == 7.9
+    assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9))) is False  # its copy: not again
