@@ -412,15 +412,16 @@ class TimingEngine:
                 stream.prune(before)
 
     def _on_control(self, t_us: int, payload: Command | Timer) -> None:
-        self._control_t[payload.station_id] = t_us  # what a late event must not precede (_apply_late)
         runtime = self._stations.get(payload.station_id)
         if runtime is None:
             return
         if isinstance(payload, Timer):
+            self._control_t[payload.station_id] = t_us  # what a late event must not precede (_apply_late)
             runtime.on_timer(t_us, payload)
             return
         try:
             self._command(runtime, t_us, payload)
+            self._control_t[payload.station_id] = t_us  # a refused command changed nothing: it does not count
         except TransitionRejected as exc:
             self._out.append(CommandRejected(payload.name, payload.station_id, t_us, str(exc)))
             if payload.name == "arm" and payload.heat_id in self._heats:

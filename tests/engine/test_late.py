@@ -118,3 +118,15 @@ def test_a_stall_longer_than_the_duplicate_window_still_costs_no_finish():
     (done,) = [o for o in e.advance(us(t + 12.1)) if isinstance(o, AttemptFinished)]
     assert done.result.time_s == 7.9
     assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9))) is False  # its copy: not again
+
+
+def test_a_refused_arm_during_the_stall_does_not_cost_the_finish():
+    """The instructor (or a bench driver) arms the next run while the finish is still held back: the
+    arm is refused (the station is busy) and changed nothing, so the late finish still counts."""
+    e, t = _lane_running()
+    e.arm(["lane1"], {"lane1": "a2"}, us(t + 8.5))
+    out = e.advance(us(t + 9.0))
+    assert [o.command for o in out if isinstance(o, CommandRejected)] == ["arm"]
+    assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9))) is True
+    (done,) = [o for o in e.advance(us(t + 9.1)) if isinstance(o, AttemptFinished)]
+    assert done.result.attempt_id == "a1" and done.result.time_s == 7.9
