@@ -233,7 +233,6 @@ def test_events_beyond_the_outbox_bound_are_dropped_and_counted(factory):
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 
-@pytest.mark.skipif(not (SCHEMAS / "desc.json").exists(), reason="protocol schemas not present")
 def test_every_message_matches_the_protocol_schemas(broker, factory, spy, running, step_clock):
     from jsonschema import Draft202012Validator
 

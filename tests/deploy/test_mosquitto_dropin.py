@@ -10,7 +10,6 @@ for the marker (the broker delivers in order), and then checks that nothing else
 from __future__ import annotations
 
 import itertools
-import shutil
 import tomllib
 from dataclasses import dataclass, field
 
@@ -18,23 +17,10 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from server import nodeadmin
-from server.broker import BrokerError, find_mosquitto
 from tests.deploy.secured_broker import MqttProbe, SecuredBroker
 from tests.support.waiting import wait_for
 
-
-def _have_mosquitto() -> bool:
-    try:
-        find_mosquitto()
-    except BrokerError:
-        return False
-    return shutil.which("mosquitto_passwd") is not None
-
-
-pytestmark = [
-    pytest.mark.broker,
-    pytest.mark.skipif(not _have_mosquitto(), reason="needs mosquitto and mosquitto_passwd (apt-get install mosquitto)"),
-]
+pytestmark = [pytest.mark.broker]
 
 ROOT = "sledhub/v1/node"
 NODE_TO_HUB = ["status", "desc", "evt", "tel", "ack", "health", "clock/pong"]

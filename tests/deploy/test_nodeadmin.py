@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import stat
 import tomllib
 
@@ -10,11 +9,6 @@ import pytest
 
 from server import nodeadmin
 from server.nodeadmin import NodeAdminError, NodeCredentials
-
-needs_passwd = pytest.mark.skipif(
-    shutil.which("mosquitto_passwd") is None, reason="needs mosquitto_passwd (apt-get install mosquitto)"
-)
-
 
 @pytest.mark.parametrize("name", ["lane1", "sled-2", "A_b-9", "x" * 64])
 def test_valid_node_names(name):
@@ -48,7 +42,6 @@ def test_default_broker_host_is_an_address_or_mdns_name():
     assert host and not host.startswith("127.")
 
 
-@needs_passwd
 def test_add_node_creates_a_private_password_file_and_keeps_other_logins(tmp_path):
     passwd = tmp_path / "sledhub.passwd"
     first = nodeadmin.add_node("lane1", passwd, "hub.local")
@@ -59,7 +52,6 @@ def test_add_node_creates_a_private_password_file_and_keeps_other_logins(tmp_pat
     assert (first.username, first.broker_host, first.broker_port) == ("lane1", "hub.local", 1883)
 
 
-@needs_passwd
 def test_add_node_refuses_an_existing_node_unless_replacing(tmp_path):
     passwd = tmp_path / "sledhub.passwd"
     nodeadmin.add_node("lane1", passwd, "hub.local", password="first-password")
@@ -86,7 +78,6 @@ def test_add_node_says_what_to_do_when_the_folder_is_missing(tmp_path):
         nodeadmin.add_node("lane1", tmp_path / "no-mosquitto" / "sledhub.passwd", "hub.local")
 
 
-@needs_passwd
 def test_main_node_add_prints_the_config_and_the_reload_hint(tmp_path, capsys):
     passwd = tmp_path / "sledhub.passwd"
     rc = nodeadmin.main_node_add(["lane3", "--passwd-file", str(passwd), "--broker-host", "hub.local", "--port", "1884"])
