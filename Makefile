@@ -7,7 +7,7 @@ PORT   ?= 8080
 .PHONY: demo test bench bench-profile setup system-demo system-test clean
 
 demo: system-demo setup
-	$(VENV)/bin/sledhub demo --port $(PORT)
+	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
 
 test: system-test setup
 	$(PY) -m pytest -q -p no:cacheprovider
