@@ -4,13 +4,22 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test bench bench-profile setup system-demo system-test clean
+.PHONY: demo test test-fast lint bench bench-profile setup system-demo system-test clean
 
 demo: system-demo setup
 	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
 
-test: system-test setup
+test: system-test setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the inner loop: no browser, no broker, nothing slow (under 30 s); then `make test` before a commit
+test-fast: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not broker and not slow"
+
+# ruff and mypy, configured in pyproject.toml (also run by tests/suite/test_lint.py)
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: system-demo setup
 	$(PY) -m bench.run

@@ -7,6 +7,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -16,6 +17,7 @@ from tests.deploy.test_units import read_unit
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_tune_process_sets_the_switch_interval_and_reports_the_arenas():
     code = ("import json, sys; from server.process_tuning import tune_process; a = tune_process(); "
             "print(json.dumps({'applied': a, 'interval': sys.getswitchinterval()}))")
@@ -64,6 +66,7 @@ def test_the_hubs_install_brings_no_http_client_library():
     assert {"requests", "websocket-client"} <= _closure("python-socketio[client]")  # the check can fail
 
 
+@pytest.mark.slow
 def test_importing_the_hub_tunes_nothing():
     """No import-time side effects: a fresh interpreter that imports the hub and its command line keeps
     Python's switch interval."""
