@@ -9,14 +9,16 @@ PORT   ?= 8080
 demo: system-demo setup
 	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
 
-test: system-test setup lint
+# (ruff and mypy run inside the suite: tests/suite/test_lint.py)
+test: system-test setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# the inner loop: no browser, no broker, nothing slow (under 30 s); then `make test` before a commit
+# the inner loop: ruff and mypy (cached), then no browser, no broker, nothing slow (under 30 s);
+# `make test` before a commit
 test-fast: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not broker and not slow"
 
-# ruff and mypy, configured in pyproject.toml (also run by tests/suite/test_lint.py)
+# ruff and mypy, configured in pyproject.toml
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

@@ -242,7 +242,8 @@ def _positive(table: dict[str, Any], where: str, keys: tuple[str, ...], problems
             problems.append(f"{where}: key '{key}' must be > 0, not {value!r}")
 
 
-def _check_values(node, mqtt, outbox, telemetry, problems: list[str]) -> None:
+def _check_values(node: dict[str, Any], mqtt: dict[str, Any], outbox: dict[str, Any], telemetry: dict[str, Any],
+                  problems: list[str]) -> None:
     if node["id"] is not None and not ID_PATTERN.match(node["id"]):
         problems.append(f"[node]: key 'id' {node['id']!r} must match {ID_PATTERN.pattern}")
     if mqtt["port"] is not None and not 0 < mqtt["port"] < 65536:

@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage sign-ins (admins, instructors)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     uadd = user_sub.add_parser("add", help="create a user (or reset a PIN) and print its PIN once")
-    uadd.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [--role R] [--config F | --db F]; see 'sledhub user add -- --help'")
+    uadd.add_argument("rest", nargs=argparse.REMAINDER,
+                      help="NAME [--role R] [--config F | --db F]; see 'sledhub user add -- --help'")
     return p
 
 

@@ -8,7 +8,8 @@ The connection's session is the cookie it connected with: connect (or reconnect)
 
 | event | payload (besides ``csrf``) |
 |---|---|
-| ``class:start``, ``class:go``, ``class:pause``, ``class:resume``, ``class:skip``, ``class:finish``, ``class:arm`` | ``class_id`` |
+| ``class:start``, ``class:go``, ``class:pause``, ``class:resume``, ``class:skip``, ``class:finish``,\
+  ``class:arm`` | ``class_id`` |
 | ``class:stop_all`` | (nothing) |
 | ``class:checkin`` | ``class_id``, ``member_ids`` |
 | ``class:checkout`` | ``class_id``, ``member_id`` |

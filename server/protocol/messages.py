@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 PROTOCOL_VERSION = 1
 TOPIC_ROOT = "sledhub/v1/node"
@@ -190,4 +190,4 @@ class NodeHealth(_Plain):
     rx_us: int
 
 
-Inbound = Union[NodeStatus, NodeDescriptor, SensorEvent, TelemetryBatch, CommandAck, ClockPong, NodeHealth]
+Inbound = NodeStatus | NodeDescriptor | SensorEvent | TelemetryBatch | CommandAck | ClockPong | NodeHealth

@@ -64,7 +64,8 @@ def _schemas() -> dict[str, S]:
         "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT}, ["error", "status"]),
         "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
                                           "messages_rejected", "duplicates", "sequence_gaps", "late_events",
-                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors", "clients")}
+                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors",
+                                          "clients")}
                        | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ}),
         "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                         "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
@@ -288,7 +289,7 @@ def _class_paths() -> dict[str, dict[str, S]]:
                                                                               tag="classes")},
         "/api/stop-all": {"post": _inst("STOP ALL: abort every attempt on every station; pause the class",
                                         ref("StopAllOutcome"), errors=(), tag="classes")},
-    
+
     }
 
 
