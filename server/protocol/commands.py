@@ -7,11 +7,11 @@ with the same ``id``.
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from typing import Any, NamedTuple
 
+from firmware_bridge import wire
 from server.protocol.messages import COUNT_MAX, is_id, topic
 from server.protocol.validate import Reject, _id, _number, _version
 
@@ -135,7 +135,7 @@ def make_command(node: str, cmd: str, sensor: str | None = None, params: dict[st
         msg["params"] = params
     try:
         check_command(msg)
-        payload = json.dumps(msg, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        payload = wire.encode(msg)
     except Reject as r:
         raise ValueError(f"invalid {cmd!r} command for {node!r}: {r.reason} ({r.detail})") from None
     except ValueError as exc:  # NaN or Infinity in params
