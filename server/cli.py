@@ -69,7 +69,11 @@ def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, ho
     """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
     from server.process_tuning import tune_process
     log.debug("process tuning: %s", tune_process())
-    from server.app import create_app
+    try:
+        from server.app import create_app
+    except ModuleNotFoundError as exc:  # a sensor node's install (`pip install sledhub`) has no web stack
+        print(f"sledhub: the hub needs its extra, pip install 'sledhub[hub]' ({exc})", file=sys.stderr)
+        return 2
     from server.broker import BrokerError, ManagedBroker
 
     with ExitStack() as stack:

@@ -89,3 +89,18 @@ def test_the_bridge_command_line_starts_without_the_hub():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("sledhub-bridge ")
+
+
+def test_the_hub_command_on_a_node_says_what_to_install(tmp_path):
+    """``sledhub serve`` where Flask is not installed: exit status 2 and the install to run, no traceback."""
+    code = ("import sys\n"
+            "class NoFlask:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('flask', 'flask_socketio'):\n"
+            "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+            "sys.meta_path.insert(0, NoFlask())\n"
+            "from server.cli import main\n"
+            "sys.exit(main(['serve', '--port', '0']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "pip install 'sledhub[hub]'" in out.stderr and "Traceback" not in out.stderr
