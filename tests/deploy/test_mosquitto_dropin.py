@@ -33,10 +33,12 @@ class Setup:
     passwords: dict[str, str]
     serial: itertools.count = field(default_factory=itertools.count)
 
-    def probe(self, user: str | None, password: str | None = None) -> MqttProbe:
+    def probe(self, user: str | None, password: str | None = None, client_id: str | None = None) -> MqttProbe:
         if user is not None and password is None:
             password = self.passwords[user]
-        return MqttProbe(self.broker.port, user, password, client_id=f"test-{user or 'anon'}-{next(self.serial)}")
+        if client_id is None:
+            client_id = f"test-{user or 'anon'}-{next(self.serial)}"
+        return MqttProbe(self.broker.port, user, password, client_id=client_id)
 
 
 @pytest.fixture
@@ -175,3 +177,25 @@ def test_node_add_login_works_after_a_reload_and_keeps_the_others(setup, clients
     # The logins made before are still there (no `mosquitto_passwd -c` on an existing file).
     clients(setup.probe("laneA"))
     clients(setup.probe("hub"))
+
+
+def test_a_node_login_cannot_take_the_hub_s_or_another_node_s_client_id(setup, clients):
+    """Mosquitto closes the older of two connections with one client id; the drop-in makes the
+    client id the username, so node A asking for the hub's or node B's id gets its own instead."""
+    hub = clients(setup.probe("hub", client_id="hub"))
+    hub.subscribe("sledhub/v1/#")
+    lane_b = clients(setup.probe("laneB", client_id="laneB"))
+    lane_b.subscribe(f"{ROOT}/laneB/cmd")
+    for stolen in ("hub", "laneB", "sledhub-hub", "sledhub-node-laneB"):
+        intruder = setup.probe("laneA", client_id=stolen)
+        try:
+            assert intruder.connect() == 0
+            lane_b.publish(f"{ROOT}/laneB/evt", stolen.encode())
+            hub.publish(f"{ROOT}/laneB/cmd", stolen.encode())
+            # Both markers travel over the connections made before the intruder's: had it taken one
+            # of their ids, that connection would be closed and the marker lost (no resubscription).
+            wait_for(lambda: (f"{ROOT}/laneB/evt", stolen.encode()) in hub.received(), what=f"B's marker ({stolen})")
+            wait_for(lambda: (f"{ROOT}/laneB/cmd", stolen.encode()) in lane_b.received(), what=f"hub's marker ({stolen})")
+        finally:
+            intruder.close()
+    assert (hub.disconnects, lane_b.disconnects) == (0, 0)
