@@ -124,6 +124,25 @@ def test_keypad_sign_in_refuses_a_wrong_pin_then_the_socket_carries_the_session(
     assert page.evaluate("fetch('/api/session').then((r) => r.json())")["signed_in"] is False
 
 
+def test_sign_out_everywhere_takes_the_tablet_back_to_sign_in_at_once(tablet_page, quiet_hub):  # noqa: F811
+    app, base, admin = quiet_hub
+    page = tablet_page
+    known_names(page, "demo")
+    page.goto(f"{base}/instructor")
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    expect(page.locator("body[data-online='1']")).to_have_count(1)
+    demo_id = next(u["id"] for u in admin.call("GET", "/api/users") if u["name"] == "demo")
+    assert admin.call("DELETE", f"/api/users/{demo_id}/sessions")["sessions_ended"] == 1
+    # the hub's signed_out reaches the page over the socket: no tap, no REST call needed
+    expect(tid(page, "screen-signin")).to_be_visible()
+    # the closed socket comes back (as a display) and a new sign-in works over it
+    expect(page.locator("body[data-online='1']")).to_have_count(1)
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    assert page.evaluate("fetch('/api/session').then((r) => r.json())")["signed_in"] is True
+
+
 def test_run_controls_pause_skip_abort_rearm_stop_all_and_late_arrivals(tablet_page, quiet_hub):  # noqa: F811
     app, base, admin = quiet_hub
     page = tablet_page
