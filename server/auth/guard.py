@@ -92,7 +92,7 @@ class Auth:
         self.sessions = SessionStore(db, wall_clock)
         self.limiter = SignInLimiter(clock)
         self.disconnect_socket: Callable[[str], None] | None = None
-        self._sockets: dict[str, str] = {}
+        self._sockets: dict[str, tuple[str, str]] = {}  # sid -> (session token hash, user id)
         self._sockets_lock = threading.Lock()
 
     # session ----------------------------------------------------------------------------------------
@@ -153,17 +153,24 @@ class Auth:
         row = self._current()[0]
         if row is not None:
             with self._sockets_lock:
-                self._sockets[sid] = row.token_hash
+                self._sockets[sid] = (row.token_hash, row.user_id)
 
     def socket_left(self, sid: str) -> None:
         with self._sockets_lock:
             self._sockets.pop(sid, None)
 
+    def user_removed(self, user_id: str) -> None:
+        """Close the Socket.IO connections of a removed user (its sessions went with it)."""
+        self._close_sockets_where(lambda token, user: user == user_id)
+
     def _close_sockets(self, ended: list[str]) -> None:
-        if not ended:
-            return
+        if ended:
+            hashes = set(ended)
+            self._close_sockets_where(lambda token, user: token in hashes)
+
+    def _close_sockets_where(self, match: Callable[[str, str], bool]) -> None:
         with self._sockets_lock:
-            sids = [sid for sid, h in self._sockets.items() if h in set(ended)]
+            sids = [sid for sid, (token, user) in self._sockets.items() if match(token, user)]
             for sid in sids:
                 del self._sockets[sid]
         for sid in sids:

@@ -90,8 +90,8 @@ def _user_routes(bp: Blueprint, auth: Auth) -> None:
     @bp.delete("/users/<user_id>")
     @require_role(Role.ADMIN)
     def delete_user(user_id: str):
-        auth.users.delete(user_id)
-        auth.end_sessions(user_id)  # the rows went with the user; this closes their live sockets
+        auth.users.delete(user_id)  # the user's sessions go with it
+        auth.user_removed(user_id)
         return jsonify({"id": user_id, "deleted": True})
 
     @bp.delete("/users/<user_id>/sessions")

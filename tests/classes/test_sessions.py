@@ -116,6 +116,19 @@ def test_an_ended_session_loses_its_live_socket(app):
                 s.disconnect()
 
 
+def test_a_removed_user_loses_their_live_socket(app):
+    tablet = signed_in(app, "instructor")
+    sock = app.socketio.test_client(app.flask, flask_test_client=tablet.client)
+    anonymous = app.socketio.test_client(app.flask)
+    try:
+        assert signed_in(app, "admin").delete(f"/api/users/{user_id(app, 'instructor')}").status_code == 200
+        assert not sock.is_connected() and anonymous.is_connected()
+    finally:
+        for s in (sock, anonymous):
+            if s.is_connected():
+                s.disconnect()
+
+
 def test_a_socket_whose_session_ended_is_refused_even_if_still_open(app):
     tablet = signed_in(app, "instructor")
     sock = app.socketio.test_client(app.flask, flask_test_client=tablet.client)
