@@ -47,7 +47,8 @@ def setup(tmp_path):
     broker.workdir.mkdir()
     hub_password = nodeadmin.generate_password()
     nodeadmin.set_broker_password(broker.passwd_file, "hub", hub_password)
-    passwords = {"hub": hub_password}
+    passwords = {"hub": hub_password, "monitor": nodeadmin.generate_password()}
+    nodeadmin.set_broker_password(broker.passwd_file, "monitor", passwords["monitor"])
     for node in ("laneA", "laneB"):
         passwords[node] = nodeadmin.add_node(node, broker.passwd_file, "127.0.0.1").password
     broker.start()
@@ -199,3 +200,19 @@ def test_a_node_login_cannot_take_the_hub_s_or_another_node_s_client_id(setup, c
         finally:
             intruder.close()
     assert (hub.disconnects, lane_b.disconnects) == (0, 0)
+
+
+def test_the_monitor_login_reads_everything_and_writes_nothing(setup, clients):
+    monitor = clients(setup.probe("monitor"))
+    monitor.subscribe("sledhub/v1/#")
+    lane_a = clients(setup.probe("laneA"))
+    lane_a.subscribe(f"{ROOT}/laneA/cmd")
+    hub = clients(setup.probe("hub"))
+    monitor.publish(f"{ROOT}/laneA/cmd", b"from-monitor")
+    monitor.publish(f"{ROOT}/laneB/evt", b"from-monitor")
+    lane_a.publish(f"{ROOT}/laneA/evt", b"A's event")
+    hub.publish(f"{ROOT}/laneA/cmd", b"from-hub")
+    wait_for(lambda: lane_a.received(), what="the hub's command at A")
+    wait_for(lambda: len(monitor.received()) >= 2, what="A's event and the hub's command at the monitor")
+    assert lane_a.received() == [(f"{ROOT}/laneA/cmd", b"from-hub")]
+    assert monitor.received() == [(f"{ROOT}/laneA/evt", b"A's event"), (f"{ROOT}/laneA/cmd", b"from-hub")]
