@@ -31,8 +31,9 @@ from pathlib import Path
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Node ids (= MQTT usernames), as in the topic contract of docs/architecture.md."""
 
-RESERVED_NAMES = frozenset({"hub"})
-"""Usernames that are not nodes: ``hub`` holds the hub's read-everything rights in the ACL."""
+RESERVED_NAMES = frozenset({"hub", "monitor"})
+"""Usernames that are not nodes: ``hub`` holds the hub's rights in the ACL, ``monitor`` may read
+everything (for watching with ``mosquitto_sub``). The broker makes each username the client id."""
 
 DEFAULT_PASSWD_FILE = Path("/etc/mosquitto/sledhub.passwd")
 """The password file named by ``deploy/mosquitto/sledhub.conf``."""

@@ -106,6 +106,11 @@ class UserStore:
     def count(self) -> int:
         return self.db.query("SELECT COUNT(*) FROM users")[0][0]
 
+    def find(self, name: str) -> User | None:
+        """The user called ``name`` (case-insensitive), else None."""
+        rows = self.db.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE", (name,))
+        return _user(rows[0]) if rows else None
+
     def authenticate(self, name: str, pin: str) -> User | None:
         """The user when ``name`` and ``pin`` match, else None (same work either way)."""
         rows = self.db.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE", (name,))

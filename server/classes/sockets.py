@@ -5,6 +5,8 @@ Each event takes one JSON object with the session's CSRF token in ``csrf`` (from
 or ``{"ok": false, "status": 400|401|403|404|409, "error": "..."}``. A refused event changes nothing.
 
 The connection's session is the cookie it connected with: connect (or reconnect) after signing in.
+Its session is looked up again for every event; when it ends (sign-out, a PIN change, "sign out
+everywhere") the hub sends ``signed_out`` and closes the connection.
 
 | event | payload (besides ``csrf``) |
 |---|---|
@@ -88,6 +90,12 @@ CONTROL_EVENTS: dict[str, tuple[Role, Call]] = {
 
 
 def register_control_events(socketio: SocketIO, service: ClassService, auth: Auth) -> None:
+    def disconnect(sid: str) -> None:
+        """A session ended: close its connection (the page reconnects as a display)."""
+        socketio.emit("signed_out", {}, to=sid)
+        socketio.server.disconnect(sid, namespace="/")
+
+    auth.disconnect_socket = disconnect
     for name, (role, call) in CONTROL_EVENTS.items():
         socketio.on_event(name, _handler(role, call, service, auth))
 

@@ -91,6 +91,7 @@ def _schemas() -> dict[str, S]:
         "CircuitInput": _obj(circuit_props, ["name", "stations"], extra=False),
         "Circuit": _obj({"id": STR, **circuit_props, "created_at": NUM, "updated_at": NUM}),
         "Deleted": _obj({"id": STR, "deleted": {"const": True}}),
+        "SessionsEnded": _obj({"id": STR, "sessions_ended": INT, "devices_forgotten": INT}),
         "Person": person,
         "Slot": slot,
         "Clock": _obj({"running": BOOL, "phase": _n({"enum": STATES}), "duration_s": NUM, "remaining_s": NUM,
@@ -221,6 +222,11 @@ def _people_paths() -> dict[str, dict[str, S]]:
             "patch": _op("Change a user's role or PIN", ref("User"), role="admin", write=True,
                          body=ref("UserChange"), errors=(404, 409), tag="auth"),
             "delete": _op("Remove a user", ref("Deleted"), role="admin", write=True, errors=(404, 409), tag="auth"),
+        },
+        "/api/users/{user_id}/sessions": {
+            "delete": _op("Sign a user out everywhere: end every session, close their live sockets, forget "
+                          "their trusted devices", ref("SessionsEnded"), role="admin", write=True, errors=(404,),
+                          tag="auth"),
         },
         "/api/members": {
             "get": _op("The roster", _arr(ref("Member")), role="instructor", tag="roster",

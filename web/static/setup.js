@@ -231,6 +231,7 @@ loadSession().then(() => {
     "setup:view": render,
     "setup:readings": onReadings,
     "setup:warnings": renderWarnings,
+    signed_out: () => loadSession(),  // the hub ended this session (sign-out elsewhere, a new PIN)
   });
   setInterval(() => { if (socket.connected && !document.hidden) refresh().catch(() => {}); }, SAFETY_REFRESH_MS);
 });

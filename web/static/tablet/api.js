@@ -15,7 +15,8 @@ export class Api {
   constructor() {
     this.session = { signed_in: false, role: "display", user: null, csrf_token: null };
     this.socket = null;
-    this.onSignedOut = () => {};   // the hub answered 401: the sign-in ran out (12 h) or the user was removed
+    this.onSignedOut = () => {};   // the hub answered 401 or ended the session (sign-out elsewhere, new PIN)
+    this.leaving = false;          // signing out here: the hub's signed_out is expected, not news
   }
 
   get signedIn() { return this.session.signed_in; }
@@ -32,9 +33,16 @@ export class Api {
   }
 
   async signOut() {
+    this.leaving = true;
     try { await this.send("DELETE", "/api/session"); } finally {
       this.session = { signed_in: false, role: "display", user: null, csrf_token: null };
+      this.leaving = false;
     }
+  }
+
+  /** The hub's ``signed_out`` socket event: this session was ended (a new PIN, sign out everywhere). */
+  sessionEnded() {
+    if (this.session.signed_in && !this.leaving) this.#signedOut();
   }
 
   async get(url) {
