@@ -79,7 +79,8 @@ def transition(event: E, sources: S | Iterable[S], target: S, guard: str | None 
 
 
 class MachineError(ValueError):
-    """The table cannot be right (unknown guard or effect, unreachable state, a way out of a final state)."""
+    """The table cannot be right (unknown or unused guard or effect, unreachable state, a way out of a
+    final state)."""
 
 
 class Machine(Generic[S, E, C]):
@@ -142,6 +143,10 @@ class Machine(Generic[S, E, C]):
             strangers = (t.sources | {t.target}) - self.states
             if strangers:
                 out.append(f"{label} names states outside the machine: {sorted(_name(s) for s in strangers)}")
+        used_guards = {t.guard for t in self.transitions}
+        out += [f"guard {name!r} is never used" for name in self.guards if name not in used_guards]
+        used_effects = {t.effect for t in self.transitions}
+        out += [f"effect {name!r} is never used" for name in self.effects if name not in used_effects]
         unreached = self.states - self.reachable()
         if unreached:
             out.append(f"states never reached from {_name(self.initial)}: {sorted(_name(s) for s in unreached)}")

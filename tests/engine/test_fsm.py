@@ -85,6 +85,8 @@ def test_a_sound_table_has_no_problems():
     ((transition(E.FIX, (), S.OFF),), {}, "FIX from nowhere has no source state"),
     ((), {"states": (S.IDLE, S.ON, S.BROKEN)}, "KICK from OFF/ON names states outside the machine: ['OFF']"),
     ((), {"guards": {"has_bulb": GUARDS["has_bulb"]}}, "PRESS from IDLE/OFF names an unknown guard 'no_bulb'"),
+    ((), {"guards": {**GUARDS, "is_new": bool}}, "guard 'is_new' is never used"),
+    ((), {"effects": {"light": str, "solder": str}}, "effect 'solder' is never used"),
 ])
 def test_a_broken_table_fails_when_it_is_built(extra, kw, problem):
     with pytest.raises(MachineError, match="the lamp machine is broken") as err:
@@ -101,3 +103,21 @@ def test_an_unreachable_state_is_named():
 def test_the_module_example_runs():
     failures, tried = doctest.testmod(fsm)
     assert tried >= 8 and failures == 0
+
+
+def sledhub_machines() -> dict[str, Machine]:
+    from server.classes import session
+    from server.engine import machine
+    from server.setup import wizards
+    return {"attempt": machine.MACHINE, "class session": session.MACHINE,
+            **{cls.__name__: cls.MACHINE for cls in (wizards.LoadCellWizard, wizards.EncoderWizard, wizards.BeamWizard)}}
+
+
+@pytest.mark.parametrize("name", sorted(sledhub_machines()))
+def test_every_sledhub_machine_is_sound(name):
+    m = sledhub_machines()[name]
+    assert m.problems() == []
+    assert all(t.guard is None or t.guard in m.guards for t in m.transitions)   # guards exist
+    assert m.reachable() == m.states                                             # every state reachable
+    assert not any(t.sources & m.final for t in m.transitions)                   # nothing leaves the end
+    assert m.final and m.final <= m.states
