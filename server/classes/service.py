@@ -373,7 +373,7 @@ class ClassService:
         t = change.transition
         if t is not None and t.target is State.DONE:
             self._station_overrides({})
-        if heat is not None and t is not None and t.target is State.WORK and t.source is not State.PAUSED:
+        if heat is not None and t is not None and t.target is State.WORK and change.before.state is not State.PAUSED:
             armed = {r.station_id for r in rows if r.status == "armed" and (r.round_no, r.heat_no) == here}
             stations = [st for st, _m in heat.entries if st in armed]
             if stations:
