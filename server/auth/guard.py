@@ -30,7 +30,7 @@ from server.auth.ratelimit import SignInLimiter
 from server.auth.roles import Role
 from server.auth.users import User, UserStore
 from server.store.db import Database
-from server.web.errors import ApiError
+from server.errors import AccessRefused
 
 SESSION_MAX_AGE_S = 12 * 3600
 """A sign-in lasts 12 hours (a long teaching day), then the tablet asks for the PIN again."""
@@ -57,7 +57,7 @@ class Principal:
         return (self.user.id, self.user.name) if self.user else (None, "")
 
 
-class SignInRefused(ApiError):
+class SignInRefused(AccessRefused):
     pass
 
 
@@ -126,7 +126,7 @@ class Auth:
         write = request.method not in SAFE_METHODS
         refused = self.refusal(required, write, request.headers.get(CSRF_HEADER))
         if refused:
-            raise ApiError(*refused)
+            raise AccessRefused(*refused)
 
     def socket_refusal(self, required: Role, data: Any) -> dict[str, Any] | None:
         """The error ack for a control event the connection may not send, else None."""

@@ -30,7 +30,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from server.classes.errors import InvalidInput
+from server.errors import InvalidInput
 from server.engine.enums import LANE_MODES, SLED_MODES, FalseStartPolicy, StartMode
 
 DEFAULT_WORK_S = 20.0

@@ -16,7 +16,7 @@ import math
 from enum import StrEnum
 from typing import Any
 
-from server.classes.errors import Conflict, InvalidInput
+from server.errors import Conflict, InvalidInput
 
 REASON_MAX = 300
 TIME_MAX_S = 3600.0

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 from server.classes import rotation
 from server.classes.circuits import Circuit
 from server.classes.corrections import CorrectionKind, corrected
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import ACTIVE_STATES, Event, Session, State, Timing, Transition, due_event, fire, restored
 from server.classes.views import ClassViews
 from server.store.classes import AttemptRow, Changes, CircuitStore, ClassRecord, ClassStore, CorrectionStore

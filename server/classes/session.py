@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Callable
 
-from server.classes.errors import Conflict
+from server.errors import Conflict
 from server.classes.rotation import Heat, Plan, Pods, plan_from_json, plan_to_json
 
 

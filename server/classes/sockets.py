@@ -26,7 +26,8 @@ from flask_socketio import SocketIO
 
 from server.auth.guard import Auth
 from server.auth.roles import Role
-from server.classes.errors import ClassError, InvalidInput
+from server.errors import DomainError, InvalidInput
+from server.web.errors import error_ack
 from server.classes.service import ClassService
 from server.classes.session import Event
 
@@ -99,8 +100,8 @@ def _handler(role: Role, call: Call, service: ClassService, auth: Auth) -> Calla
             return refused
         try:
             return {"ok": True, "class": call(service, data)}
-        except ClassError as exc:
-            return {"ok": False, **exc.to_dict()}
+        except DomainError as exc:
+            return error_ack(exc)
         except Exception as exc:  # every control gets an answer, never silence
             log.exception("control event failed")
             return {"ok": False, "status": 500, "error": f"the hub could not do that: {exc}"}

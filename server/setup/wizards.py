@@ -24,17 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from server.errors import Conflict, InvalidInput
 from server.setup import calibration as cal
 from server.setup.calibration import CalibrationError
-
-
-class WizardError(Exception):
-    """A user action that cannot be done: ``status`` 400 (bad input) or 409 (not now)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -100,13 +92,13 @@ class Wizard:
     # -- user actions -----------------------------------------------------------------------------
     def act(self, action: str, params: dict[str, Any], now_s: float) -> list[Command]:
         if self.state in TERMINAL:
-            raise WizardError(409, f"this calibration has ended ({self.state.value.lower()}); start a new one")
+            raise Conflict(f"this calibration has ended ({self.state.value.lower()}); start a new one")
         if action == "cancel":
             self._go(State.CANCELLED, now_s, "Cancelled: nothing was changed on the sensor.")
             return []
         if action not in self.ACTIONS.get(self.state, ()):
             allowed = ", ".join(self.actions()) or "none"
-            raise WizardError(409, f"'{action}' is not possible now (step {self.state.value}; possible: {allowed})")
+            raise Conflict(f"'{action}' is not possible now (step {self.state.value}; possible: {allowed})")
         return getattr(self, f"_on_{action}")(params, now_s)
 
     def actions(self) -> list[str]:
@@ -205,9 +197,9 @@ class LoadCellWizard(Wizard):
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "zero"):
-            raise WizardError(400, "mode must be 'full' or 'zero'")
+            raise InvalidInput("mode must be 'full' or 'zero'")
         if self.mode == "zero" and not self.scale_counts_per_n:
-            raise WizardError(409, "this load cell has no scale yet: run the full calibration first")
+            raise Conflict("this load cell has no scale yet: run the full calibration first")
         self._go(State.UNLOAD, self.started_s, self._waiting_text(State.UNLOAD))
 
     def step_spec(self) -> tuple[tuple[str, str, frozenset[State]], ...]:
@@ -222,7 +214,7 @@ class LoadCellWizard(Wizard):
             try:
                 self._mass_kg = cal.check_mass(params.get("mass_kg"))
             except CalibrationError as exc:
-                raise WizardError(400, str(exc)) from None
+                raise InvalidInput(str(exc)) from None
         nxt = {State.UNLOAD: State.ZEROING, State.WEIGHT: State.WEIGHING, State.CHECK: State.CHECKING}[self.state]
         self._samples = []
         self._sampling_since_s = now_s
@@ -384,7 +376,7 @@ class EncoderWizard(Wizard):
         try:
             distance = cal.check_distance_m(params.get("distance_m"))
         except CalibrationError as exc:
-            raise WizardError(400, str(exc)) from None
+            raise InvalidInput(str(exc)) from None
         if self.start_counts is None or self.latest_counts is None:
             self.problem = "No wheel readings yet: is the wheel turning, and is the node online?"
             self._touch(now_s)

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from server.auth.guard import Auth, SignInRefused, public_write, require_role
 from server.auth.roles import Role
-from server.classes.errors import InvalidInput
+from server.errors import InvalidInput
 from server.web.errors import json_body
 from server.web.openapi import openapi_document
 

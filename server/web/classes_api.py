@@ -15,7 +15,7 @@ from server.auth.guard import auth_of, require_role
 from server.auth.roles import Role
 from server.classes.circuits import parse_circuit
 from server.classes.corrections import CorrectionKind, parse_reason, parse_time_s
-from server.classes.errors import InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.classes.roster import parse_csv, parse_member, to_csv
 from server.classes.service import ClassService
 from server.classes.session import Event

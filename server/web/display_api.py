@@ -31,7 +31,7 @@ from server.auth.roles import Role
 from server.boards.live import LiveTiles, course_info
 from server.boards.reader import BoardReader
 from server.boards.selection import Selection, SelectionError, parse_selection
-from server.boards.service import MAX_LIMIT, BoardError, Leaderboards
+from server.boards.service import MAX_LIMIT, Leaderboards
 from server.station_setup import engine_config
 from server.web.errors import ApiError, json_body
 
@@ -121,11 +121,8 @@ def display_blueprint(features: DisplayFeatures) -> Blueprint:
     @bp.get("/leaderboards")
     def leaderboards():
         args = request.args
-        try:
-            return jsonify(features.boards.board(args.get("board"), station=args.get("station") or None,
-                                                 class_id=args.get("class") or None, limit=_limit()))
-        except BoardError as exc:
-            raise ApiError(exc.status, exc.message) from None
+        return jsonify(features.boards.board(args.get("board"), station=args.get("station") or None,
+                                             class_id=args.get("class") or None, limit=_limit()))
 
     @bp.get("/display/board")
     def get_board():

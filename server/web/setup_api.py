@@ -32,7 +32,7 @@ from server.auth.guard import auth_of, require_role
 from server.auth.roles import Role
 from server.setup.health import Thresholds
 from server.setup.service import ROOM, SetupService
-from server.setup.stations import SetupError
+from server.errors import InvalidInput
 from server.web.errors import json_body
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def setup_blueprint(service: SetupService) -> Blueprint:
         body = json_body()
         node, sensor, mode = body.get("node_id"), body.get("sensor_id"), body.get("mode", "full")
         if not isinstance(node, str) or not isinstance(sensor, str) or mode not in ("full", "zero"):
-            raise SetupError(400, "give node_id and sensor_id (texts) and, for a load cell, mode 'full' or 'zero'")
+            raise InvalidInput("give node_id and sensor_id (texts) and, for a load cell, mode 'full' or 'zero'")
         user = _user_name()
         return jsonify(call(lambda: service.start_wizard(node, sensor, mode, user))), 201
 
@@ -101,7 +101,7 @@ def setup_blueprint(service: SetupService) -> Blueprint:
         action = body.get("action")
         unknown = sorted(set(body) - ACTION_FIELDS)
         if not isinstance(action, str) or unknown:
-            raise SetupError(400, "give an 'action' (and 'mass_kg' or 'distance_m' where the step asks)"
+            raise InvalidInput("give an 'action' (and 'mass_kg' or 'distance_m' where the step asks)"
                              + (f"; unknown field(s): {', '.join(unknown)}" if unknown else ""))
         params = {k: v for k, v in body.items() if k != "action"}
         return jsonify(call(lambda: service.act(wizard_id, action, params)))
