@@ -10,14 +10,10 @@ refuses there (e.g. GO on a station that is not armed) is pushed as a ``command_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Blueprint, jsonify
 
+from server.hub import Hub
 from server.web.errors import ApiError, json_body
-
-if TYPE_CHECKING:
-    from server.app import HubApp
 
 MAX_NAME = 40
 
@@ -43,9 +39,8 @@ def _entries(body: dict) -> list[tuple[str, str, str | None, str | None]]:
     return out
 
 
-def heats_blueprint(app: "HubApp") -> Blueprint:
+def heats_blueprint(hub: Hub) -> Blueprint:
     bp = Blueprint("heats", __name__, url_prefix="/api")
-    hub = app.hub
 
     @bp.post("/heats")
     def arm():

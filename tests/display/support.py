@@ -33,7 +33,7 @@ def display_config(tmp_path, db_name: str = "hub.db", ping_interval_s: int = 1) 
 
 
 def build_app(config: Config, *, broker: tuple[str, int] | None = None, seed_stations: bool = True) -> HubApp:
-    """``create_app`` (it registers the class and display features), the demo stations seeded unless
+    """``create_app`` (it builds every service: classes, display, setup), the demo stations seeded unless
     ``seed_stations`` is False."""
     app = create_app(config, broker=broker, connect_mqtt=broker is not None)
     if seed_stations:

@@ -5,6 +5,7 @@ Each event takes one JSON object with the session's CSRF token in ``csrf`` (from
 or ``{"ok": false, "status": 400|401|403|404|409, "error": "..."}``. A refused event changes nothing.
 
 The connection's session is the cookie it connected with: connect (or reconnect) after signing in.
+A refused event is answered as :func:`server.web.errors.error_ack` answers every domain error.
 
 | event | payload (besides ``csrf``) |
 |---|---|
