@@ -25,21 +25,24 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from server.engine.enums import ACTIVE_STATES, AttemptState
 from server.engine.outputs import AttemptStateChanged
+from server.errors import Conflict, NotFound
 from server.protocol import CommandAck, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent, TelemetryBatch
 from server.setup import calibration as cal
 from server.setup.health import (KIND_LABELS, SensorFacts, Thresholds, effective_state, missing_roles,
                                  role_label, sensor_health)
 from server.setup.readings import LiveReadings
-from server.errors import Conflict, NotFound
 from server.setup.stations import parse_station
 from server.setup.store import Calibration, CalibrationStore
 from server.setup.wizards import WIZARDS, Command, State, Wizard
 from server.store.db import Database
 from server.store.stations import Station
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 ROOM = "setup"
 Emit = Callable[[str, Any, "str | None"], None]
@@ -70,7 +73,7 @@ class SetupService:
     """See the module docstring. ``emit(event, data, room)`` sends a Socket.IO event (room None: all);
     ``watched()`` says whether anyone is in the ``setup`` room (nothing is computed for it otherwise)."""
 
-    def __init__(self, hub: Any, db: Database, emit: Emit, *, watched: Callable[[], bool] = lambda: True,
+    def __init__(self, hub: "Hub", db: Database, emit: Emit, *, watched: Callable[[], bool] = lambda: True,
                  wall_clock: Callable[[], float] = time.time,
                  thresholds: Thresholds = Thresholds(), ack_timeout_us: int = 5_000_000,
                  push_interval_us: int = 250_000, view_interval_us: int = 500_000,

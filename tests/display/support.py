@@ -20,7 +20,7 @@ from server.config import Config
 from server.sim.demo import attach_demo, demo_stations
 from server.sim.demo_class import DemoTiming
 from server.sim.roster import demo_roster
-from server.store.members import MemberStore
+from server.classes.members import MemberStore
 from server.store.results import ResultStore, StoredResult
 from tests.classes.conftest import FAST_HASH
 from tests.support.waiting import wait_for
