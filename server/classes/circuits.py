@@ -26,12 +26,12 @@ about 2 x 4 x 43 s ≈ 6 min with four single stations of pods of 7–8, or less
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from server.errors import InvalidInput
 from server.engine.enums import LANE_MODES, SLED_MODES, FalseStartPolicy, StartMode
+from server.errors import InvalidInput
+from server.fields import clean_text, number_in
 
 DEFAULT_WORK_S = 20.0
 DEFAULT_REST_S = 20.0
@@ -208,16 +208,16 @@ def _unknown_keys(data: dict, known: set[str], where: str, errors: list[str]) ->
 
 
 def _text(value: Any, where: str, max_len: int, errors: list[str]) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_len:
+    text = clean_text(value, max_len)
+    if text is None:
         errors.append(f"{where}: expected a non-empty text of at most {max_len} characters")
         return ""
-    return value.strip()
+    return text
 
 
 def _number(value: Any, where: str, errors: list[str], limit: str | None = None) -> float | None:
     lo, hi = LIMITS[limit or where]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not lo <= value <= hi:
+    if not number_in(value, lo, hi):
         errors.append(f"{where}: expected a number {lo:g}..{hi:g}, got {value!r}")
         return None
     return float(value)

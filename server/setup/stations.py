@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from server.errors import Conflict, InvalidInput
+from server.fields import clean_text
 from server.setup.health import KIND_LABELS
 from server.station_setup import engine_config
 from server.store.stations import Binding, Station, valid_role
@@ -63,11 +64,10 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
     kind = body.get("kind")
     if kind not in ("sled", "lane"):
         errors.append("kind: 'sled' (a sled pull) or 'lane' (a shuffle lane)")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+    name = clean_text(body.get("name"), MAX_NAME)
+    if name is None:
         errors.append(f"name: 1 to {MAX_NAME} characters")
         name = ""
-    name = name.strip()
     config = body.get("config", {})
     if not isinstance(config, dict):
         errors.append("config: an object of station options")

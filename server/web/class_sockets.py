@@ -28,6 +28,7 @@ from flask_socketio import SocketIO
 from server.auth.guard import Auth
 from server.auth.roles import Role
 from server.errors import DomainError, InvalidInput
+from server.fields import is_int
 from server.web.errors import error_ack
 from server.classes.service import ClassService
 from server.classes.session import Event
@@ -60,7 +61,7 @@ def _assign(svc: ClassService, d: dict) -> Any:
     if member is not None and not isinstance(member, str):
         raise InvalidInput("member_id must be a text or null", ["member_id: a member id or null"])
     numbers = [d.get(k) for k in ("round_no", "heat_no")]
-    if any(n is not None and (not isinstance(n, int) or isinstance(n, bool)) for n in numbers):
+    if any(n is not None and not is_int(n) for n in numbers):
         raise InvalidInput("round_no/heat_no must be integers", ["round_no, heat_no: integers"])
     return svc.assign(_text(d, "class_id"), _text(d, "station_id"), member, *numbers)
 
