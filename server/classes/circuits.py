@@ -47,6 +47,7 @@ MAX_ROUNDS = 20
 MAX_STATIONS = 12
 MAX_LANES = 8
 NAME_MAX = 60
+NOTES_MAX = 500
 
 KIND_MODES = {"sled": SLED_MODES, "lane": LANE_MODES}
 
@@ -122,8 +123,8 @@ def parse_circuit(data: Any, station_kinds: Mapping[str, str]) -> Circuit:
     if not isinstance(auto_go, bool):
         errors.append("auto_go: expected true or false")
     notes = data.get("notes", "")
-    if not isinstance(notes, str) or len(notes) > 500:
-        errors.append("notes: expected a text of at most 500 characters")
+    if not isinstance(notes, str) or len(notes) > NOTES_MAX:
+        errors.append(f"notes: expected a text of at most {NOTES_MAX} characters")
     stations = _stations(data.get("stations"), station_kinds, work_s, errors)
     rounds = data.get("rounds", len(stations) or 1)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
