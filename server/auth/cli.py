@@ -19,7 +19,7 @@ from server.auth.pins import check_pin_format, generate_pin
 from server.auth.roles import Role
 from server.auth.sessions import SessionStore
 from server.auth.users import UserStore
-from server.classes.errors import ClassError
+from server.errors import DomainError
 from server.store.db import Database
 
 
@@ -71,7 +71,7 @@ def main_user_add(argv: list[str], stdin: TextIO | None = None, stdout: TextIO |
             SessionStore(db).end_user(user.id)  # a new PIN ends every session of the user at once
         else:
             user = users.create(args.name, args.role or Role.INSTRUCTOR.value, pin)
-    except ClassError as exc:
+    except DomainError as exc:
         print(f"sledhub: {exc.message}", file=sys.stderr)
         return 1
     finally:

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import functools
 import hmac
 import threading
 import time
@@ -28,18 +27,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 
 from server.auth.ratelimit import Key, SignInLimiter
 from server.auth.roles import Role
 from server.auth.sessions import SESSION_MAX_AGE_S, SessionRow, SessionStore, token_hash
 from server.auth.users import User, UserStore
 from server.store.db import Database
-from server.web.errors import ApiError
+from server.errors import AccessRefused
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-EXTENSION = "sledhub_auth"
 _DEFAULT = "default"
 
 __all__ = ["Auth", "Principal", "SESSION_MAX_AGE_S", "SignInRefused", "auth_of", "require_role", "public_write",
@@ -66,7 +64,7 @@ class Principal:
 ANONYMOUS = Principal(None, Role.DISPLAY)
 
 
-class SignInRefused(ApiError):
+class SignInRefused(AccessRefused):
     pass
 
 
@@ -80,7 +78,7 @@ class SignedIn:
 
 
 class Auth:
-    """Access control of one app (kept in ``flask.extensions["sledhub_auth"]``).
+    """Access control of one app (built by ``create_app``, handed to the routes and sockets that need it).
 
     ``clock`` (monotonic s) paces sign-in tries, ``wall_clock`` (epoch s) dates sessions.
     ``disconnect_socket(sid)`` closes one Socket.IO connection (set by the socket wiring).
@@ -195,7 +193,7 @@ class Auth:
         write = request.method not in SAFE_METHODS
         refused = self.refusal(required, write, request.headers.get(CSRF_HEADER))
         if refused:
-            raise ApiError(*refused)
+            raise AccessRefused(*refused)
 
     def socket_refusal(self, required: Role, data: Any) -> dict[str, Any] | None:
         """The error ack for a control event the connection may not send, else None."""
@@ -206,19 +204,13 @@ class Auth:
         return None
 
 
-def auth_of(app: Flask | None = None) -> Auth:
-    return (app or current_app).extensions[EXTENSION]
-
-
 def require_role(role: Role) -> Callable:
-    """Route decorator: the caller needs ``role`` (reads too); writes also need the CSRF header."""
+    """Route decorator: the caller needs ``role`` (reads too); writes also need the CSRF header.
+    It only marks the view: the guard :func:`install_guard` put on the app checks the mark before
+    any ``/api/`` route runs."""
     def wrap(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def guarded(*args, **kwargs):
-            auth_of().check_request(role)
-            return view(*args, **kwargs)
-        guarded.required_role = role  # type: ignore[attr-defined]
-        return guarded
+        view.required_role = role  # type: ignore[attr-defined]
+        return view
     return wrap
 
 
@@ -229,8 +221,7 @@ def public_write(view: Callable) -> Callable:
 
 
 def install_guard(app: Flask, auth: Auth) -> None:
-    """Register ``auth`` on the app and check every ``/api/`` request before its route runs."""
-    app.extensions[EXTENSION] = auth
+    """Check every ``/api/`` request with ``auth`` before its route runs."""
 
     @app.before_request
     def _guard_api():

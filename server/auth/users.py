@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from server.auth.pins import check_pin_format, hash_pin, verify_pin
 from server.auth.roles import Role
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.store.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Callable
 
-from server.classes.errors import Conflict
+from server.errors import Conflict
 from server.classes.rotation import Heat, Plan, Pods, plan_from_json, plan_to_json
 from server.engine.fsm import Machine, Transition, transition
 

@@ -18,15 +18,7 @@ from enum import StrEnum
 from typing import Any, Callable, ClassVar
 
 from server.engine.fsm import Machine, Transition, transition
-
-
-class WizardError(Exception):
-    """A user action that cannot be done: ``status`` 400 (bad input) or 409 (not now)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+from server.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -133,15 +125,15 @@ class Wizard:
 
     # -- user actions -----------------------------------------------------------------------------
     def act(self, action: str, params: dict[str, Any], now_s: float) -> list[Command]:
-        """Press a button: the effect its transition names runs (``WizardError`` if not possible now)."""
+        """Press a button: the effect its transition names runs (:class:`~server.errors.Conflict` if not possible now)."""
         if self.state in TERMINAL:
-            raise WizardError(409, f"this calibration has ended ({self.state.value.lower()}); start a new one")
+            raise Conflict(f"this calibration has ended ({self.state.value.lower()}); start a new one")
         button = _button(action)
         t = None if button is None else self.MACHINE.allowed(self, button)
         effect = None if t is None else self.MACHINE.effect(t)
         if effect is None:
             allowed = ", ".join(self.actions()) or "none"
-            raise WizardError(409, f"'{action}' is not possible now (step {self.state.value}; possible: {allowed})")
+            raise Conflict(f"'{action}' is not possible now (step {self.state.value}; possible: {allowed})")
         return effect(self, params, now_s)
 
     def actions(self) -> list[str]:

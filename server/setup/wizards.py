@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from server.engine.fsm import Machine, transition
+from server.errors import Conflict, InvalidInput
 from server.setup import calibration as cal
 from server.setup.calibration import CalibrationError
-from server.setup.wizard_base import (TERMINAL, Action, Command, Outcome, Signal, State, Wizard, WizardError,
+from server.setup.wizard_base import (TERMINAL, Action, Command, Outcome, Signal, State, Wizard,
                                       WizardEvent, wizard_machine)
 
 __all__ = ["TERMINAL", "WIZARDS", "Action", "BeamWizard", "Command", "EncoderWizard", "LoadCellWizard", "Outcome",
-           "Signal", "State", "Wizard", "WizardError"]
+           "Signal", "State", "Wizard"]
 
 
 # -- load cell ------------------------------------------------------------------------------------------
@@ -77,9 +78,9 @@ class LoadCellWizard(Wizard):
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "zero"):
-            raise WizardError(400, "mode must be 'full' or 'zero'")
+            raise InvalidInput("mode must be 'full' or 'zero'")
         if self.mode == "zero" and not self.scale_counts_per_n:
-            raise WizardError(409, "this load cell has no scale yet: run the full calibration first")
+            raise Conflict("this load cell has no scale yet: run the full calibration first")
         self._begin(self.started_s)
 
     def step_spec(self) -> tuple[tuple[str, str, frozenset[State]], ...]:
@@ -94,7 +95,7 @@ class LoadCellWizard(Wizard):
             try:
                 self._mass_kg = cal.check_mass(params.get("mass_kg"))
             except CalibrationError as exc:
-                raise WizardError(400, str(exc)) from None
+                raise InvalidInput(str(exc)) from None
         self._samples = []
         self._sampling_since_s = now_s
         self._fire(Action.MEASURE, now_s, "Measuring: keep everything still…", progress=0.0)
@@ -268,7 +269,7 @@ class EncoderWizard(Wizard):
         try:
             distance = cal.check_distance_m(params.get("distance_m"))
         except CalibrationError as exc:
-            raise WizardError(400, str(exc)) from None
+            raise InvalidInput(str(exc)) from None
         if self.start_counts is None or self.latest_counts is None:
             self.problem = "No wheel readings yet: is the wheel turning, and is the node online?"
             self._touch(now_s)

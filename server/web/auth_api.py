@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from server.auth.guard import DEVICE_COOKIE, Auth, SignInRefused, public_write, require_role
+from server.auth.guard import DEVICE_COOKIE, Auth, public_write, require_role
 from server.auth.sessions import DEVICE_MAX_AGE_S
 from server.auth.roles import Role
-from server.classes.errors import InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.web.errors import json_body
 from server.web.openapi import openapi_document
 
@@ -43,14 +43,8 @@ def _session_routes(bp: Blueprint, auth: Auth) -> None:
         name, pin = body.get("name"), body.get("pin")
         if not isinstance(name, str) or not name or not isinstance(pin, str) or not pin:
             raise InvalidInput("sign in with a name and a PIN", ["name: required", "pin: required"])
-        try:
-            signed = auth.sign_in(name, pin, request.remote_addr or "?", request.cookies.get(DEVICE_COOKIE))
-        except SignInRefused as exc:
-            response = jsonify({"error": exc.message, "status": exc.status, **exc.extra})
-            response.status_code = exc.status
-            if exc.status == 429:
-                response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
-            return response
+        # a refusal (401 wrong name or PIN, 429 with Retry-After) is answered and counted like every error
+        signed = auth.sign_in(name, pin, request.remote_addr or "?", request.cookies.get(DEVICE_COOKIE))
         response = jsonify(_session_state(auth))
         response.set_cookie(DEVICE_COOKIE, signed.device_token, max_age=DEVICE_MAX_AGE_S, path="/api/session",
                             httponly=True, samesite="Strict")

@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.app import create_app
-from server.auth.guard import auth_of
 from server.auth.ratelimit import SignInLimiter
 from server.auth.users import UserStore, ensure_demo_user
 from server.config import Config
@@ -151,7 +150,7 @@ def test_the_tablet_signs_in_while_its_instructors_pin_is_being_guessed(tablet_p
     the tablet the instructor has signed in on before."""
     app, base, admin = quiet_hub
     clock = FakeClock(1000.0)
-    auth_of(app.flask).limiter = SignInLimiter(clock)  # sign-in waits on an injected clock
+    app.auth.limiter = SignInLimiter(clock)  # sign-in waits on an injected clock
     page = tablet_page
     known_names(page, "demo")
     page.goto(f"{base}/instructor")

@@ -9,7 +9,7 @@ import pytest
 
 from server.auth.pins import hash_pin, verify_pin
 from server.auth.ratelimit import SignInLimiter
-from server.classes.sockets import CONTROL_EVENTS
+from server.web.class_sockets import CONTROL_EVENTS
 from server.store.stations import Station
 from tests.classes.api_support import PINS, ApiClient, OpenApi, make_users, signed_in
 
@@ -106,8 +106,7 @@ def test_every_control_event_refuses_without_session_role_or_csrf(app):
 
 
 def test_a_refused_control_event_changes_nothing(app):
-    from server.classes.wiring import class_service
-    service = class_service(app)
+    service = app.classes
     app.hub.stations.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15}))
     app.hub.reload_stations()
     circuit = signed_in(app, "admin").post("/api/circuits", json={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.classes.errors import Conflict
+from server.errors import Conflict
 from server.classes.rotation import Heat
 from server.classes.session import (TRANSITIONS, Event, Session, State, Timing, allowed_events, clock_view, due_event,
                                     fire, restored)

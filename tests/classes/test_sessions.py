@@ -9,7 +9,6 @@ import io
 import pytest
 
 from server.auth.cli import main_user_add
-from server.auth.guard import auth_of
 from server.auth.ratelimit import SignInLimiter
 from tests.classes.api_support import PINS, ApiClient, make_users, signed_in
 from tests.classes.conftest import FakeClock
@@ -28,12 +27,12 @@ def app(hub_app):
 def pace(app):
     """The sign-in limiter on an injected clock (s)."""
     clock = FakeClock(1000.0)
-    auth_of(app.flask).limiter = SignInLimiter(clock)
+    app.auth.limiter = SignInLimiter(clock)
     return clock
 
 
 def user_id(app, name: str) -> str:
-    return next(u.id for u in auth_of(app.flask).users.all() if u.name == name)
+    return next(u.id for u in app.auth.users.all() if u.name == name)
 
 
 def copy_of(app, api: ApiClient) -> ApiClient:
@@ -133,7 +132,7 @@ def test_a_socket_whose_session_ended_is_refused_even_if_still_open(app):
     tablet = signed_in(app, "instructor")
     sock = app.socketio.test_client(app.flask, flask_test_client=tablet.client)
     try:
-        auth_of(app.flask).disconnect_socket = None  # as if the close were still under way
+        app.auth.disconnect_socket = None  # as if the close were still under way
         admin = signed_in(app, "admin")
         assert admin.delete(f"/api/users/{user_id(app, 'instructor')}/sessions").status_code == 200
         ack = sock.emit("class:stop_all", {"csrf": tablet.csrf}, callback=True)
@@ -203,3 +202,14 @@ def test_sign_out_everywhere_withdraws_the_devices_trust(app, pace):
     assert admin.delete(f"/api/users/{user_id(app, 'instructor')}/sessions").status_code == 200
     guesses_in(app, pace, 600)
     assert sign_in_from(tablet, "instructor", PINS["instructor"], TABLET).status_code == 429
+
+
+def test_refused_sign_ins_are_answered_and_counted_like_every_error(app, pace):
+    intruder = ApiClient(app.flask.test_client())
+    for _ in range(5):
+        assert sign_in_from(intruder, "instructor", "0000", INTRUDER).status_code == 401
+    paced = sign_in_from(intruder, "instructor", "0000", INTRUDER)
+    assert paced.status_code == 429 and paced.headers["Retry-After"] == str(paced.get_json()["retry_after_s"])
+    assert paced.get_json()["status"] == 429
+    errors = intruder.get("/api/health").get_json()["api_errors"]
+    assert errors.get("401") == 5 and errors.get("429") == 1

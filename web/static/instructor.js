@@ -9,7 +9,7 @@
 // attempt, go, frames (acknowledged so the hub sends the next).
 
 import { connect } from "./live.js";
-import { Api } from "./tablet/api.js";
+import { Api } from "./api.js";
 import { $, Sheet, toast } from "./tablet/dom.js";
 import { SignIn } from "./tablet/signin.js";
 import { Home } from "./tablet/home.js";
