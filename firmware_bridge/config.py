@@ -55,7 +55,9 @@ NODE_OPTIONS = {
 MQTT_OPTIONS = {
     "host": Option((str,), "localhost", "hub broker host name or address"),
     "port": Option((int,), 1883, "hub broker TCP port"),
-    "username": Option((str,), None, "broker login (the hub's `sledhub node add` prints it)"),
+    "username": Option((str,), None, "broker login (the hub's `sledhub node add` prints it); when given it "
+                       "must equal [node] id: the hub's broker uses it as the client id and lets a node "
+                       "publish only under its own name"),
     "password": Option((str,), None, "broker password"),
     "keepalive_s": Option((int,), 15, "MQTT keepalive (s); the Last Will fires after ~1.5x this"),
     "reconnect_min_s": Option(NUM, 1.0, "first reconnect delay (s); doubles per failure"),
@@ -243,6 +245,8 @@ def _check_values(node: dict[str, Any], mqtt: dict[str, Any], outbox: dict[str, 
                   problems: list[str]) -> None:
     if node["id"] is not None and not ID_PATTERN.match(node["id"]):
         problems.append(f"[node]: key 'id' {node['id']!r} must match {ID_PATTERN.pattern}")
+    if mqtt["username"] is not None and node["id"] is not None and mqtt["username"] != node["id"]:
+        problems.append(f"[mqtt]: key 'username' {mqtt['username']!r} must equal [node] id {node['id']!r}")
     if mqtt["port"] is not None and not 0 < mqtt["port"] < 65536:
         problems.append(f"[mqtt]: key 'port' must be 1-65535, not {mqtt['port']!r}")
     _positive(node, "[node]", ("health_interval_s",), problems)

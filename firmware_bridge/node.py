@@ -143,7 +143,8 @@ class Node:
 
     def _make_client(self) -> mqtt.Client:
         mq = self.config.mqtt
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sledhub-node-{self.node_id}",
+        # client id = node id = broker username (what the hub's drop-in enforces, docs/deploy.md)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.node_id,
                              clean_session=True, protocol=mqtt.MQTTv311)
         if mq.username is not None:
             client.username_pw_set(mq.username, mq.password)

@@ -1,10 +1,25 @@
-"""The app factory: :func:`create_app` builds Flask, Socket.IO (threading mode), the hub and its MQTT
-link from a :class:`~server.config.Config`. Nothing is created at import time.
+"""The composition root: :func:`create_app` builds Flask, Socket.IO (threading mode), the hub, its MQTT
+link and every service from a :class:`~server.config.Config`, each with its type, and hands them to
+the blueprints, socket handlers and hub listeners that need them. Nothing is created at import time,
+nothing is looked up by name, and nothing depends on the order of registration calls elsewhere.
 
     hub_app = create_app(config, broker=("127.0.0.1", 1883))
     hub_app.start()          # pipeline thread + MQTT link
     hub_app.serve()          # HTTP until shutdown() (blocks)
     hub_app.stop()
+
+What is built, and who gets it:
+
+- ``db`` (:class:`~server.store.db.Database`), ``hub`` (:class:`~server.hub.Hub`, with its
+  :class:`~server.broadcast.Broadcaster` on Socket.IO) and ``link`` (:class:`~server.mqtt_link.MqttLink`);
+- ``auth`` (:class:`~server.auth.guard.Auth`): the ``/api/`` guard, the session/user routes, every
+  write route and the Socket.IO control events;
+- ``classes`` (:class:`~server.classes.service.ClassService`): class routes and control events, a
+  result listener and the class interval-clock ticker; a class running when the hub stopped is restored;
+- ``display`` (:class:`~server.boards.display.DisplayFeatures`): leaderboard/board routes, the
+  display's socket events, live tiles on the hub's output and result listeners;
+- ``setup`` (:class:`~server.setup.service.SetupService`): ``/setup``'s routes and socket events, a
+  hub listener and a ticker.
 """
 
 from __future__ import annotations
@@ -21,19 +36,27 @@ from flask import Flask
 from flask_socketio import SocketIO
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from server.auth.guard import Auth, configure_session_cookie, install_guard
+from server.boards.display import DisplayFeatures
 from server.broadcast import Broadcaster
-from server.classes.wiring import register_class_features
+from server.classes.service import ClassService
 from server.config import Config, read_password
 from server.hub import Hub, monotonic_us
 from server.mqtt_link import MqttLink
+from server.setup.health import Thresholds
+from server.setup.service import ROOM as SETUP_ROOM
+from server.setup.service import SetupService
 from server.sio_transport import NoDelayHandler, hub_packet_class
 from server.store.db import Database
-from server.web.api import api_blueprint
+from server.web.api import DemoControl, api_blueprint
+from server.web.auth_api import auth_blueprint
+from server.web.class_sockets import register_control_events
+from server.web.classes_api import classes_blueprint
+from server.web.display_api import display_blueprint, register_display_events
 from server.web.errors import install_error_handlers
-from server.web.display_api import register_display_features
 from server.web.heats_api import heats_blueprint
 from server.web.pages import pages_blueprint
-from server.web.setup_api import register_setup_features
+from server.web.setup_api import register_setup_events, setup_blueprint
 from server.web.sockets import register_socket_handlers
 
 log = logging.getLogger(__name__)
@@ -58,8 +81,12 @@ class HubApp:
     socketio: SocketIO
     hub: Hub
     db: Database
+    auth: Auth
+    classes: ClassService
+    display: DisplayFeatures
+    setup: SetupService
     link: MqttLink | None = None
-    demo: Any = None
+    demo: DemoControl | None = None
     api_errors: Counter = field(default_factory=Counter)
     _server: BaseWSGIServer | None = None
     _serve_thread: threading.Thread | None = None
@@ -131,20 +158,17 @@ def _secret_key(config: Config) -> str:
 
 def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_us: Callable[[], int] = monotonic_us,
                connect_mqtt: bool = True) -> HubApp:
-    """Build a hub. ``broker`` overrides ``config.mqtt`` host/port (e.g. a managed broker)."""
-    web_root = Path(config.http.web_root)
-    flask = Flask("sledhub", static_folder=str(web_root / "static"), static_url_path="/static")
-    flask.config["SECRET_KEY"] = _secret_key(config)
-    flask.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
-    # async_handlers=False: a page's events run on its own connection thread, not a new thread each
-    socketio = SocketIO(flask, async_mode="threading", logger=False, engineio_logger=False,
-                        async_handlers=False, serializer=hub_packet_class(),
-                        ping_interval=config.http.ping_interval_s, ping_timeout=config.http.ping_interval_s)
+    """Build a hub. ``broker`` overrides ``config.mqtt`` host/port (e.g. a managed broker); ``clock_us``
+    is the hub clock (integer µs); without ``connect_mqtt`` the hub has no MQTT link (tests)."""
+    flask, socketio = _flask_and_socketio(config)
     db = Database(config.store.path)
     broadcaster = Broadcaster(SocketIOEmitter(socketio), frame_interval_us=config.timing.frame_interval_ms * 1000)
     hub = Hub(db, broadcaster, clock_us=clock_us, lateness_us=config.timing.lateness_ms * 1000,
               ping_interval_us=int(config.timing.clock_ping_interval_s * 1e6))
-    hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db)
+    classes = ClassService(hub, db)
+    hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
+                     display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app)),
+                     setup=_setup_service(config, hub, db, socketio))
     if connect_mqtt:
         host, port = broker or (config.mqtt.host, config.mqtt.port)
         link = MqttLink(host, port, hub.submit, clock_us, client_id=config.mqtt.client_id,
@@ -152,12 +176,69 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
                         keepalive_s=config.mqtt.keepalive_s)
         hub.attach_publisher(link.publish)
         hub_app.link = link
-    install_error_handlers(flask, hub_app.api_errors)
-    flask.register_blueprint(pages_blueprint(web_root))
-    flask.register_blueprint(api_blueprint(hub_app))
-    flask.register_blueprint(heats_blueprint(hub_app))
-    register_socket_handlers(socketio, hub_app)
-    register_class_features(hub_app)
-    register_display_features(hub_app)
-    register_setup_features(hub_app)
+    _mount_web(hub_app, Path(config.http.web_root))
+    _hook_hub(hub_app)
+    classes.restore()
     return hub_app
+
+
+def _flask_and_socketio(config: Config) -> tuple[Flask, SocketIO]:
+    web_root = Path(config.http.web_root)
+    flask = Flask("sledhub", static_folder=str(web_root / "static"), static_url_path="/static")
+    flask.config["SECRET_KEY"] = _secret_key(config)
+    flask.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
+    configure_session_cookie(flask)
+    # async_handlers=False: a page's events run on its own connection thread, not a new thread each
+    socketio = SocketIO(flask, async_mode="threading", logger=False, engineio_logger=False,
+                        async_handlers=False, serializer=hub_packet_class(),
+                        ping_interval=config.http.ping_interval_s, ping_timeout=config.http.ping_interval_s)
+    return flask, socketio
+
+
+def _setup_service(config: Config, hub: Hub, db: Database, socketio: SocketIO) -> SetupService:
+    def emit(event: str, data: Any, room: str | None) -> None:
+        socketio.emit(event, data, to=room)
+
+    def watched() -> bool:
+        return any(True for _ in socketio.server.manager.get_participants("/", SETUP_ROOM))
+
+    # a node that has not answered 3 of the hub's clock pings is offline, before its Last Will arrives
+    ping_s = config.timing.clock_ping_interval_s
+    return SetupService(hub, db, emit, watched=watched, thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
+
+
+def _demo_state(hub_app: HubApp) -> dict[str, Any] | None:
+    return hub_app.demo.state() if hub_app.demo is not None else None
+
+
+def _mount_web(hub_app: HubApp, web_root: Path) -> None:
+    """Routes and socket events, each given the services it calls. The guard checks every ``/api/``
+    request (also routes of blueprints that do not declare a role, e.g. ``/api/demo/start``)."""
+    flask, socketio, hub, auth = hub_app.flask, hub_app.socketio, hub_app.hub, hub_app.auth
+
+    def demo() -> DemoControl | None:
+        return hub_app.demo
+
+    install_error_handlers(flask, hub_app.api_errors)
+    install_guard(flask, auth)
+    for blueprint in (pages_blueprint(web_root), api_blueprint(hub, hub_app.broker_connected, hub_app.api_errors, demo),
+                      heats_blueprint(hub), auth_blueprint(auth), classes_blueprint(hub_app.classes, auth),
+                      display_blueprint(hub_app.display), setup_blueprint(hub_app.setup, auth)):
+        flask.register_blueprint(blueprint)
+    register_socket_handlers(socketio, hub, demo, auth)
+    register_control_events(socketio, hub_app.classes, auth)
+    register_display_events(socketio, hub_app.display)
+    register_setup_events(socketio, hub_app.setup)
+
+
+def _hook_hub(hub_app: HubApp) -> None:
+    """Every listener and ticker the services hang on the hub, in the order they run (the class service
+    adds its committed-result listener itself when built, before the display's)."""
+    hub, classes, display, setup = hub_app.hub, hub_app.classes, hub_app.display, hub_app.setup
+    hub.pipeline.add_ticker(lambda now_us: classes.tick())
+    hub.listeners.append(display.tiles.on_output)
+    hub.writer.listeners.append(display.tiles.on_result)
+    # live frames: the engine's progress must come at least twice per frame slot, so every frame has news
+    hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us // 2)
+    hub.listeners.append(setup.on_item)
+    hub.pipeline.add_ticker(setup.tick)

@@ -1,6 +1,6 @@
 """``sledhub`` command line: ``demo``, ``serve`` and ``node add``.
 
-    sledhub demo [--port 8080]                  hub + managed Mosquitto + simulated nodes + demo class
+    sledhub demo [--port 8080] [--host 127.0.0.1]  hub + managed Mosquitto + simulated nodes + demo class
     sledhub serve [--config FILE] [--broker HOST:PORT] [--managed-broker] [--port N]
     sledhub node add NAME [--passwd-file F]     broker credentials and a node config for a new node
 """
@@ -19,6 +19,9 @@ from server.config import Config, ConfigError, load_config
 
 log = logging.getLogger("sledhub")
 
+DEMO_HOST = "127.0.0.1"
+"""``sledhub demo`` listens on loopback unless ``--host`` says otherwise: its instructor PIN is public."""
+
 
 def _broker_arg(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
@@ -34,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run a simulated class: hub, private broker, 2 sleds and 2 lanes")
     demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
-    demo.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    demo.add_argument("--host", default=DEMO_HOST,
+                      help=f"HTTP bind address (default {DEMO_HOST}: this machine only, since the demo's "
+                           "sign-in is the published PIN 1234; --host 0.0.0.0 shows it to the LAN)")
     demo.add_argument("--db", help="SQLite file (default: a temporary file, gone after the demo)")
     demo.add_argument("--no-autostart", action="store_true", help="wait for the instructor to start the class")
 
@@ -100,15 +105,22 @@ def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, ho
             print(f"sledhub: cannot listen on {host}:{port}: {exc} (try --port)", file=sys.stderr)
             return 2
         app.start()
-        shown = "localhost" if host in ("0.0.0.0", "::") else host
-        print(f"sledhub is up:\n  wall display  http://{shown}:{bound}/display\n"
-              f"  instructor    http://{shown}:{bound}/instructor\n  setup         http://{shown}:{bound}/setup\n"
-              f"  health        http://{shown}:{bound}/api/health\nCtrl-C stops everything.", flush=True)
+        print(banner(host, bound), flush=True)
         try:
             app.serve()
         except KeyboardInterrupt:
             print("\nstopping…", flush=True)
     return 0
+
+
+def banner(host: str, port: int) -> str:
+    """What ``run_hub`` prints once it listens: the bind address, then the pages' addresses."""
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    reach = "every interface (the whole LAN)" if host in ("0.0.0.0", "::") else "this address only"
+    return (f"listening on {host}:{port} ({reach})\n"
+            f"sledhub is up:\n  wall display  http://{shown}:{port}/display\n"
+            f"  instructor    http://{shown}:{port}/instructor\n  setup         http://{shown}:{port}/setup\n"
+            f"  health        http://{shown}:{port}/api/health\nCtrl-C stops everything.")
 
 
 def main(argv: list[str] | None = None) -> int:

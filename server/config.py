@@ -61,8 +61,10 @@ class MqttConfig:
     """File whose first line is the hub's broker password."""
     keepalive_s: int = 10
     """MQTT keepalive in seconds; a node is offline at most 1.5 x its own keepalive after it vanishes."""
-    client_id: str = "sledhub-hub"
-    """MQTT client id of the hub."""
+    client_id: str = "hub"
+    """MQTT client id of the hub: its broker username (the secured drop-in sets
+    ``use_username_as_clientid``, so the broker uses the username whatever is asked for; keep them
+    equal so the id is the same with and without that broker)."""
 
 
 @dataclass(frozen=True)

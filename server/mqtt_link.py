@@ -29,7 +29,7 @@ class MqttLink:
     """One paho client for the hub; reconnects by itself (paho's ``loop_start`` thread)."""
 
     def __init__(self, host: str, port: int, sink: Sink, clock_us: Callable[[], int], *,
-                 client_id: str = "sledhub-hub", username: str = "", password: str | None = None,
+                 client_id: str = "hub", username: str = "", password: str | None = None,
                  keepalive_s: int = 10):
         self.host, self.port = host, port
         self._sink = sink

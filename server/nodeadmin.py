@@ -33,8 +33,9 @@ from firmware_bridge import wire
 NODE_ID_RE = re.compile(wire.ID_PATTERN)
 """Node ids (= MQTT usernames), as in the topic contract of docs/architecture.md."""
 
-RESERVED_NAMES = frozenset({"hub"})
-"""Usernames that are not nodes: ``hub`` holds the hub's read-everything rights in the ACL."""
+RESERVED_NAMES = frozenset({"hub", "monitor"})
+"""Usernames that are not nodes: ``hub`` holds the hub's rights in the ACL, ``monitor`` may read
+everything (for watching with ``mosquitto_sub``). The broker makes each username the client id."""
 
 DEFAULT_PASSWD_FILE = Path("/etc/mosquitto/sledhub.passwd")
 """The password file named by ``deploy/mosquitto/sledhub.conf``."""

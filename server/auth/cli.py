@@ -17,8 +17,9 @@ from typing import TextIO
 
 from server.auth.pins import check_pin_format, generate_pin
 from server.auth.roles import Role
+from server.auth.sessions import SessionStore
 from server.auth.users import UserStore
-from server.classes.errors import ClassError
+from server.errors import DomainError
 from server.store.db import Database
 
 
@@ -67,9 +68,10 @@ def main_user_add(argv: list[str], stdin: TextIO | None = None, stdout: TextIO |
                 print(f"sledhub: no user named {args.name!r}", file=sys.stderr)
                 return 1
             user = users.update(existing.id, role=args.role, pin=pin)
+            SessionStore(db).end_user(user.id)  # a new PIN ends every session of the user at once
         else:
             user = users.create(args.name, args.role or Role.INSTRUCTOR.value, pin)
-    except ClassError as exc:
+    except DomainError as exc:
         print(f"sledhub: {exc.message}", file=sys.stderr)
         return 1
     finally:

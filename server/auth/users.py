@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from server.auth.pins import check_pin_format, hash_pin, verify_pin
 from server.auth.roles import Role
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.store.db import Database
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
@@ -105,6 +105,11 @@ class UserStore:
 
     def count(self) -> int:
         return self.db.query("SELECT COUNT(*) FROM users")[0][0]
+
+    def find(self, name: str) -> User | None:
+        """The user called ``name`` (case-insensitive), else None."""
+        rows = self.db.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE", (name,))
+        return _user(rows[0]) if rows else None
 
     def authenticate(self, name: str, pin: str) -> User | None:
         """The user when ``name`` and ``pin`` match, else None (same work either way)."""

@@ -15,10 +15,13 @@ Listener work here is a dictionary update and, at arm and finish time, one prima
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from server import engine as eng
 from server.engine.enums import AttemptState
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 Emit = Callable[[str, Any], None]
 Identify = Callable[[str | None, str], tuple[str, bool]]
@@ -39,7 +42,7 @@ def course_info(cfg: Any) -> dict[str, Any]:
 class LiveTiles:
     """See the module docstring."""
 
-    def __init__(self, hub: Any, emit: Emit, identify: Identify):
+    def __init__(self, hub: "Hub", emit: Emit, identify: Identify):
         self.hub = hub
         self._emit = emit
         self._identify = identify

@@ -7,11 +7,11 @@ the default rotation is class overall, each station today, PBs, records, most im
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from server.boards.service import BOARDS
+from server.fields import number_in
 
 ROTATE_S_DEFAULT = 12.0
 ROTATE_S_RANGE = (4.0, 600.0)
@@ -86,8 +86,7 @@ def parse_selection(data: Any, station_ids: Iterable[str]) -> Selection:
         errors.append(f"unknown field(s) {', '.join(unknown)}")
     rotate_s = data.get("rotate_s", ROTATE_S_DEFAULT)
     lo, hi = ROTATE_S_RANGE
-    if isinstance(rotate_s, bool) or not isinstance(rotate_s, (int, float)) or not math.isfinite(rotate_s) \
-            or not lo <= rotate_s <= hi:
+    if not number_in(rotate_s, lo, hi):
         errors.append(f"rotate_s: seconds per board, {lo:g}..{hi:g}")
     boards = data.get("boards")
     choices: tuple[BoardChoice, ...] | None = None

@@ -15,19 +15,11 @@ from typing import Any, Callable
 
 from server.boards import boards as b
 from server.boards.reader import BoardReader, Snapshot
+from server.errors import InvalidInput, NotFound
 
 BOARDS = ("station", "class", "pbs", "records", "improved")
 MAX_LIMIT = 50
 _CACHE_SIZE = 64
-
-
-class BoardError(Exception):
-    """A bad board request: HTTP ``status`` and a message saying what to fix."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def day_bounds(now_s: float, tz: tzinfo | None = None) -> tuple[float, float]:
@@ -59,15 +51,15 @@ class Leaderboards:
     def board(self, board: str | None, *, station: str | None = None, class_id: str | None = None,
               limit: int = 10) -> dict[str, Any]:
         if board not in BOARDS:
-            raise BoardError(400, f"query parameter 'board' must be one of {', '.join(BOARDS)}; got {board!r}")
+            raise InvalidInput(f"query parameter 'board' must be one of {', '.join(BOARDS)}; got {board!r}")
         if not 1 <= limit <= MAX_LIMIT:
-            raise BoardError(400, f"query parameter 'limit' must be 1..{MAX_LIMIT}, got {limit}")
+            raise InvalidInput(f"query parameter 'limit' must be 1..{MAX_LIMIT}, got {limit}")
         names = {s.id: s.name for s in self.stations.all()}
         if board == "station":
             if not station:
-                raise BoardError(400, "board=station needs the query parameter 'station' (a station id)")
+                raise InvalidInput("board=station needs the query parameter 'station' (a station id)")
             if station not in names:
-                raise BoardError(404, f"no station with id {station!r}")
+                raise NotFound(f"no station with id {station!r}")
         else:
             station = None
         if board in ("class", "improved"):

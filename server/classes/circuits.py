@@ -26,12 +26,12 @@ about 2 x 4 x 43 s ≈ 6 min with four single stations of pods of 7–8, or less
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from server.classes.errors import InvalidInput
 from server.engine.enums import LANE_MODES, SLED_MODES, FalseStartPolicy, StartMode
+from server.errors import InvalidInput
+from server.fields import clean_text, number_in
 
 DEFAULT_WORK_S = 20.0
 DEFAULT_REST_S = 20.0
@@ -47,6 +47,7 @@ MAX_ROUNDS = 20
 MAX_STATIONS = 12
 MAX_LANES = 8
 NAME_MAX = 60
+NOTES_MAX = 500
 
 KIND_MODES = {"sled": SLED_MODES, "lane": LANE_MODES}
 
@@ -122,8 +123,8 @@ def parse_circuit(data: Any, station_kinds: Mapping[str, str]) -> Circuit:
     if not isinstance(auto_go, bool):
         errors.append("auto_go: expected true or false")
     notes = data.get("notes", "")
-    if not isinstance(notes, str) or len(notes) > 500:
-        errors.append("notes: expected a text of at most 500 characters")
+    if not isinstance(notes, str) or len(notes) > NOTES_MAX:
+        errors.append(f"notes: expected a text of at most {NOTES_MAX} characters")
     stations = _stations(data.get("stations"), station_kinds, work_s, errors)
     rounds = data.get("rounds", len(stations) or 1)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
@@ -208,16 +209,16 @@ def _unknown_keys(data: dict, known: set[str], where: str, errors: list[str]) ->
 
 
 def _text(value: Any, where: str, max_len: int, errors: list[str]) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_len:
+    text = clean_text(value, max_len)
+    if text is None:
         errors.append(f"{where}: expected a non-empty text of at most {max_len} characters")
         return ""
-    return value.strip()
+    return text
 
 
 def _number(value: Any, where: str, errors: list[str], limit: str | None = None) -> float | None:
     lo, hi = LIMITS[limit or where]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not lo <= value <= hi:
+    if not number_in(value, lo, hi):
         errors.append(f"{where}: expected a number {lo:g}..{hi:g}, got {value!r}")
         return None
     return float(value)

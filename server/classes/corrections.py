@@ -12,11 +12,11 @@ Kinds (every one needs a ``reason``, kept with the before/after rows in the audi
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from typing import Any
 
-from server.classes.errors import Conflict, InvalidInput
+from server.errors import Conflict, InvalidInput
+from server.fields import number_in
 
 REASON_MAX = 300
 TIME_MAX_S = 3600.0
@@ -43,8 +43,7 @@ def parse_reason(value: Any) -> str:
 
 
 def parse_time_s(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 < value <= TIME_MAX_S:
+    if not number_in(value, 0, TIME_MAX_S, above_lo=True):
         raise InvalidInput("invalid time", [f"time_s: expected a number of seconds, 0 < time_s <= {TIME_MAX_S:g}"])
     return round(float(value), 3)
 

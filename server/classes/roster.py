@@ -17,7 +17,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from server.classes.errors import InvalidInput
+from server.errors import InvalidInput
 
 NAME_MAX = 80
 NICKNAME_MAX = 24

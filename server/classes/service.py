@@ -30,17 +30,20 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from server.classes import rotation
 from server.classes.circuits import Circuit
 from server.classes.corrections import CorrectionKind, corrected
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import ACTIVE_STATES, Event, Session, State, Timing, Transition, due_event, fire, restored
 from server.classes.views import ClassViews
-from server.store.classes import AttemptRow, Changes, CircuitStore, ClassRecord, ClassStore, CorrectionStore
+from server.classes.store import AttemptRow, Changes, CircuitStore, ClassRecord, ClassStore, CorrectionStore
 from server.store.db import Database
-from server.store.members import MemberStore
+from server.classes.members import MemberStore
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ Listener = Callable[[Change], None]
 class ClassService:
     """Classes from circuits; check-in; running, correcting and restoring classes. See the module doc."""
 
-    def __init__(self, hub: Any, db: Database, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, hub: "Hub", db: Database, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time):
         self.hub = hub
         self.members = MemberStore(db, wall_clock)
@@ -373,7 +376,7 @@ class ClassService:
         t = change.transition
         if t is not None and t.target is State.DONE:
             self._station_overrides({})
-        if heat is not None and t is not None and t.target is State.WORK and t.source is not State.PAUSED:
+        if heat is not None and t is not None and t.target is State.WORK and change.before.state is not State.PAUSED:
             armed = {r.station_id for r in rows if r.status == "armed" and (r.round_no, r.heat_no) == here}
             stations = [st for st, _m in heat.entries if st in armed]
             if stations:

@@ -18,18 +18,20 @@ States::
 - After a hub restart (:func:`restored`) a running class comes back PAUSED at the same heat
   (resuming WORK as READY, since the attempts in flight died with the process).
 
-Transitions are data (:data:`TRANSITIONS`): source, event, guard, target, pointer move. The service
-hangs its effects (arm, GO, abort), persistence and broadcasts on them as listeners.
+Transitions are data (:data:`TRANSITIONS`, checked by :class:`~server.engine.fsm.Machine` at import):
+event, source states, named guard, target, and the pointer move as a named effect. The service hangs
+its effects (arm, GO, abort), persistence and broadcasts on them as listeners.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Callable
 
-from server.classes.errors import Conflict
+from server.errors import Conflict
 from server.classes.rotation import Heat, Plan, Pods, plan_from_json, plan_to_json
+from server.engine.fsm import Machine, Transition, transition
 
 
 class State(StrEnum):
@@ -135,80 +137,78 @@ class Session:
                        paused_remaining_s=data["paused_remaining_s"])
 
 
-# guards ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Guard:
-    """A named condition on the session (the name shows in docs and error messages)."""
-
-    name: str
-    test: Callable[[Session], bool] = field(compare=False)
-
-    def __call__(self, s: Session) -> bool:
-        return self.test(s)
-
-
-HAS_HEATS = Guard("the plan has a heat (members are checked in)", lambda s: s.first_pointer() is not None)
-HAS_NEXT = Guard("another heat follows", lambda s: s.next_pointer() is not None)
-IS_LAST = Guard("this is the last heat", lambda s: s.next_pointer() is None)
-AUTO_GO = Guard("the circuit starts heats by itself", lambda s: s.timing.auto_go)
-MANUAL_GO = Guard("the circuit waits for GO", lambda s: not s.timing.auto_go)
+# the machine ------------------------------------------------------------------------------------------
+GUARDS: dict[str, Callable[[Session], bool]] = {
+    "has_heats": lambda s: s.first_pointer() is not None,   # the plan has a heat (members are checked in)
+    "has_next": lambda s: s.next_pointer() is not None,     # another heat follows
+    "is_last": lambda s: s.next_pointer() is None,          # this is the last heat
+    "auto_go": lambda s: s.timing.auto_go,                  # the circuit starts heats by itself
+    "manual_go": lambda s: not s.timing.auto_go,            # the circuit waits for GO
+    "paused_from_ready": lambda s: s.resume_to is State.READY,
+    "paused_from_work": lambda s: s.resume_to is State.WORK,
+    "paused_from_transition": lambda s: s.resume_to is State.TRANSITION,
+}
 
 
-def resumes_to(state: State) -> Guard:
-    return Guard(f"paused from {state.value}", lambda s: s.resume_to is state)
+def _to_first_heat(s: Session) -> Session:
+    r, h = s.first_pointer()  # guarded by has_heats
+    return replace(s, round_no=r, heat_no=h)
 
 
-@dataclass(frozen=True)
-class Transition:
-    source: State
-    event: Event
-    target: State
-    guard: Guard | None = None
-    move: str | None = None  # pointer: "first" heat of the class, "next" heat, or None (stay)
+def _to_next_heat(s: Session) -> Session:
+    r, h = s.next_pointer()  # guarded by has_next
+    return replace(s, round_no=r, heat_no=h)
 
 
-def _transitions() -> tuple[Transition, ...]:
-    S, E, T = State, Event, Transition
-    table = [
-        T(S.SETUP, E.START, S.READY, HAS_HEATS, "first"),
-        T(S.READY, E.GO, S.WORK),
-        T(S.READY, E.SKIP, S.READY, HAS_NEXT, "next"),
-        T(S.READY, E.SKIP, S.DONE, IS_LAST),
-        T(S.WORK, E.HEAT_OVER, S.TRANSITION, HAS_NEXT, "next"),
-        T(S.WORK, E.HEAT_OVER, S.DONE, IS_LAST),
-        T(S.WORK, E.SKIP, S.TRANSITION, HAS_NEXT, "next"),
-        T(S.WORK, E.SKIP, S.DONE, IS_LAST),
-        T(S.TRANSITION, E.REST_OVER, S.WORK, AUTO_GO),
-        T(S.TRANSITION, E.REST_OVER, S.READY, MANUAL_GO),
-        T(S.TRANSITION, E.GO, S.WORK),
-        T(S.TRANSITION, E.SKIP, S.WORK, AUTO_GO),
-        T(S.TRANSITION, E.SKIP, S.READY, MANUAL_GO),
-        T(S.PAUSED, E.STOP_ALL, S.PAUSED),
-    ]
-    for running in (S.READY, S.WORK, S.TRANSITION):
-        table += [T(running, E.PAUSE, S.PAUSED), T(running, E.STOP_ALL, S.PAUSED),
-                  T(S.PAUSED, E.RESUME, running, resumes_to(running))]
-    table += [T(s, E.FINISH, S.DONE) for s in S if s is not S.DONE]
-    return tuple(table)
+EFFECTS: dict[str, Callable[[Session], Session]] = {"first_heat": _to_first_heat, "next_heat": _to_next_heat}
+"""Pointer moves: effects take the session and return it with the pointer moved."""
 
 
-TRANSITIONS: tuple[Transition, ...] = _transitions()
+def _transitions() -> tuple[Transition[State, Event], ...]:
+    S, E, T = State, Event, transition
+    running = (S.READY, S.WORK, S.TRANSITION)
+    return (
+        T(E.START, S.SETUP, S.READY, "has_heats", "first_heat"),
+        T(E.GO, S.READY, S.WORK),
+        T(E.SKIP, S.READY, S.READY, "has_next", "next_heat"),
+        T(E.SKIP, S.READY, S.DONE, "is_last"),
+        T(E.HEAT_OVER, S.WORK, S.TRANSITION, "has_next", "next_heat"),
+        T(E.HEAT_OVER, S.WORK, S.DONE, "is_last"),
+        T(E.SKIP, S.WORK, S.TRANSITION, "has_next", "next_heat"),
+        T(E.SKIP, S.WORK, S.DONE, "is_last"),
+        T(E.REST_OVER, S.TRANSITION, S.WORK, "auto_go"),
+        T(E.REST_OVER, S.TRANSITION, S.READY, "manual_go"),
+        T(E.GO, S.TRANSITION, S.WORK),
+        T(E.SKIP, S.TRANSITION, S.WORK, "auto_go"),
+        T(E.SKIP, S.TRANSITION, S.READY, "manual_go"),
+        T(E.PAUSE, running, S.PAUSED),
+        T(E.STOP_ALL, (*running, S.PAUSED), S.PAUSED),
+        T(E.RESUME, S.PAUSED, S.READY, "paused_from_ready"),
+        T(E.RESUME, S.PAUSED, S.WORK, "paused_from_work"),
+        T(E.RESUME, S.PAUSED, S.TRANSITION, "paused_from_transition"),
+        T(E.FINISH, set(S) - {S.DONE}, S.DONE),
+    )
 
 
-def find_transition(s: Session, event: Event) -> Transition | None:
+TRANSITIONS: tuple[Transition[State, Event], ...] = _transitions()
+"""The whole machine: event, source states, target, guard, effect (the pointer move)."""
+
+MACHINE: Machine[State, Event, Session] = Machine("class session", TRANSITIONS, initial=State.SETUP,
+                                                  final={State.DONE}, states=State, guards=GUARDS,
+                                                  effects=EFFECTS)
+
+
+def find_transition(s: Session, event: Event) -> Transition[State, Event] | None:
     """The transition ``event`` takes from ``s`` (the first whose guard holds), or None."""
-    for t in TRANSITIONS:
-        if t.source is s.state and t.event is event and (t.guard is None or t.guard(s)):
-            return t
-    return None
+    return MACHINE.allowed(s, event)
 
 
 def allowed_events(s: Session) -> list[Event]:
     """Events that would be accepted now (the tablet enables these buttons)."""
-    return [e for e in Event if find_transition(s, e) is not None]
+    return MACHINE.allowed_events(s, Event)
 
 
-def fire(s: Session, event: Event, now_s: float) -> tuple[Session, Transition]:
+def fire(s: Session, event: Event, now_s: float) -> tuple[Session, Transition[State, Event]]:
     """Apply ``event`` at ``now_s``; raises :class:`Conflict` when it is not allowed in this state."""
     t = find_transition(s, event)
     if t is None:
@@ -217,15 +217,14 @@ def fire(s: Session, event: Event, now_s: float) -> tuple[Session, Transition]:
     return _enter(s, t, now_s), t
 
 
-def _enter(s: Session, t: Transition, now_s: float) -> Session:
-    if t.move == "first":
-        s = replace(s, round_no=s.first_pointer()[0], heat_no=s.first_pointer()[1])
-    elif t.move == "next":
-        r, h = s.next_pointer()
-        s = replace(s, round_no=r, heat_no=h)
+def _enter(s: Session, t: Transition[State, Event], now_s: float) -> Session:
+    was = s.state
+    move = MACHINE.effect(t)
+    if move is not None:
+        s = move(s)
     if t.target is State.PAUSED:
         return _pause(s, t, now_s)
-    if t.source is State.PAUSED:  # RESUME: continue the frozen interval
+    if was is State.PAUSED:  # RESUME: continue the frozen interval
         elapsed = s.phase_duration_s - s.paused_remaining_s
         return replace(s, state=t.target, phase_started_s=now_s - elapsed, resume_to=None, paused_remaining_s=0.0)
     duration = {State.WORK: s.timing.countdown_s + s.timing.work_s, State.TRANSITION: s.timing.rest_s}
@@ -233,7 +232,7 @@ def _enter(s: Session, t: Transition, now_s: float) -> Session:
                    resume_to=None, paused_remaining_s=0.0)
 
 
-def _pause(s: Session, t: Transition, now_s: float) -> Session:
+def _pause(s: Session, t: Transition[State, Event], now_s: float) -> Session:
     was = s.resume_to if s.state is State.PAUSED else s.state
     remaining = s.remaining_s(now_s)
     if t.event is Event.STOP_ALL and was is State.WORK:  # attempts aborted: run the heat again from READY

@@ -10,8 +10,8 @@ from typing import Any
 
 from server.classes.rotation import Heat
 from server.classes.session import allowed_events, clock_view
-from server.store.classes import AttemptRow, ClassRecord, ClassStore
-from server.store.members import Member, MemberStore
+from server.classes.store import AttemptRow, ClassRecord, ClassStore
+from server.classes.members import Member, MemberStore
 
 
 class ClassViews:

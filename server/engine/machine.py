@@ -1,8 +1,9 @@
 """The attempt state machine, declared as data: named states, named events, guarded transitions.
 
-``TRANSITIONS`` is the whole machine; :func:`fire` is the only way an attempt changes state. A
-guard is a named predicate over the attempt (its start mode and false-start policy); where several
-transitions share an event and a source state, the first whose guard holds wins.
+``TRANSITIONS`` is the whole machine (checked by :class:`~server.engine.fsm.Machine` at import);
+:func:`fire` is the only way an attempt changes state. A guard is a named predicate over the attempt
+(its start mode and false-start policy); where several transitions share an event and a source
+state, the first whose guard holds wins.
 
 ::
 
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Callable
 
-from server.engine.enums import (ACTIVE_STATES, GO_MODES, AttemptState, FalseStartPolicy, FalseStartReason,
-                                 StartMode)
+from server.engine.enums import (ACTIVE_STATES, GO_MODES, TERMINAL_STATES, AttemptState, FalseStartPolicy,
+                                 FalseStartReason, StartMode)
+from server.engine.fsm import Machine, Transition, transition
 from server.engine.outputs import AttemptStateChanged
 
 S = AttemptState
@@ -47,23 +49,9 @@ class AttemptEvent(StrEnum):
 
 
 E = AttemptEvent
+_t = transition
 
-
-@dataclass(frozen=True)
-class Transition:
-    """``event`` moves an attempt from any of ``sources`` to ``target`` when ``guard`` (a name) holds."""
-
-    event: AttemptEvent
-    sources: frozenset[AttemptState]
-    target: AttemptState
-    guard: str | None = None
-
-
-def _t(event: E, sources: set[S] | frozenset[S], target: S, guard: str | None = None) -> Transition:
-    return Transition(event, frozenset(sources), target, guard)
-
-
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: tuple[Transition[AttemptState, AttemptEvent], ...] = (
     _t(E.ARM, {S.IDLE}, S.ARMED),
     _t(E.GO_COMMAND, {S.ARMED}, S.COUNTDOWN, "uses_go"),
     _t(E.GO_SIGNAL, {S.COUNTDOWN}, S.RUNNING, "starts_at_go"),
@@ -123,29 +111,17 @@ GUARDS: dict[str, Guard] = {
 }
 
 
-def _index(transitions: tuple[Transition, ...]) -> dict[tuple[AttemptEvent, AttemptState], list[Transition]]:
-    table: dict[tuple[AttemptEvent, AttemptState], list[Transition]] = {}
-    for tr in transitions:
-        if tr.guard is not None and tr.guard not in GUARDS:
-            raise ValueError(f"transition {tr} names an unknown guard")
-        for src in tr.sources:
-            table.setdefault((tr.event, src), []).append(tr)
-    return table
-
-
-_TABLE = _index(TRANSITIONS)
+MACHINE: Machine[AttemptState, AttemptEvent, Attempt] = Machine(
+    "attempt", TRANSITIONS, initial=S.IDLE, final=TERMINAL_STATES, states=S, guards=GUARDS)
 
 
 class TransitionRejected(ValueError):
     """No transition of the machine allows this event in the attempt's state (or its guards failed)."""
 
 
-def allowed(attempt: Attempt, event: AttemptEvent) -> Transition | None:
+def allowed(attempt: Attempt, event: AttemptEvent) -> Transition[AttemptState, AttemptEvent] | None:
     """The transition ``event`` would take from the attempt's state, or None."""
-    for tr in _TABLE.get((event, attempt.state), ()):
-        if tr.guard is None or GUARDS[tr.guard](attempt):
-            return tr
-    return None
+    return MACHINE.allowed(attempt, event)
 
 
 def fire(attempt: Attempt, event: AttemptEvent, t_us: int, reason: str) -> AttemptStateChanged:

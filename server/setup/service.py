@@ -25,20 +25,24 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from server.engine.enums import ACTIVE_STATES, AttemptState
 from server.engine.outputs import AttemptStateChanged
+from server.errors import Conflict, NotFound
 from server.protocol import CommandAck, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent, TelemetryBatch
 from server.setup import calibration as cal
 from server.setup.health import (KIND_LABELS, SensorFacts, Thresholds, effective_state, missing_roles,
                                  role_label, sensor_health)
 from server.setup.readings import LiveReadings
-from server.setup.stations import SetupError, parse_station
+from server.setup.stations import parse_station
 from server.setup.store import Calibration, CalibrationStore
-from server.setup.wizards import WIZARDS, Command, State, Wizard, WizardError
+from server.setup.wizards import WIZARDS, Command, State, Wizard
 from server.store.db import Database
 from server.store.stations import Station
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 ROOM = "setup"
 Emit = Callable[[str, Any, "str | None"], None]
@@ -69,7 +73,7 @@ class SetupService:
     """See the module docstring. ``emit(event, data, room)`` sends a Socket.IO event (room None: all);
     ``watched()`` says whether anyone is in the ``setup`` room (nothing is computed for it otherwise)."""
 
-    def __init__(self, hub: Any, db: Database, emit: Emit, *, watched: Callable[[], bool] = lambda: True,
+    def __init__(self, hub: "Hub", db: Database, emit: Emit, *, watched: Callable[[], bool] = lambda: True,
                  wall_clock: Callable[[], float] = time.time,
                  thresholds: Thresholds = Thresholds(), ack_timeout_us: int = 5_000_000,
                  push_interval_us: int = 250_000, view_interval_us: int = 500_000,
@@ -209,39 +213,37 @@ class SetupService:
                                       w.outcome.params, w.outcome.report, self._owners.get(w.id, ""))
 
     def start_wizard(self, node_id: str, sensor_id: str, mode: str = "full", user_name: str = "") -> dict[str, Any]:
-        """Start calibrating a sensor (see :mod:`server.setup.wizards`); SetupError if it cannot start."""
+        """Start calibrating a sensor (see :mod:`server.setup.wizards`); NotFound or Conflict if it cannot start
+        (InvalidInput from the wizard for a bad ``mode``)."""
         sensor = self._sensor(node_id, sensor_id)
         if sensor is None:
-            raise SetupError(404, f"no sensor {node_id}/{sensor_id} has announced itself")
+            raise NotFound(f"no sensor {node_id}/{sensor_id} has announced itself")
         state = self._node_state(self.hub.nodes.nodes[node_id], self._now_us())
         if state != "online":
-            raise SetupError(409, f"node {node_id!r} is {'not answering' if state == 'silent' else state}: "
+            raise Conflict(f"node {node_id!r} is {'not answering' if state == 'silent' else state}: "
                                   "connect it first")
         running = self._wizard_for(node_id, sensor_id)
         if running is not None:
-            raise SetupError(409, f"a calibration of {node_id}/{sensor_id} is already running ({running.id})")
+            raise Conflict(f"a calibration of {node_id}/{sensor_id} is already running ({running.id})")
         route = self.hub.router.route_of(node_id, sensor_id)
         if route is not None and self._station_state(route[0]) in ACTIVE_STATES:
-            raise SetupError(409, f"station {route[0]!r} is timing an attempt: calibrate it when it is idle")
+            raise Conflict(f"station {route[0]!r} is timing an attempt: calibrate it when it is idle")
         kind = sensor.get("kind")
         cls = WIZARDS.get(kind)
         if cls is None:
-            raise SetupError(409, f"sensors of kind {kind!r} have no calibration")
+            raise Conflict(f"sensors of kind {kind!r} have no calibration")
         now_s = self._now_us() / 1e6
         wid = "w" + secrets.token_hex(5)
         calib = sensor.get("calibration") or {}
-        try:
-            if kind == "load_cell":
-                w: Wizard = cls(wid, node_id, sensor_id, now_s, mode=mode,  # type: ignore[call-arg]
-                                scale_counts_per_n=calib.get("scale_counts_per_n"))
-            elif kind == "encoder":
-                r = self.readings.get(node_id, sensor_id)
-                w = cls(wid, node_id, sensor_id, now_s, latest_counts=r.raw if r else None,  # type: ignore[call-arg]
-                        counts_per_m=calib.get("counts_per_m"))
-            else:
-                w = cls(wid, node_id, sensor_id, now_s, window_s=calib.get("window_s"))  # type: ignore[call-arg]
-        except WizardError as exc:
-            raise SetupError(exc.status, exc.message) from None
+        if kind == "load_cell":
+            w: Wizard = cls(wid, node_id, sensor_id, now_s, mode=mode,  # type: ignore[call-arg]
+                            scale_counts_per_n=calib.get("scale_counts_per_n"))
+        elif kind == "encoder":
+            r = self.readings.get(node_id, sensor_id)
+            w = cls(wid, node_id, sensor_id, now_s, latest_counts=r.raw if r else None,  # type: ignore[call-arg]
+                    counts_per_m=calib.get("counts_per_m"))
+        else:
+            w = cls(wid, node_id, sensor_id, now_s, window_s=calib.get("window_s"))  # type: ignore[call-arg]
         self.wizards[wid] = w
         self._owners[wid] = user_name
         self._active[(node_id, sensor_id)] = wid
@@ -254,19 +256,16 @@ class SetupService:
         """A user action on a wizard (``measure``, ``skip``, ``start``, ``finish``, ``fix``, ``cancel``, …)."""
         w = self.wizards.get(wizard_id)
         if w is None:
-            raise SetupError(404, f"no calibration {wizard_id!r}")
+            raise NotFound(f"no calibration {wizard_id!r}")
         now_us = self._now_us()
-        try:
-            cmds = w.act(action, params, now_us / 1e6)
-        except WizardError as exc:
-            raise SetupError(exc.status, exc.message) from None
+        cmds = w.act(action, params, now_us / 1e6)
         self._after(w, cmds, now_us)
         return self.wizard_view(wizard_id)
 
     def wizard_view(self, wizard_id: str) -> dict[str, Any]:
         w = self.wizards.get(wizard_id)
         if w is None:
-            raise SetupError(404, f"no calibration {wizard_id!r}")
+            raise NotFound(f"no calibration {wizard_id!r}")
         sensor = self._sensor(w.node_id, w.sensor_id) or {}
         return {**w.view(), "sensor_label": KIND_LABELS.get(sensor.get("kind", ""), w.kind),
                 "reading": self.readings.view(w.node_id, w.sensor_id, self._now_us())}
@@ -315,7 +314,7 @@ class SetupService:
         """Create (``station_id`` None) or replace a station with its bindings; push the nodes' settings."""
         existing = {s.id: s for s in self.hub.stations.all()}
         if station_id is not None and station_id not in existing:
-            raise SetupError(404, f"no station {station_id!r}")
+            raise NotFound(f"no station {station_id!r}")
         self._idle_or_refuse()
         sensors = {(n, s["id"]): s.get("kind", "") for n, v in self.hub.nodes.nodes.items() for s in v.sensors}
         elsewhere = {(b.node_id, b.sensor_id): s.id for s in existing.values() if s.id != station_id
@@ -329,7 +328,7 @@ class SetupService:
 
     def delete_station(self, station_id: str) -> dict[str, Any]:
         if self.hub.stations.get(station_id) is None:
-            raise SetupError(404, f"no station {station_id!r}")
+            raise NotFound(f"no station {station_id!r}")
         self._idle_or_refuse()
         self.hub.stations.delete(station_id)
         self.hub.reload_stations()
@@ -339,7 +338,7 @@ class SetupService:
     def _idle_or_refuse(self) -> None:
         busy = [sid for sid in self.hub.engine.stations if self._station_state(sid) in ACTIVE_STATES]
         if busy:
-            raise SetupError(409, f"station(s) {', '.join(sorted(busy))} are timing an attempt: change stations "
+            raise Conflict(f"station(s) {', '.join(sorted(busy))} are timing an attempt: change stations "
                                   "between attempts")
 
     def _station_state(self, station_id: str) -> AttemptState:

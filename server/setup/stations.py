@@ -1,7 +1,8 @@
 """Stations as the ``/setup`` form sends them: check everything, fill in what follows from the bindings.
 
 A body ``{"id"?, "kind": "sled"|"lane", "name", "config"?, "bindings": [{"role", "node_id", "sensor_id"}]}``
-becomes a :class:`~server.store.stations.Station`, or :class:`SetupError` listing every problem:
+becomes a :class:`~server.store.stations.Station`, or an error listing every problem
+(:class:`~server.errors.InvalidInput`, :class:`~server.errors.Conflict`):
 
 - roles exist for the kind (sled ``force``, ``wheel``; lane ``start``, ``finish``, ``split1..n``,
   ``turn``), each role once, each sensor once;
@@ -19,26 +20,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from server.errors import Conflict, InvalidInput
+from server.fields import clean_text
 from server.setup.health import KIND_LABELS
 from server.station_setup import engine_config
 from server.store.stations import Binding, Station, valid_role
-from server.web.errors import ApiError
 
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAX_NAME = 40
 GATE_KINDS = frozenset({"beam", "dual_beam"})
 ROLE_KINDS = {"force": frozenset({"load_cell"}), "wheel": frozenset({"encoder"})}
 SensorKey = tuple[str, str]
-
-
-class SetupError(ApiError):
-    """A request ``/setup`` cannot do: HTTP ``status``, a message, and every problem found (``errors``,
-    answered only when there are any). An :class:`~server.web.errors.ApiError`, so the app's handler
-    answers and counts it."""
-
-    def __init__(self, status: int, message: str, errors: list[str] | None = None):
-        self.errors = list(errors or [])
-        super().__init__(status, message, **({"errors": self.errors} if self.errors else {}))
 
 
 def role_kinds(role: str) -> frozenset[str]:
@@ -72,11 +64,10 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
     kind = body.get("kind")
     if kind not in ("sled", "lane"):
         errors.append("kind: 'sled' (a sled pull) or 'lane' (a shuffle lane)")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+    name = clean_text(body.get("name"), MAX_NAME)
+    if name is None:
         errors.append(f"name: 1 to {MAX_NAME} characters")
         name = ""
-    name = name.strip()
     config = body.get("config", {})
     if not isinstance(config, dict):
         errors.append("config: an object of station options")
@@ -85,14 +76,14 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
     if not isinstance(sid, str) or not STATION_ID_RE.match(sid):
         errors.append("id: 1-32 lowercase letters, digits, '-' or '_'")
     elif station_id is None and sid in taken_ids:
-        raise SetupError(409, f"a station with id {sid!r} exists already")
+        raise Conflict(f"a station with id {sid!r} exists already")
     bindings = _bindings(body.get("bindings", []), kind, sensors, errors)
     if errors:
-        raise SetupError(400, "invalid station: " + "; ".join(errors), errors)
+        raise InvalidInput("invalid station: " + "; ".join(errors), errors)
     conflicts = [f"{b.node_id}/{b.sensor_id} is bound at station {bound_elsewhere[(b.node_id, b.sensor_id)]!r}"
                  for b in bindings if (b.node_id, b.sensor_id) in bound_elsewhere]
     if conflicts:
-        raise SetupError(409, "sensor already in use: " + "; ".join(conflicts) + " (unbind it there first)", conflicts)
+        raise Conflict("sensor already in use: " + "; ".join(conflicts) + " (unbind it there first)", conflicts)
     config = _complete(kind, dict(config), {b.role for b in bindings}, errors)
     station = Station(sid, kind, name, config, tuple(sorted(bindings, key=lambda b: b.role)))
     if not errors:
@@ -101,7 +92,7 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
         except ValueError as exc:
             errors.append(f"config: {exc}")
     if errors:
-        raise SetupError(400, "invalid station: " + "; ".join(errors), errors)
+        raise InvalidInput("invalid station: " + "; ".join(errors), errors)
     return station
 
 

@@ -16,163 +16,26 @@ Every wizard: ``act(action, params, now_s)`` for a user action (``cancel`` alway
 ``on_sample`` / ``on_event`` for the sensor's telemetry and events, ``on_ack`` for the answer to the
 command it asked for, ``tick(now_s)`` for time-outs; each returns the commands to send. ``view()`` is
 what ``/setup`` shows. A finished wizard (``DONE``) holds its :class:`Outcome` to store.
+
+Each wizard's steps are a declared machine (``MACHINE``; its diagram is in the class's docstring):
+named states, the user's buttons and the signals from the sensor, the node and the clock, named
+guards, and the effect each button runs (see :mod:`server.setup.wizard_base`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar
 
+from server.engine.fsm import Machine, transition
+from server.errors import Conflict, InvalidInput
 from server.setup import calibration as cal
 from server.setup.calibration import CalibrationError
+from server.setup.wizard_base import (TERMINAL, Action, Command, Outcome, Signal, State, Wizard,
+                                      WizardEvent, wizard_machine)
 
-
-class WizardError(Exception):
-    """A user action that cannot be done: ``status`` 400 (bad input) or 409 (not now)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Command:
-    """A command for the wizard's sensor (``cmd`` and ``params`` of ``docs/protocol.md``)."""
-
-    cmd: str
-    params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a finished wizard found: ``params`` (what the node now runs with) and how it was measured."""
-
-    kind: str
-    params: dict[str, Any]
-    report: dict[str, Any]
-
-
-class State(StrEnum):
-    UNLOAD = "UNLOAD"        # load cell: take the load off, then zero
-    ZEROING = "ZEROING"
-    WEIGHT = "WEIGHT"        # hang a known weight, enter its mass
-    WEIGHING = "WEIGHING"
-    CHECK = "CHECK"          # optional second weight
-    CHECKING = "CHECKING"
-    MARK = "MARK"            # encoder: sled on the start mark
-    PULLING = "PULLING"
-    WATCH = "WATCH"          # beam: break it N times
-    INVERTED = "INVERTED"    # beam reads the wrong way round: offer to flip it
-    SAVING = "SAVING"        # command sent, waiting for the node's ack
-    DONE = "DONE"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-
-TERMINAL = frozenset({State.DONE, State.FAILED, State.CANCELLED})
-
-
-@dataclass
-class Wizard:
-    """Common parts: state, what to tell the user, progress, steps, cancel, ack handling."""
-
-    id: str
-    node_id: str
-    sensor_id: str
-    started_s: float
-    state: State = State.DONE
-    message: str = ""
-    problem: str | None = None
-    progress: float | None = None
-    outcome: Outcome | None = None
-    version: int = 0
-    updated_s: float = 0.0
-    _step: int = field(default=0, init=False, repr=False)
-
-    kind: ClassVar[str] = ""
-    STEPS: ClassVar[tuple[tuple[str, str, frozenset[State]], ...]] = ()
-    """(key, title, the states in which this step is the active one), in order."""
-    ACTIONS: ClassVar[dict[State, tuple[str, ...]]] = {}
-    """The user actions each state allows (``cancel`` is always allowed before the end)."""
-
-    # -- user actions -----------------------------------------------------------------------------
-    def act(self, action: str, params: dict[str, Any], now_s: float) -> list[Command]:
-        if self.state in TERMINAL:
-            raise WizardError(409, f"this calibration has ended ({self.state.value.lower()}); start a new one")
-        if action == "cancel":
-            self._go(State.CANCELLED, now_s, "Cancelled: nothing was changed on the sensor.")
-            return []
-        if action not in self.ACTIONS.get(self.state, ()):
-            allowed = ", ".join(self.actions()) or "none"
-            raise WizardError(409, f"'{action}' is not possible now (step {self.state.value}; possible: {allowed})")
-        return getattr(self, f"_on_{action}")(params, now_s)
-
-    def actions(self) -> list[str]:
-        return [] if self.state in TERMINAL else [*self.ACTIONS.get(self.state, ()), "cancel"]
-
-    # -- inputs from the sensor and the node --------------------------------------------------------
-    def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
-        return []
-
-    def on_event(self, kind: str, t_us: int, detail: dict[str, Any] | None, now_s: float) -> list[Command]:
-        return []
-
-    def on_ack(self, ok: bool, result: dict[str, Any] | None, error: str | None, now_s: float) -> list[Command]:
-        """The node's answer to the command this wizard asked for (``error``: a sentence for people)."""
-        if self.state is not State.SAVING:
-            return []
-        if not ok:
-            self._go(State.FAILED, now_s, "The sensor did not take the new settings; nothing was stored.",
-                     problem=error or "The node refused the command.")
-            return []
-        return self._saved(result or {}, now_s)
-
-    def tick(self, now_s: float) -> list[Command]:
-        return []
-
-    # -- helpers ----------------------------------------------------------------------------------
-    def _saved(self, result: dict[str, Any], now_s: float) -> list[Command]:
-        raise NotImplementedError
-
-    def step_spec(self) -> tuple[tuple[str, str, frozenset[State]], ...]:
-        return self.STEPS
-
-    def _go(self, state: State, now_s: float, message: str, *, problem: str | None = None,
-            progress: float | None = None) -> None:
-        self.state, self.message, self.problem, self.progress = state, message, problem, progress
-        self._step = next((i for i, s in enumerate(self.step_spec()) if state in s[2]), self._step)
-        self._touch(now_s)
-
-    def _touch(self, now_s: float) -> None:
-        self.version += 1
-        self.updated_s = now_s
-
-    def live(self) -> dict[str, Any]:
-        return {}
-
-    def steps(self) -> list[dict[str, str]]:
-        """Each step's status: done, active, pending, or failed/cancelled where the wizard ended."""
-        here = {State.FAILED: "failed", State.CANCELLED: "cancelled"}.get(self.state, "active")
-        out = []
-        for i, (key, title, _) in enumerate(self.step_spec()):
-            if self.state is State.DONE or i < self._step:
-                status = "done"
-            else:
-                status = here if i == self._step else "pending"
-            out.append({"key": key, "title": title, "status": status})
-        return out
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "node_id": self.node_id, "sensor_id": self.sensor_id,
-            "state": self.state.value, "ended": self.state in TERMINAL, "steps": self.steps(),
-            "message": self.message, "problem": self.problem,
-            "progress": None if self.progress is None else round(self.progress, 3),
-            "actions": self.actions(), "live": self.live(),
-            "result": None if self.outcome is None else {**self.outcome.params, **self.outcome.report},
-        }
+__all__ = ["TERMINAL", "WIZARDS", "Action", "BeamWizard", "Command", "EncoderWizard", "LoadCellWizard", "Outcome",
+           "Signal", "State", "Wizard"]
 
 
 # -- load cell ------------------------------------------------------------------------------------------
@@ -182,7 +45,14 @@ SAMPLING = frozenset({State.ZEROING, State.WEIGHING, State.CHECKING})
 @dataclass
 class LoadCellWizard(Wizard):
     """Tare, known weight, optional second weight, save. ``mode`` ``"full"`` or ``"zero"`` (re-zero only,
-    needs ``scale_counts_per_n``, the scale the node runs with)."""
+    needs ``scale_counts_per_n``, the scale the node runs with). Its machine::
+
+        UNLOAD ─measure→ ZEROING ─MEASURED (full)→ WEIGHT ─measure→ WEIGHING ─MEASURED→ CHECK
+                            └─SAVE (re_zero)→ SAVING
+        CHECK ─measure→ CHECKING ─SAVE→ SAVING;  CHECK ─skip→ SAVING
+        ZEROING/WEIGHING/CHECKING ─RETRY or NO_READINGS→ UNLOAD/WEIGHT/CHECK (the step starts again)
+        SAVING ─SAVED→ DONE;  SAVING ─REFUSED→ FAILED;  any state but the end ─cancel→ CANCELLED
+    """
 
     mode: str = "full"
     scale_counts_per_n: float | None = None
@@ -200,15 +70,18 @@ class LoadCellWizard(Wizard):
     _mass_kg: float = field(default=0.0, init=False, repr=False)
 
     kind: ClassVar[str] = "load_cell"
-    ACTIONS: ClassVar[dict[State, tuple[str, ...]]] = {
-        State.UNLOAD: ("measure",), State.WEIGHT: ("measure",), State.CHECK: ("measure", "skip")}
+    PROMPTS: ClassVar[dict[State, str]] = {
+        State.UNLOAD: "Take everything off the harness and let the sled rest. Then press Zero.",
+        State.WEIGHT: "Hang a known weight from the harness so it hangs freely, enter its mass and press Measure.",
+        State.CHECK: "Optional check: hang a second, different weight, enter its mass and press Measure "
+                     "— or skip to save."}
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "zero"):
-            raise WizardError(400, "mode must be 'full' or 'zero'")
+            raise InvalidInput("mode must be 'full' or 'zero'")
         if self.mode == "zero" and not self.scale_counts_per_n:
-            raise WizardError(409, "this load cell has no scale yet: run the full calibration first")
-        self._go(State.UNLOAD, self.started_s, self._waiting_text(State.UNLOAD))
+            raise Conflict("this load cell has no scale yet: run the full calibration first")
+        self._begin(self.started_s)
 
     def step_spec(self) -> tuple[tuple[str, str, frozenset[State]], ...]:
         steps = [("zero", "Zero (tare)", frozenset({State.UNLOAD, State.ZEROING}))]
@@ -222,15 +95,14 @@ class LoadCellWizard(Wizard):
             try:
                 self._mass_kg = cal.check_mass(params.get("mass_kg"))
             except CalibrationError as exc:
-                raise WizardError(400, str(exc)) from None
-        nxt = {State.UNLOAD: State.ZEROING, State.WEIGHT: State.WEIGHING, State.CHECK: State.CHECKING}[self.state]
+                raise InvalidInput(str(exc)) from None
         self._samples = []
         self._sampling_since_s = now_s
-        self._go(nxt, now_s, "Measuring: keep everything still…", progress=0.0)
+        self._fire(Action.MEASURE, now_s, "Measuring: keep everything still…", progress=0.0)
         return []
 
     def _on_skip(self, params: dict[str, Any], now_s: float) -> list[Command]:
-        return self._save(now_s)
+        return self._save(Action.SKIP, now_s)
 
     def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
         if self.state not in SAMPLING or raw is None:
@@ -247,60 +119,52 @@ class LoadCellWizard(Wizard):
 
     def tick(self, now_s: float) -> list[Command]:
         if self.state in SAMPLING and now_s - self._sampling_since_s > self.sample_timeout_s:
-            back = {State.ZEROING: State.UNLOAD, State.WEIGHING: State.WEIGHT, State.CHECKING: State.CHECK}
-            self._go(back[self.state], now_s, self._waiting_text(back[self.state]),
-                     problem=f"No readings from the load cell for {self.sample_timeout_s:g} s: is the node online? "
-                             "Then press the button again.")
+            self._fire(Signal.NO_READINGS, now_s,
+                       problem=f"No readings from the load cell for {self.sample_timeout_s:g} s: is the node online? "
+                               "Then press the button again.")
         return []
-
-    def _waiting_text(self, state: State) -> str:
-        return {State.UNLOAD: "Take everything off the harness and let the sled rest. Then press Zero.",
-                State.WEIGHT: "Hang a known weight from the harness so it hangs freely, enter its mass and "
-                              "press Measure.",
-                State.CHECK: "Optional check: hang a second, different weight, enter its mass and press Measure "
-                             "— or skip to save."}[state]
 
     def _zeroed(self, stats: cal.SampleStats, now_s: float) -> list[Command]:
         if self.mode == "zero" and self.scale_counts_per_n:
             noise_n = stats.std / abs(self.scale_counts_per_n)
             if noise_n > self.max_zero_noise_n:
-                self._go(State.UNLOAD, now_s, self._waiting_text(State.UNLOAD),
-                         problem=f"The reading moved by ±{noise_n:.1f} N while zeroing: keep the sled and harness "
-                                 "still, then press Zero again.")
+                self._fire(Signal.RETRY, now_s,
+                           problem=f"The reading moved by ±{noise_n:.1f} N while zeroing: keep the sled and harness "
+                                   "still, then press Zero again.")
                 return []
         self.tare, self.offset_counts = stats, stats.mean
         if self.mode == "zero":
-            return self._save(now_s)
-        self._go(State.WEIGHT, now_s, self._waiting_text(State.WEIGHT))
+            return self._save(Signal.SAVE, now_s)
+        self._fire(Signal.MEASURED, now_s)
         return []
 
-    def _steady(self, stats: cal.SampleStats, back: State, now_s: float) -> bool:
+    def _steady(self, stats: cal.SampleStats, now_s: float) -> bool:
         signal = abs(stats.mean - (self.offset_counts or 0.0))
         spread_pct = 100.0 * stats.std / signal if signal else 0.0
         if spread_pct > self.max_spread_pct:
-            self._go(back, now_s, self._waiting_text(back),
-                     problem=f"The reading moved (±{spread_pct:.1f} %) while measuring: let the weight hang still, "
-                             "then press Measure again.")
+            self._fire(Signal.RETRY, now_s,
+                       problem=f"The reading moved (±{spread_pct:.1f} %) while measuring: let the weight hang still, "
+                               "then press Measure again.")
             return False
         return True
 
     def _weighed(self, stats: cal.SampleStats, now_s: float) -> list[Command]:
-        if not self._steady(stats, State.WEIGHT, now_s):
+        if not self._steady(stats, now_s):
             return []
         try:
             scale = cal.scale_counts_per_n(stats.mean, self.offset_counts or 0.0, self._mass_kg,
                                            min_counts=max(50.0, 20 * (self.tare.std if self.tare else 0.0)))
         except CalibrationError as exc:
-            self._go(State.WEIGHT, now_s, self._waiting_text(State.WEIGHT), problem=str(exc)[0].upper() + str(exc)[1:])
+            self._fire(Signal.RETRY, now_s, problem=str(exc)[0].upper() + str(exc)[1:])
             return []
         self.scale_counts_per_n = scale
         self.weight = {"mass_kg": self._mass_kg, "force_n": round(cal.force_of_mass_n(self._mass_kg), 2),
                        "stats": stats.to_dict()}
-        self._go(State.CHECK, now_s, self._waiting_text(State.CHECK))
+        self._fire(Signal.MEASURED, now_s)
         return []
 
     def _checked(self, stats: cal.SampleStats, now_s: float) -> list[Command]:
-        if not self._steady(stats, State.CHECK, now_s):
+        if not self._steady(stats, now_s):
             return []
         assert self.scale_counts_per_n is not None
         err = cal.linearity_error_pct(stats.mean, self.offset_counts or 0.0, self.scale_counts_per_n, self._mass_kg)
@@ -308,17 +172,18 @@ class LoadCellWizard(Wizard):
         self.check = {"mass_kg": self._mass_kg, "error_pct": round(err, 2), "passed": passed,
                       "limit_pct": self.linearity_limit_pct, "stats": stats.to_dict()}
         if passed:
-            return self._save(now_s)
-        self._go(State.CHECK, now_s, "Measure the second weight again, or save anyway.",
-                 problem=f"The second weight reads {err:+.1f} % off (limit ±{self.linearity_limit_pct:g} %): check the "
-                         "load cell is mounted straight and both weights hang freely.")
+            return self._save(Signal.SAVE, now_s)
+        self._fire(Signal.RETRY, now_s, "Measure the second weight again, or save anyway.",
+                   problem=f"The second weight reads {err:+.1f} % off (limit ±{self.linearity_limit_pct:g} %): check "
+                           "the load cell is mounted straight and both weights hang freely.")
         return []
 
-    def _save(self, now_s: float) -> list[Command]:
+    def _save(self, event: WizardEvent, now_s: float) -> list[Command]:
+        """Send the calibration (``event``: the button or signal that leads to SAVING)."""
         params = {"offset_counts": round(self.offset_counts or 0.0, 3)}
         if self.mode == "full":
             params["scale_counts_per_n"] = self.scale_counts_per_n
-        self._go(State.SAVING, now_s, "Saving the calibration on the sensor…")
+        self._fire(event, now_s, "Saving the calibration on the sensor…")
         return [Command("calibrate", params)]
 
     def _saved(self, result: dict[str, Any], now_s: float) -> list[Command]:
@@ -327,7 +192,7 @@ class LoadCellWizard(Wizard):
                   "check": self.check, "g_m_s2": cal.STANDARD_GRAVITY_M_S2}
         self.outcome = Outcome(self.kind, params, report)
         done = "Zeroed." if self.mode == "zero" else "Calibrated: the load cell now reads in newtons."
-        self._go(State.DONE, now_s, done)
+        self._fire(Signal.SAVED, now_s, done)
         return []
 
     def live(self) -> dict[str, Any]:
@@ -341,6 +206,22 @@ class LoadCellWizard(Wizard):
             out["linearity_error_pct"] = self.check["error_pct"]
         return out
 
+    MACHINE: ClassVar[Machine[State, WizardEvent, Any]] = wizard_machine("load cell calibration", State.UNLOAD, (
+        transition(Action.MEASURE, State.UNLOAD, State.ZEROING, effect="measure"),
+        transition(Action.MEASURE, State.WEIGHT, State.WEIGHING, effect="measure"),
+        transition(Action.MEASURE, State.CHECK, State.CHECKING, effect="measure"),
+        transition(Action.SKIP, State.CHECK, State.SAVING, effect="skip"),
+        transition(Signal.MEASURED, State.ZEROING, State.WEIGHT, "full"),
+        transition(Signal.SAVE, State.ZEROING, State.SAVING, "re_zero"),
+        transition(Signal.MEASURED, State.WEIGHING, State.CHECK),
+        transition(Signal.SAVE, State.CHECKING, State.SAVING),
+        *(transition(signal, sampling, waiting) for signal in (Signal.RETRY, Signal.NO_READINGS)
+          for sampling, waiting in ((State.ZEROING, State.UNLOAD), (State.WEIGHING, State.WEIGHT),
+                                    (State.CHECKING, State.CHECK))),
+        transition(Signal.SAVED, State.SAVING, State.DONE),
+    ), guards={"full": lambda w: w.mode == "full", "re_zero": lambda w: w.mode == "zero"},
+        effects={"measure": _on_measure, "skip": _on_skip})
+
 
 # -- encoder ----------------------------------------------------------------------------------------------
 @dataclass
@@ -349,7 +230,12 @@ class EncoderWizard(Wizard):
 
     ``latest_counts``: the raw count of the sensor's last sample, if any (else the first sample after
     *start* is the start: at most one count off). ``counts_per_m``: what the node uses now (for the live
-    distance estimate)."""
+    distance estimate). Its machine::
+
+        MARK ─start→ PULLING ─finish→ SAVING ─SAVED→ DONE
+          ▲             │                └─REFUSED→ FAILED
+          └──restart────┘       any state but the end ─cancel→ CANCELLED
+    """
 
     latest_counts: int | None = None
     counts_per_m: float | None = None
@@ -362,29 +248,28 @@ class EncoderWizard(Wizard):
     STEPS: ClassVar = (("mark", "Start mark", frozenset({State.MARK})),
                        ("pull", "Pull a measured distance", frozenset({State.PULLING})),
                        ("save", "Save to the sensor", frozenset({State.SAVING})))
-    ACTIONS: ClassVar[dict[State, tuple[str, ...]]] = {State.MARK: ("start",), State.PULLING: ("finish", "restart")}
+    PROMPTS: ClassVar[dict[State, str]] = {
+        State.MARK: "Mark a start line on the floor and put the sled's rear edge on it. Then press Start."}
 
     def __post_init__(self) -> None:
-        self._go(State.MARK, self.started_s, "Mark a start line on the floor and put the sled's rear edge on it. "
-                                             "Then press Start.")
+        self._begin(self.started_s)
 
     def _on_start(self, params: dict[str, Any], now_s: float) -> list[Command]:
         self.start_counts = self.latest_counts
-        self._go(State.PULLING, now_s, "Pull the sled toward the athlete's end over a distance you measure with a "
-                                       "tape (10 m is good). Enter the distance and press Done.")
+        self._fire(Action.START, now_s, "Pull the sled toward the athlete's end over a distance you measure with a "
+                                        "tape (10 m is good). Enter the distance and press Done.")
         return []
 
     def _on_restart(self, params: dict[str, Any], now_s: float) -> list[Command]:
         self.start_counts = None
-        self.__post_init__()
-        self._touch(now_s)
+        self._fire(Action.RESTART, now_s)
         return []
 
     def _on_finish(self, params: dict[str, Any], now_s: float) -> list[Command]:
         try:
             distance = cal.check_distance_m(params.get("distance_m"))
         except CalibrationError as exc:
-            raise WizardError(400, str(exc)) from None
+            raise InvalidInput(str(exc)) from None
         if self.start_counts is None or self.latest_counts is None:
             self.problem = "No wheel readings yet: is the wheel turning, and is the node online?"
             self._touch(now_s)
@@ -396,7 +281,7 @@ class EncoderWizard(Wizard):
             self._touch(now_s)
             return []
         self.result_counts_per_m, self.invert, self.distance_m = cpm, invert, distance
-        self._go(State.SAVING, now_s, "Saving the wheel calibration on the sensor…")
+        self._fire(Action.FINISH, now_s, "Saving the wheel calibration on the sensor…")
         return [Command("calibrate", {"counts_per_m": round(cpm, 4), "invert": invert})]
 
     def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
@@ -415,8 +300,8 @@ class EncoderWizard(Wizard):
                   "start_counts": self.start_counts, "end_counts": self.latest_counts}
         self.outcome = Outcome(self.kind, params, report)
         flipped = " The wheel counted backwards, so the sensor now flips its sign." if self.invert else ""
-        self._go(State.DONE, now_s, "Calibrated: distances are now in metres." + flipped +
-                 " Now pull the sled back to its start line.")
+        self._fire(Signal.SAVED, now_s, "Calibrated: distances are now in metres." + flipped +
+                   " Now pull the sled back to its start line.")
         return []
 
     def live(self) -> dict[str, Any]:
@@ -431,6 +316,13 @@ class EncoderWizard(Wizard):
             out["invert"] = self.invert
         return out
 
+    MACHINE: ClassVar[Machine[State, WizardEvent, Any]] = wizard_machine("wheel calibration", State.MARK, (
+        transition(Action.START, State.MARK, State.PULLING, effect="start"),
+        transition(Action.FINISH, State.PULLING, State.SAVING, effect="finish"),
+        transition(Action.RESTART, State.PULLING, State.MARK, effect="restart"),
+        transition(Signal.SAVED, State.SAVING, State.DONE),
+    ), effects={"start": _on_start, "finish": _on_finish, "restart": _on_restart})
+
 
 # -- beam gates ----------------------------------------------------------------------------------------
 @dataclass
@@ -438,7 +330,14 @@ class BeamWizard(Wizard):
     """Break the beam ``passes_needed`` times; each break must last 15 ms to 2 s and end in a restore,
     and the beam must then rest clear for ``settle_s``. A beam that stays broken for ``stuck_s`` is
     misaligned or blocked, or — when it had short *clear* spells while people passed — wired the wrong
-    way round (then *fix* flips it on the node). No event at all for ``no_event_timeout_s``: failed."""
+    way round (then *fix* flips it on the node). No event at all for ``no_event_timeout_s``: failed.
+    Its machine::
+
+        WATCH ─ALIGNED→ DONE;  WATCH ─SILENT→ FAILED
+          └─READS_INVERTED→ INVERTED ─fix→ SAVING ─SAVED→ WATCH (counting again from zero)
+                                              └─REFUSED→ FAILED
+        any state but the end ─cancel→ CANCELLED
+    """
 
     passes_needed: int = 3
     window_s: float | None = None        # dual beam: the node's pairing window (from its descriptor)
@@ -464,18 +363,19 @@ class BeamWizard(Wizard):
     kind: ClassVar[str] = "beam"
     STEPS: ClassVar = (("watch", "Break the beam", frozenset({State.WATCH, State.INVERTED, State.SAVING})),
                        ("done", "Aligned", frozenset()))
-    ACTIONS: ClassVar[dict[State, tuple[str, ...]]] = {State.INVERTED: ("fix",)}
 
     def __post_init__(self) -> None:
-        self._watch(self.started_s)
+        self._reset(self.started_s)
+        self._begin(self.started_s, self._watch_text(), progress=0.0)
 
-    def _watch(self, now_s: float) -> None:
+    def _reset(self, now_s: float) -> None:
         self.passes, self.flickers, self.block_ms = 0, 0, []
         self._broken_us, self._clear_us = [], []
         self._since_s = now_s
-        self._go(State.WATCH, now_s, f"Walk through the beam (or pass a hand through it) {self.passes_needed} times. "
-                                     "Watch the indicator: it must show BROKEN each time, then CLEAR.",
-                 progress=0.0)
+
+    def _watch_text(self) -> str:
+        return (f"Walk through the beam (or pass a hand through it) {self.passes_needed} times. "
+                "Watch the indicator: it must show BROKEN each time, then CLEAR.")
 
     def on_event(self, kind: str, t_us: int, detail: dict[str, Any] | None, now_s: float) -> list[Command]:
         if kind not in ("break", "restore") or self.state is not State.WATCH:
@@ -518,14 +418,14 @@ class BeamWizard(Wizard):
         if self.state is not State.WATCH:
             return []
         if self._last_event_s is None and now_s - self.started_s > self.no_event_timeout_s:
-            self._go(State.FAILED, now_s, "Nothing happened on this beam.",
-                     problem=f"No break seen in {self.no_event_timeout_s:g} s: check the receiver's output is wired to "
-                             "the GPIO in the node's config and the beam is aligned (docs/wiring.md).")
+            self._fire(Signal.SILENT, now_s, "Nothing happened on this beam.",
+                       problem=f"No break seen in {self.no_event_timeout_s:g} s: check the receiver's output is wired "
+                               "to the GPIO in the node's config and the beam is aligned (docs/wiring.md).")
         elif self.broken and now_s - self._since_s > self.stuck_s:
             if self._reads_inverted():
-                self._go(State.INVERTED, now_s, "Press Fix to flip the beam's reading on the node.",
-                         problem="This beam reads the wrong way round: it says BROKEN while nobody is in it and CLEAR "
-                                 "while someone passes.")
+                self._fire(Signal.READS_INVERTED, now_s, "Press Fix to flip the beam's reading on the node.",
+                           problem="This beam reads the wrong way round: it says BROKEN while nobody is in it and "
+                                   "CLEAR while someone passes.")
             elif not self._stuck_told:
                 self._stuck_told = True
                 self.problem = (f"The beam has read BROKEN for over {self.stuck_s:g} s: clear the line and turn the "
@@ -545,7 +445,7 @@ class BeamWizard(Wizard):
         return not held or clear[len(clear) // 2] < held[len(held) // 2]
 
     def _on_fix(self, params: dict[str, Any], now_s: float) -> list[Command]:
-        self._go(State.SAVING, now_s, "Flipping the beam's reading on the node…")
+        self._fire(Action.FIX, now_s, "Flipping the beam's reading on the node…")
         return [Command("configure", {"invert": True})]
 
     def _saved(self, result: dict[str, Any], now_s: float) -> list[Command]:
@@ -554,7 +454,8 @@ class BeamWizard(Wizard):
         self.broken_level = level if level in ("low", "high") else None
         self.broken = None
         self._since_t_us = None
-        self._watch(now_s)
+        self._reset(now_s)
+        self._fire(Signal.SAVED, now_s, self._watch_text(), progress=0.0)
         return []
 
     def _finish(self, now_s: float) -> None:
@@ -564,12 +465,20 @@ class BeamWizard(Wizard):
         self.outcome = Outcome(self.kind, params, report)
         gap = f" Upper and lower beams broke {self.dual_gap_ms:.0f} ms apart at most." if self.dual_gap_ms is not None \
             else ""
-        self._go(State.DONE, now_s, f"The beam is aligned: {self.passes} clean breaks." + gap, progress=1.0)
+        self._fire(Signal.ALIGNED, now_s, f"The beam is aligned: {self.passes} clean breaks." + gap, progress=1.0)
 
     def live(self) -> dict[str, Any]:
         return {"passes": self.passes, "passes_needed": self.passes_needed, "flickers": self.flickers,
                 "beam": None if self.broken is None else ("broken" if self.broken else "clear"),
                 "dual_gap_ms": self.dual_gap_ms}
+
+    MACHINE: ClassVar[Machine[State, WizardEvent, Any]] = wizard_machine("beam alignment", State.WATCH, (
+        transition(Signal.ALIGNED, State.WATCH, State.DONE),
+        transition(Signal.SILENT, State.WATCH, State.FAILED),
+        transition(Signal.READS_INVERTED, State.WATCH, State.INVERTED),
+        transition(Action.FIX, State.INVERTED, State.SAVING, effect="fix"),
+        transition(Signal.SAVED, State.SAVING, State.WATCH),
+    ), effects={"fix": _on_fix})
 
 
 WIZARDS: dict[str, type[Wizard]] = {"load_cell": LoadCellWizard, "encoder": EncoderWizard, "beam": BeamWizard,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.sim.demo_class import DemoClass, DemoTiming
 from server.sim.roster import DemoAthlete, demo_roster
 from server.sim.stations import SimLane, SimSled
 from server.store.stations import Binding, Station
+
+if TYPE_CHECKING:
+    from server.app import HubApp
 
 DEMO_SLED_DISTANCE_M = 10.0
 
@@ -42,13 +45,12 @@ DEMO_CIRCUIT = {
 }
 
 
-def seed_demo_class_data(hub_app: Any) -> None:
+def seed_demo_class_data(hub_app: "HubApp") -> None:
     """Give a fresh demo database what an instructor needs on the tablet: the demo athletes as
     members (nickname = name) and a saved circuit over the four stations. Idempotent."""
     from server.classes.circuits import parse_circuit
-    from server.classes.wiring import class_service
 
-    service = class_service(hub_app)
+    service = hub_app.classes
     known = {m.name for m in service.members.all(include_archived=True)}
     for athlete in demo_roster():
         if athlete.nickname not in known:
@@ -61,15 +63,14 @@ def seed_demo_class_data(hub_app: Any) -> None:
 class DemoRig:
     """Simulated nodes plus the demo class; what ``HubApp.demo`` holds."""
 
-    def __init__(self, hub_app: Any, broker: tuple[str, int], autostart: bool = True,
+    def __init__(self, hub_app: "HubApp", broker: tuple[str, int], autostart: bool = True,
                  timing: DemoTiming = DemoTiming()):
         hub = hub_app.hub
         for station in demo_stations():
             hub.stations.upsert(station)
         hub.reload_stations()
         seed_demo_class_data(hub_app)
-        from server.classes.wiring import class_service
-        service = class_service(hub_app)
+        service = hub_app.classes
         # each node on its own clock origin: the hub must correct them (+2.5 s, -1.2 s, ...)
         self.sims = [
             SimSled("sled1", "sim-sled1", broker, distance_m=DEMO_SLED_DISTANCE_M, node_offset_us=2_500_000, seed=11),
@@ -138,7 +139,7 @@ class DemoRig:
         return self.demo_class.state()
 
 
-def attach_demo(hub_app: Any, broker: tuple[str, int], autostart: bool = True,
+def attach_demo(hub_app: "HubApp", broker: tuple[str, int], autostart: bool = True,
                 timing: DemoTiming = DemoTiming()) -> DemoRig:
     """Seed the demo stations and attach the simulated nodes and class to ``hub_app``."""
     rig = DemoRig(hub_app, broker, autostart=autostart, timing=timing)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import Counter
+from typing import Any, Callable, Protocol
 
 from flask import Blueprint, jsonify, request
 
+from server.hub import Hub
 from server.web.errors import ApiError
 
-if TYPE_CHECKING:
-    from server.app import HubApp
+NO_DEMO = "this hub runs no demo class (start it with 'sledhub demo')"
+
+
+class DemoControl(Protocol):
+    """What the web layer needs of a demo rig (:class:`server.sim.demo.DemoRig`)."""
+
+    def state(self) -> dict[str, Any]: ...
+
+    def start_class(self) -> None: ...
+
+    def stop_class(self) -> None: ...
+
+
+DemoOf = Callable[[], "DemoControl | None"]
+"""The hub's demo rig, None on a hub without one (a demo is attached after the app is built)."""
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -25,15 +40,22 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
-def api_blueprint(app: "HubApp") -> Blueprint:
+def api_blueprint(hub: Hub, broker_connected: Callable[[], bool], api_errors: Counter, demo: DemoOf) -> Blueprint:
+    """Health (with the MQTT link's state and the count of refused API calls by status), results,
+    stations, nodes and the demo class."""
     bp = Blueprint("api", __name__, url_prefix="/api")
-    hub = app.hub
+
+    def demo_rig() -> DemoControl:
+        rig = demo()
+        if rig is None:
+            raise ApiError(404, NO_DEMO)
+        return rig
 
     @bp.get("/health")
     def health():
         data = hub.health()
-        data["broker_connected"] = app.broker_connected()
-        data["api_errors"] = dict(app.api_errors)
+        data["broker_connected"] = broker_connected()
+        data["api_errors"] = dict(api_errors)
         return jsonify(data)
 
     @bp.get("/results")
@@ -60,22 +82,18 @@ def api_blueprint(app: "HubApp") -> Blueprint:
 
     @bp.get("/demo")
     def demo_state():
-        if app.demo is None:
-            raise ApiError(404, "this hub runs no demo class (start it with 'sledhub demo')")
-        return jsonify(app.demo.state())
+        return jsonify(demo_rig().state())
 
     @bp.post("/demo/start")
     def demo_start():
-        if app.demo is None:
-            raise ApiError(404, "this hub runs no demo class (start it with 'sledhub demo')")
-        app.demo.start_class()
-        return jsonify(app.demo.state())
+        rig = demo_rig()
+        rig.start_class()
+        return jsonify(rig.state())
 
     @bp.post("/demo/stop")
     def demo_stop():
-        if app.demo is None:
-            raise ApiError(404, "this hub runs no demo class (start it with 'sledhub demo')")
-        app.demo.stop_class()
-        return jsonify(app.demo.state())
+        rig = demo_rig()
+        rig.stop_class()
+        return jsonify(rig.state())
 
     return bp

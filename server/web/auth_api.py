@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from server.auth.guard import Auth, SignInRefused, public_write, require_role
+from server.auth.guard import DEVICE_COOKIE, Auth, public_write, require_role
+from server.auth.sessions import DEVICE_MAX_AGE_S
 from server.auth.roles import Role
-from server.classes.errors import InvalidInput
+from server.errors import InvalidInput, NotFound
 from server.web.errors import json_body
 from server.web.openapi import openapi_document
 
@@ -42,15 +43,12 @@ def _session_routes(bp: Blueprint, auth: Auth) -> None:
         name, pin = body.get("name"), body.get("pin")
         if not isinstance(name, str) or not name or not isinstance(pin, str) or not pin:
             raise InvalidInput("sign in with a name and a PIN", ["name: required", "pin: required"])
-        try:
-            auth.sign_in(name, pin, request.remote_addr or "?")
-        except SignInRefused as exc:
-            response = jsonify({"error": exc.message, "status": exc.status, **exc.extra})
-            response.status_code = exc.status
-            if exc.status == 429:
-                response.headers["Retry-After"] = str(exc.extra["retry_after_s"])
-            return response
-        return jsonify(_session_state(auth))
+        # a refusal (401 wrong name or PIN, 429 with Retry-After) is answered and counted like every error
+        signed = auth.sign_in(name, pin, request.remote_addr or "?", request.cookies.get(DEVICE_COOKIE))
+        response = jsonify(_session_state(auth))
+        response.set_cookie(DEVICE_COOKIE, signed.device_token, max_age=DEVICE_MAX_AGE_S, path="/api/session",
+                            httponly=True, samesite="Strict")
+        return response
 
     @bp.delete("/session")
     @require_role(Role.DISPLAY)
@@ -78,13 +76,24 @@ def _user_routes(bp: Blueprint, auth: Auth) -> None:
     def change_user(user_id: str):
         body = json_body()
         _no_unknown(body, {"role", "pin"})
-        return jsonify(auth.users.update(user_id, role=body.get("role"), pin=body.get("pin")).to_dict())
+        user = auth.users.update(user_id, role=body.get("role"), pin=body.get("pin"))
+        if body.get("pin") is not None:  # a new PIN ends the user's other sessions
+            auth.end_sessions(user_id, keep_mine=True)
+        return jsonify(user.to_dict())
 
     @bp.delete("/users/<user_id>")
     @require_role(Role.ADMIN)
     def delete_user(user_id: str):
-        auth.users.delete(user_id)
+        auth.users.delete(user_id)  # the user's sessions go with it
+        auth.user_removed(user_id)
         return jsonify({"id": user_id, "deleted": True})
+
+    @bp.delete("/users/<user_id>/sessions")
+    @require_role(Role.ADMIN)
+    def sign_out_everywhere(user_id: str):
+        if auth.users.get(user_id) is None:
+            raise NotFound(f"no user with id {user_id!r}")
+        return jsonify({"id": user_id, **auth.end_sessions(user_id, forget_devices=True)})
 
 
 def _no_unknown(body: dict, known: set[str]) -> None:

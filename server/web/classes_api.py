@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from server.auth.guard import auth_of, require_role
+from server.auth.guard import Auth, require_role
 from server.auth.roles import Role
 from server.classes.circuits import parse_circuit
 from server.classes.corrections import CorrectionKind, parse_reason, parse_time_s
-from server.classes.errors import InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.classes.roster import parse_csv, parse_member, to_csv
 from server.classes.service import ClassService
 from server.classes.session import Event
@@ -24,10 +24,6 @@ from server.web.errors import ApiError, json_body
 CONTROL_EVENTS = {"go": Event.GO, "pause": Event.PAUSE, "resume": Event.RESUME, "skip": Event.SKIP,
                   "finish": Event.FINISH}
 """``POST /api/classes/<id>/<action>`` actions that are plain state machine events."""
-
-
-def _actor() -> tuple[str | None, str]:
-    return auth_of().principal().actor
 
 
 def _field(body: dict, name: str, kind: type | tuple, required: bool = True) -> Any:
@@ -39,13 +35,13 @@ def _field(body: dict, name: str, kind: type | tuple, required: bool = True) -> 
     return value
 
 
-def classes_blueprint(service: ClassService) -> Blueprint:
+def classes_blueprint(service: ClassService, auth: Auth) -> Blueprint:
     bp = Blueprint("classes_api", __name__, url_prefix="/api")
     _member_routes(bp, service)
     _circuit_routes(bp, service)
     _class_routes(bp, service)
     _control_routes(bp, service)
-    _correction_routes(bp, service)
+    _correction_routes(bp, service, auth)
     return bp
 
 
@@ -212,7 +208,10 @@ def _control_routes(bp: Blueprint, service: ClassService) -> None:
         return jsonify({"class": service.stop_all()})
 
 
-def _correction_routes(bp: Blueprint, service: ClassService) -> None:
+def _correction_routes(bp: Blueprint, service: ClassService, auth: Auth) -> None:
+    def actor() -> tuple[str | None, str]:
+        return auth.principal().actor
+
     def reason(body: dict) -> str:
         return parse_reason(body.get("reason", request.args.get("reason")))
 
@@ -220,20 +219,20 @@ def _correction_routes(bp: Blueprint, service: ClassService) -> None:
     def edit_time(result_id: str):
         body = json_body()
         time_s = parse_time_s(body.get("time_s"))
-        return jsonify(service.correct(result_id, CorrectionKind.EDIT_TIME, reason(body), _actor(), time_s))
+        return jsonify(service.correct(result_id, CorrectionKind.EDIT_TIME, reason(body), actor(), time_s))
 
     @bp.post("/results/<result_id>/dq")
     def disqualify(result_id: str):
-        return jsonify(service.correct(result_id, CorrectionKind.DQ, reason(json_body()), _actor()))
+        return jsonify(service.correct(result_id, CorrectionKind.DQ, reason(json_body()), actor()))
 
     @bp.post("/results/<result_id>/rerun")
     def rerun(result_id: str):
-        return jsonify(service.correct(result_id, CorrectionKind.RERUN, reason(json_body()), _actor()))
+        return jsonify(service.correct(result_id, CorrectionKind.RERUN, reason(json_body()), actor()))
 
     @bp.delete("/results/<result_id>")
     def delete_result(result_id: str):
         body = request.get_json(silent=True) if request.content_length else {}
-        return jsonify(service.correct(result_id, CorrectionKind.DELETE, reason(body or {}), _actor()))
+        return jsonify(service.correct(result_id, CorrectionKind.DELETE, reason(body or {}), actor()))
 
     @bp.get("/results/<result_id>/corrections")
     @require_role(Role.INSTRUCTOR)

@@ -1,30 +1,65 @@
-"""JSON errors for the API: every bad call gets a clear message and is counted."""
+"""Errors as the web answers them: the one place that maps domain errors (:mod:`server.errors`) to
+HTTP status codes. Every bad call gets a clear message and is counted by status.
+
+A refused call is answered ``{"error": "...", "status": 400, "errors"?: [...], ...extra}`` over HTTP
+(:func:`install_error_handlers`) and ``{"ok": false, "status": ..., "error": ...}`` as a Socket.IO
+acknowledgement (:func:`error_ack`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server.errors import AccessRefused, Conflict, DomainError, InvalidInput, NotFound
 
-class ApiError(Exception):
-    """A client mistake: ``status`` (HTTP code) and a message saying what to fix."""
+HTTP_STATUS: tuple[tuple[type[DomainError], int], ...] = ((InvalidInput, 400), (NotFound, 404), (Conflict, 409))
+"""The status each domain error answers with (:class:`ApiError` and
+:class:`~server.errors.AccessRefused` carry their own)."""
 
-    def __init__(self, status: int, message: str, **extra):
-        super().__init__(message)
+
+class ApiError(DomainError):
+    """A mistake only the web layer can see (a bad query parameter, a wrong content type): it names
+    its HTTP ``status`` itself."""
+
+    def __init__(self, status: int, message: str, errors: list[str] | None = None, **extra: Any):
+        super().__init__(message, errors, **extra)
         self.status = status
-        self.message = message
-        self.extra = extra
+
+
+def http_status(exc: DomainError) -> int:
+    """The HTTP status ``exc`` answers with."""
+    if isinstance(exc, (ApiError, AccessRefused)):
+        return exc.status
+    return next((status for kind, status in HTTP_STATUS if isinstance(exc, kind)), 400)
+
+
+def error_body(exc: DomainError) -> dict[str, Any]:
+    """``{"error", "status", "errors"? (only when there are any), **extra}``."""
+    body: dict[str, Any] = {"error": exc.message, "status": http_status(exc)}
+    if exc.errors:
+        body["errors"] = exc.errors
+    body.update(exc.extra)
+    return body
+
+
+def error_ack(exc: DomainError) -> dict[str, Any]:
+    """The Socket.IO acknowledgement of a refused event: ``{"ok": false, "status", "error", ...}``."""
+    return {"ok": False, **error_body(exc)}
 
 
 def install_error_handlers(app: Flask, counters: Counter) -> None:
-    """Answer API errors as ``{"error": ..., "status": ...}`` and count them by status."""
+    """Answer domain and API errors as JSON (:func:`error_body`) and count them by status."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        counters[str(exc.status)] += 1
-        return jsonify({"error": exc.message, "status": exc.status, **exc.extra}), exc.status
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        body = error_body(exc)
+        counters[str(body["status"])] += 1
+        headers = {"Retry-After": str(body["retry_after_s"])} if "retry_after_s" in body else {}
+        return jsonify(body), body["status"], headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -10,14 +10,11 @@ refuses there (e.g. GO on a station that is not armed) is pushed as a ``command_
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Blueprint, jsonify
 
+from server.fields import clean_text, number_in
+from server.hub import Hub
 from server.web.errors import ApiError, json_body
-
-if TYPE_CHECKING:
-    from server.app import HubApp
 
 MAX_NAME = 40
 
@@ -43,9 +40,8 @@ def _entries(body: dict) -> list[tuple[str, str, str | None, str | None]]:
     return out
 
 
-def heats_blueprint(app: "HubApp") -> Blueprint:
+def heats_blueprint(hub: Hub) -> Blueprint:
     bp = Blueprint("heats", __name__, url_prefix="/api")
-    hub = app.hub
 
     @bp.post("/heats")
     def arm():
@@ -63,8 +59,7 @@ def heats_blueprint(app: "HubApp") -> Blueprint:
         delay_s = body.get("go_delay_s")
         if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
             raise ApiError(400, "'station_ids' must be a non-empty list of station ids")
-        if delay_s is not None and (not isinstance(delay_s, (int, float)) or isinstance(delay_s, bool)
-                                    or not 0 <= delay_s <= 10):
+        if delay_s is not None and not number_in(delay_s, 0, 10):
             raise ApiError(400, "'go_delay_s' must be a number of seconds from 0 to 10 (or absent: drawn)")
         try:
             t_us = hub.go(ids, go_delay_us=None if delay_s is None else int(delay_s * 1e6))
@@ -84,7 +79,7 @@ def heats_blueprint(app: "HubApp") -> Blueprint:
     def abort(station_id: str):
         body = json_body()
         reason = body.get("reason", "aborted by instructor")
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
+        if clean_text(reason, 200) is None or len(reason) > 200:
             raise ApiError(400, "'reason' must be a non-empty string of at most 200 characters")
         try:
             hub.abort(station_id, reason)

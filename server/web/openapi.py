@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 document of ``/api/`` (served at ``/api/openapi.json``; a copy is ``docs/openapi.json``).
 
 Built from Python data so schemas are shared; tests check that every Flask route under ``/api/`` is
-described here (and nothing else), and validate real responses against these schemas.
+described here (and nothing else), and validate real responses against these schemas. The limits of
+request bodies (lengths, ranges, patterns) are the parsers' own constants, imported, never retyped;
+``tests/classes/test_body_limits.py`` checks parser and schema agree at each limit.
 ``x-sledhub-role`` on an operation names the role it needs (none: public).
 """
 
@@ -10,6 +12,11 @@ from __future__ import annotations
 import functools
 import json
 from typing import Any
+
+from server.classes import circuits, corrections, roster
+from server.engine.enums import FalseStartPolicy, StartMode
+from server.setup import stations as setup_stations
+from server.web import heats_api
 
 S = dict[str, Any]
 STR: S = {"type": "string"}
@@ -39,6 +46,15 @@ def _arr(items: S) -> S:
     return {"type": "array", "items": items}
 
 
+def _text(max_chars: int, min_chars: int = 1) -> S:
+    return {"type": "string", **({"minLength": min_chars} if min_chars else {}), "maxLength": max_chars}
+
+
+def _range(limit: str, kind: S = NUM) -> S:
+    lo, hi = circuits.LIMITS[limit]
+    return {**kind, "minimum": lo, "maximum": hi}
+
+
 STATES = ["SETUP", "READY", "WORK", "TRANSITION", "PAUSED", "DONE"]
 EVENTS = ["START", "GO", "HEAT_OVER", "REST_OVER", "SKIP", "PAUSE", "RESUME", "STOP_ALL", "FINISH"]
 ROLES = ["admin", "instructor", "display"]
@@ -53,10 +69,17 @@ def _schemas() -> dict[str, S]:
     summary_props = {"id": STR, "name": STR, "circuit_id": _n(STR), "state": {"enum": STATES}, "round_no": INT,
                      "rounds_total": INT, "checked_in_count": INT, "created_at": NUM, "started_at": _n(NUM),
                      "finished_at": _n(NUM)}
-    circuit_station = _obj({"name": STR, "kind": {"enum": ["sled", "lane"]}, "station_ids": _arr(STR),
-                            "distance_m": NUM, "start_mode": STR, "time_cap_s": NUM, "false_start_policy": STR})
-    circuit_props = {"name": STR, "stations": _arr(ref("CircuitStation")), "rounds": INT, "work_s": NUM,
-                     "rest_s": NUM, "countdown_s": NUM, "auto_go": BOOL, "notes": STR}
+    station_props = {"name": _text(circuits.NAME_MAX), "kind": {"enum": ["sled", "lane"]},
+                     "station_ids": {**_arr(STR), "minItems": 1, "maxItems": circuits.MAX_LANES, "uniqueItems": True},
+                     "distance_m": _range("distance_m"), "start_mode": {"enum": [m.value for m in StartMode]},
+                     "time_cap_s": _range("time_cap_s"),
+                     "false_start_policy": {"enum": [p.value for p in FalseStartPolicy]}}
+    circuit_station = _obj(station_props)
+    circuit_props = {"name": _text(circuits.NAME_MAX),
+                     "stations": {**_arr(ref("CircuitStation")), "minItems": 1, "maxItems": circuits.MAX_STATIONS},
+                     "rounds": {**INT, "minimum": 1, "maximum": circuits.MAX_ROUNDS}, "work_s": _range("work_s"),
+                     "rest_s": _range("rest_s"), "countdown_s": _range("countdown_s"), "auto_go": BOOL,
+                     "notes": _text(circuits.NOTES_MAX, 0)}
     result_row = _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                        "finished_at": NUM, "detail": ANY_OBJ})
@@ -85,13 +108,17 @@ def _schemas() -> dict[str, S]:
         "UserChange": _obj({"role": {"enum": ROLES}, "pin": STR}, [], extra=False),
         "Member": _obj({"id": STR, "name": STR, "nickname": STR, "display_name": STR, "opt_out": BOOL,
                         "archived": BOOL, "created_at": NUM, "updated_at": NUM}),
-        "MemberInput": _obj({"name": {"type": "string", "maxLength": 80}, "nickname": {"type": "string", "maxLength": 24},
+        "MemberInput": _obj({"name": _text(roster.NAME_MAX), "nickname": _n(_text(roster.NICKNAME_MAX, 0)),
                              "opt_out": BOOL}, ["name"], extra=False),
         "ImportOutcome": _obj({"created": INT, "updated": INT}),
         "CircuitStation": circuit_station,
-        "CircuitInput": _obj(circuit_props, ["name", "stations"], extra=False),
+        "CircuitStationInput": _obj(station_props, ["kind", "station_ids"], extra=False),
+        "CircuitInput": _obj({**circuit_props, "stations": {**circuit_props["stations"],
+                                                            "items": ref("CircuitStationInput")}},
+                             ["name", "stations"], extra=False),
         "Circuit": _obj({"id": STR, **circuit_props, "created_at": NUM, "updated_at": NUM}),
         "Deleted": _obj({"id": STR, "deleted": {"const": True}}),
+        "SessionsEnded": _obj({"id": STR, "sessions_ended": INT, "devices_forgotten": INT}),
         "Person": person,
         "Slot": slot,
         "Clock": _obj({"running": BOOL, "phase": _n({"enum": STATES}), "duration_s": NUM, "remaining_s": NUM,
@@ -111,7 +138,8 @@ def _schemas() -> dict[str, S]:
                             "at": NUM}),
         "Assignment": _obj({"attempt_id": STR, "station_id": STR, "heat_id": STR, "athlete": STR,
                             "member_id": _n(STR), "class_id": _n(STR)}),
-        "HeatEntries": _obj({"entries": _arr(_obj({"station_id": STR, "athlete": STR, "member_id": _n(STR)},
+        "HeatEntries": _obj({"entries": _arr(_obj({"station_id": STR, "athlete": _text(heats_api.MAX_NAME, 0),
+                                                   "member_id": _n(STR)},
                                                   ["station_id"]))}),
         "HeatGo": _obj({"go_t_us": INT, "station_ids": _arr(STR)}),
         "StationStopped": _obj({"station_id": STR, "stopped": {"const": True}}),
@@ -155,7 +183,7 @@ def _inst(summary: str, ok: S, body: S | None = None, errors: tuple[int, ...] = 
 
 
 def _reason_body(extra: dict[str, S] | None = None) -> S:
-    return _obj({"reason": {"type": "string", "minLength": 1, "maxLength": 300}, **(extra or {})})
+    return _obj({"reason": _text(corrections.REASON_MAX), **(extra or {})})
 
 
 def _paths() -> dict[str, dict[str, S]]:
@@ -172,7 +200,8 @@ def _hub_paths() -> dict[str, dict[str, S]]:
         "/api/results/{result_id}": {
             "get": _op("One result", ref("Result"), errors=(404,)),
             "patch": _inst("Correct a result's time (with a reason)", ref("CorrectionOutcome"),
-                           _reason_body({"time_s": NUM}), errors=(404,), tag="corrections"),
+                           _reason_body({"time_s": {**NUM, "exclusiveMinimum": 0,
+                                                                  "maximum": corrections.TIME_MAX_S}}), errors=(404,), tag="corrections"),
             "delete": _op("Delete a result (with a reason; the audit trail keeps it)", ref("CorrectionOutcome"),
                           role="instructor", write=True, errors=(400, 404), tag="corrections",
                           query=(("reason", STR, "the reason, if not in a JSON body"),)),
@@ -222,6 +251,11 @@ def _people_paths() -> dict[str, dict[str, S]]:
             "patch": _op("Change a user's role or PIN", ref("User"), role="admin", write=True,
                          body=ref("UserChange"), errors=(404, 409), tag="auth"),
             "delete": _op("Remove a user", ref("Deleted"), role="admin", write=True, errors=(404, 409), tag="auth"),
+        },
+        "/api/users/{user_id}/sessions": {
+            "delete": _op("Sign a user out everywhere: end every session, close their live sockets, forget "
+                          "their trusted devices", ref("SessionsEnded"), role="admin", write=True, errors=(404,),
+                          tag="auth"),
         },
         "/api/members": {
             "get": _op("The roster", _arr(ref("Member")), role="instructor", tag="roster",
@@ -330,8 +364,8 @@ def _setup_schemas() -> dict[str, S]:
                                "checked_at": NUM}),
         "SetupView": _obj({"nodes": _arr(ref("SetupNode")), "stations": _arr(ref("SetupStation")),
                            "wizards": _arr(ref("Wizard")), "warnings": _arr(warning), "server_time": NUM}),
-        "StationInput": _obj({"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
-                              "kind": {"enum": ["sled", "lane"]}, "name": {"type": "string", "maxLength": 40},
+        "StationInput": _obj({"id": {"type": "string", "pattern": setup_stations.STATION_ID_RE.pattern},
+                              "kind": {"enum": ["sled", "lane"]}, "name": _text(setup_stations.MAX_NAME),
                               "config": ANY_OBJ, "bindings": _arr(_obj({"role": STR, "node_id": STR, "sensor_id": STR}))},
                              ["kind", "name"], extra=False),
         "StationSaved": _obj({"station": ref("Station"), "pushed": _arr(pushed)}),

@@ -1,5 +1,5 @@
-"""``/setup``'s routes and socket events; :func:`register_setup_features` hooks them into a hub app
-(after ``register_class_features``, whose sign-in and access control the writes use).
+"""``/setup``'s routes and socket events over :class:`~server.setup.service.SetupService`
+(built by :func:`server.app.create_app`).
 
 REST (documented in ``docs/api.md``; reads are public, writes need an admin and the CSRF header):
 
@@ -22,32 +22,21 @@ room, which gets ``setup:readings`` (a few times per second) and ``setup:view``;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, jsonify
-from flask_socketio import join_room, leave_room
+from flask_socketio import SocketIO, join_room, leave_room
 
-from server.auth.guard import EXTENSION as AUTH_EXTENSION
-from server.auth.guard import auth_of, require_role
+from server.auth.guard import Auth, require_role
 from server.auth.roles import Role
-from server.setup.health import Thresholds
+from server.errors import InvalidInput
 from server.setup.service import ROOM, SetupService
-from server.setup.stations import SetupError
 from server.web.errors import json_body
 
-if TYPE_CHECKING:
-    from server.app import HubApp
-
-EXTENSION = "sledhub_setup"
 ACTION_FIELDS = {"action", "mass_kg", "distance_m"}
 
 
-def _user_name() -> str:
-    who = auth_of().principal()
-    return who.user.name if who.user else ""
-
-
-def setup_blueprint(service: SetupService) -> Blueprint:
+def setup_blueprint(service: SetupService, auth: Auth) -> Blueprint:
     bp = Blueprint("setup_api", __name__, url_prefix="/api/setup")
     call = service.call
 
@@ -86,8 +75,9 @@ def setup_blueprint(service: SetupService) -> Blueprint:
         body = json_body()
         node, sensor, mode = body.get("node_id"), body.get("sensor_id"), body.get("mode", "full")
         if not isinstance(node, str) or not isinstance(sensor, str) or mode not in ("full", "zero"):
-            raise SetupError(400, "give node_id and sensor_id (texts) and, for a load cell, mode 'full' or 'zero'")
-        user = _user_name()
+            raise InvalidInput("give node_id and sensor_id (texts) and, for a load cell, mode 'full' or 'zero'")
+        who = auth.principal()
+        user = who.user.name if who.user else ""
         return jsonify(call(lambda: service.start_wizard(node, sensor, mode, user))), 201
 
     @bp.get("/wizards/<wizard_id>")
@@ -101,7 +91,7 @@ def setup_blueprint(service: SetupService) -> Blueprint:
         action = body.get("action")
         unknown = sorted(set(body) - ACTION_FIELDS)
         if not isinstance(action, str) or unknown:
-            raise SetupError(400, "give an 'action' (and 'mass_kg' or 'distance_m' where the step asks)"
+            raise InvalidInput("give an 'action' (and 'mass_kg' or 'distance_m' where the step asks)"
                              + (f"; unknown field(s): {', '.join(unknown)}" if unknown else ""))
         params = {k: v for k, v in body.items() if k != "action"}
         return jsonify(call(lambda: service.act(wizard_id, action, params)))
@@ -109,29 +99,8 @@ def setup_blueprint(service: SetupService) -> Blueprint:
     return bp
 
 
-def register_setup_features(hub_app: "HubApp") -> SetupService:
-    """Register ``/setup``'s routes, socket events, hub listener and ticker on ``hub_app``; call it in
-    ``create_app`` after ``register_class_features`` and before the hub starts. A second call does nothing."""
-    flask, hub, socketio = hub_app.flask, hub_app.hub, hub_app.socketio
-    if EXTENSION in flask.extensions:
-        return flask.extensions[EXTENSION]
-    if AUTH_EXTENSION not in flask.extensions:
-        raise RuntimeError("register_class_features(hub_app) must run first: /setup's writes use its access control")
-
-    def emit(event: str, data: Any, room: str | None) -> None:
-        socketio.emit(event, data, to=room)
-
-    def watched() -> bool:
-        return any(True for _ in socketio.server.manager.get_participants("/", ROOM))
-
-    # a node that has not answered 3 of the hub's clock pings is offline, before its Last Will arrives
-    ping_s = hub_app.config.timing.clock_ping_interval_s
-    service = SetupService(hub, hub_app.db, emit, watched=watched,
-                           thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
-    flask.extensions[EXTENSION] = service
-    flask.register_blueprint(setup_blueprint(service))
-    hub.listeners.append(service.on_item)
-    hub.pipeline.add_ticker(service.tick)
+def register_setup_events(socketio: SocketIO, service: SetupService) -> None:
+    """``setup:join`` (answer: the overview; the connection joins the ``setup`` room) and ``setup:leave``."""
 
     def on_join(data: Any = None) -> dict[str, Any]:
         join_room(ROOM)
@@ -143,9 +112,3 @@ def register_setup_features(hub_app: "HubApp") -> SetupService:
 
     socketio.on_event("setup:join", on_join)
     socketio.on_event("setup:leave", on_leave)
-    return service
-
-
-def setup_service(hub_app: "HubApp") -> SetupService:
-    """The service registered on ``hub_app`` (for tests and the CLI)."""
-    return hub_app.flask.extensions[EXTENSION]

@@ -119,3 +119,10 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as info:
         parse_config(doc({"id": "x", "kind": "laser"}, {**WHEEL, "counts_per_m": -1}, id="bad id"))
     assert len(info.value.problems) == 3
+
+
+def test_the_broker_username_must_be_the_node_id():
+    """The hub's broker makes the username the client id and allows publishing only under it."""
+    text = problems({"node": {"id": "n1"}, "mqtt": {"host": "hub", "username": "n2"}, "sensor": [BEAM]})
+    assert "[mqtt]: key 'username' 'n2' must equal [node] id 'n1'" in text
+    parse_config({"node": {"id": "n1"}, "mqtt": {"host": "hub", "username": "n1"}, "sensor": [BEAM]}, source="x")

@@ -8,7 +8,6 @@ import pytest
 
 from server.classes.circuits import parse_circuit
 from server.classes.session import Event
-from server.classes.wiring import class_service
 from tests.display.support import add_member, serving_hub
 from tests.support.waiting import wait_for
 
@@ -28,7 +27,7 @@ def header(page) -> tuple[str, str, str]:
 
 def test_the_wall_follows_a_class_and_picks_it_up_after_a_reload(page, class_hub):
     app, base = class_hub
-    service = class_service(app)
+    service = app.classes
     kinds = {s.id: s.kind for s in app.hub.stations.all()}
     circuit = service.circuits.save(parse_circuit(CIRCUIT, kinds))
     rocket = add_member(app, "Anna Kowalski", "Rocket")

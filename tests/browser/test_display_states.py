@@ -66,7 +66,7 @@ def test_tiles_show_every_outcome_and_keep_opted_out_members_anonymous(page, qui
     assert "Force 700 N" in page.locator('[data-testid="tile-chart-sled2"]').text_content()
 
     # boards never show the member who opted out, and the page never shows their name anywhere
-    app.flask.extensions["sledhub_display"].select({"board": "station", "station": "lane1"})
+    app.display.select({"board": "station", "station": "lane1"})
     page.wait_for_selector('[data-testid="board"][data-station="lane1"]', timeout=5_000)
     assert page.locator('[data-testid="board-athlete"]').all_inner_texts() == []  # only "Shy" ran lane 1
     assert page.locator('[data-testid="board-empty"]').is_visible()

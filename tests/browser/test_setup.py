@@ -8,7 +8,6 @@ import pytest
 
 from server.auth.roles import Role
 from server.auth.users import UserStore
-from server.web.setup_api import register_setup_features
 from tests.integration.conftest import make_hub
 from tests.setup.simnodes import TRUE_COUNTS_PER_M, TRUE_OFFSET_COUNTS, TRUE_SCALE_COUNTS_PER_N, NewSled
 from tests.support.waiting import wait_for
@@ -37,7 +36,7 @@ def settle_load(service, sled: NewSled, mass_kg: float) -> None:
 @pytest.fixture
 def hub(tmp_path, broker):
     app, port = make_hub(tmp_path, broker, demo=False)
-    service = register_setup_features(app)
+    service = app.setup
     UserStore(app.db).create("owner", Role.ADMIN, "2468")
     sled = NewSled("new-sled", (broker.host, broker.port))
     try:

@@ -12,7 +12,6 @@ import urllib.request
 import pytest
 import socketio
 
-from server.web.setup_api import register_setup_features
 from tests.integration.conftest import make_hub
 from tests.setup.simnodes import CuttableProxy, NewSled
 from tests.support.waiting import wait_for
@@ -28,7 +27,7 @@ def offline_warning(report: dict) -> bool:
 def test_a_silent_node_goes_offline_on_setup_and_warns_the_tablet(page, tmp_path, broker):
     app, port = make_hub(tmp_path, broker, demo=False)
     base = f"http://127.0.0.1:{port}"
-    service = register_setup_features(app)
+    service = app.setup
     proxy = CuttableProxy((broker.host, broker.port))
     sled = NewSled("gone-sled", proxy.address)
     pushed: list[dict] = []

@@ -14,11 +14,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from server.app import create_app
+from server.auth.ratelimit import SignInLimiter
 from server.auth.users import UserStore, ensure_demo_user
 from server.config import Config
 from server.sim.demo import demo_stations
 from tests.browser.test_tablet import (CIRCUIT, MEMBERS, check_layout, screenshot,  # noqa: F401
                                        shots, sign_in_with_keypad, tablet_page, tid)
+from tests.classes.conftest import FakeClock
 from tests.display.support import HubClient
 from tests.support.waiting import wait_for
 
@@ -122,6 +124,55 @@ def test_keypad_sign_in_refuses_a_wrong_pin_then_the_socket_carries_the_session(
     tid(page, "sign-out").tap()
     expect(tid(page, "screen-signin")).to_be_visible()
     assert page.evaluate("fetch('/api/session').then((r) => r.json())")["signed_in"] is False
+
+
+def test_sign_out_everywhere_takes_the_tablet_back_to_sign_in_at_once(tablet_page, quiet_hub):  # noqa: F811
+    app, base, admin = quiet_hub
+    page = tablet_page
+    known_names(page, "demo")
+    page.goto(f"{base}/instructor")
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    expect(page.locator("body[data-online='1']")).to_have_count(1)
+    demo_id = next(u["id"] for u in admin.call("GET", "/api/users") if u["name"] == "demo")
+    assert admin.call("DELETE", f"/api/users/{demo_id}/sessions")["sessions_ended"] == 1
+    # the hub's signed_out reaches the page over the socket: no tap, no REST call needed
+    expect(tid(page, "screen-signin")).to_be_visible()
+    # the closed socket comes back (as a display) and a new sign-in works over it
+    expect(page.locator("body[data-online='1']")).to_have_count(1)
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    assert page.evaluate("fetch('/api/session').then((r) => r.json())")["signed_in"] is True
+
+
+def test_the_tablet_signs_in_while_its_instructors_pin_is_being_guessed(tablet_page, quiet_hub):  # noqa: F811
+    """The device cookie works in a real browser: the name is held back for everyone else, not for
+    the tablet the instructor has signed in on before."""
+    app, base, admin = quiet_hub
+    clock = FakeClock(1000.0)
+    app.auth.limiter = SignInLimiter(clock)  # sign-in waits on an injected clock
+    page = tablet_page
+    known_names(page, "demo")
+    page.goto(f"{base}/instructor")
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    tid(page, "sign-out").tap()
+    tid(page, "sign-out").tap()
+    expect(tid(page, "screen-signin")).to_be_visible()
+
+    intruder, refused = HubClient(base), 0
+    while refused < 15:
+        status, answer = intruder.request("POST", "/api/session", {"name": "demo", "pin": f"{refused:04d}"})
+        if status == 429:
+            clock.advance(answer["retry_after_s"])
+        else:
+            assert status == 401
+            refused += 1
+    assert HubClient(base).request("POST", "/api/session", {"name": "demo", "pin": "1234"})[0] == 429
+
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    expect(tid(page, "signed-in-as")).to_have_text("demo")
 
 
 def test_run_controls_pause_skip_abort_rearm_stop_all_and_late_arrivals(tablet_page, quiet_hub):  # noqa: F811

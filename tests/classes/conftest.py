@@ -86,12 +86,10 @@ def base_config(tmp_path):
 
 @pytest.fixture
 def hub_app(tmp_path):
-    """The real app factory (no MQTT) plus the class features, with the hub's pipeline running."""
+    """The real app factory (no MQTT), with the hub's pipeline running."""
     from server.app import create_app
-    from server.classes.wiring import register_class_features
     app = create_app(base_config(tmp_path), connect_mqtt=False)
     app.flask.config["TESTING"] = True
-    register_class_features(app)
     app.hub.start()
     yield app
     app.stop()

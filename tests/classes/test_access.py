@@ -9,7 +9,7 @@ import pytest
 
 from server.auth.pins import hash_pin, verify_pin
 from server.auth.ratelimit import SignInLimiter
-from server.classes.sockets import CONTROL_EVENTS
+from server.web.class_sockets import CONTROL_EVENTS
 from server.store.stations import Station
 from tests.classes.api_support import PINS, ApiClient, OpenApi, make_users, signed_in
 
@@ -106,8 +106,7 @@ def test_every_control_event_refuses_without_session_role_or_csrf(app):
 
 
 def test_a_refused_control_event_changes_nothing(app):
-    from server.classes.wiring import class_service
-    service = class_service(app)
+    service = app.classes
     app.hub.stations.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15}))
     app.hub.reload_stations()
     circuit = signed_in(app, "admin").post("/api/circuits", json={
@@ -137,21 +136,34 @@ def test_sign_in_is_rate_limited_per_name_and_address(app):
     assert api.sign_in("admin", PINS["admin"]).status_code == 429  # same address
 
 
-def test_limiter_window_slides_and_success_clears():
+def test_limiter_waits_grow_after_five_failures_and_success_clears():
     now = [0.0]
-    limiter = SignInLimiter(lambda: now[0], max_failures=5, window_s=60)
+    limiter = SignInLimiter(lambda: now[0])
     keys = [("addr", "1.2.3.4"), ("user", "dana")]
-    for i in range(5):
-        now[0] = i * 10.0
+    for _ in range(5):
         assert limiter.retry_after_s(keys) == 0
         limiter.failed(keys)
-    assert limiter.retry_after_s(keys) == 20  # the first failure (t=0) leaves the window at t=60
-    now[0] = 60.0
-    assert limiter.retry_after_s(keys) == 0
-    limiter.failed(keys)
-    assert limiter.retry_after_s(keys) == 10
+    waits = []
+    for _ in range(12):
+        waits.append(limiter.retry_after_s(keys))
+        now[0] += waits[-1]
+        assert limiter.retry_after_s(keys) == 0
+        limiter.failed(keys)
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
     limiter.succeeded(keys)
     assert limiter.retry_after_s(keys) == 0
+
+
+def test_a_key_quiet_for_a_day_starts_afresh():
+    now = [0.0]
+    limiter = SignInLimiter(lambda: now[0])
+    for _ in range(8):
+        limiter.failed([("user", "dana")])
+    assert limiter.retry_after_s([("user", "dana")]) == 8
+    now[0] = 24 * 3600.0
+    assert limiter.retry_after_s([("user", "dana")]) == 0
+    limiter.failed([("user", "dana")])
+    assert limiter.retry_after_s([("user", "dana")]) == 0  # the first failure of a new run is free
 
 
 def test_pins_are_salted_scrypt_hashes():

@@ -184,7 +184,7 @@ def test_existing_hub_routes_match_the_document(app):
 
 
 def test_docs_api_md_lists_every_route_and_control_event():
-    from server.classes.sockets import CONTROL_EVENTS
+    from server.web.class_sockets import CONTROL_EVENTS
     text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     doc = openapi_document()
     missing = [f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops if f"`{m.upper()} {p}`" not in text]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.classes.circuits import DEFAULT_REST_S, DEFAULT_WORK_S, circuit_from_dict, parse_circuit
-from server.classes.errors import InvalidInput
+from server.errors import InvalidInput
 from server.classes.roster import MemberFields, parse_csv, parse_member, to_csv
 
 KINDS = {"sled1": "sled", "sled2": "sled", "lane1": "lane", "lane2": "lane"}

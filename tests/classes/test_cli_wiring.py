@@ -55,10 +55,8 @@ def test_demo_user_and_bootstrap_hint(db):
 
 def _app(tmp_path):
     from server.app import create_app
-    from server.classes.wiring import register_class_features
     from tests.classes.conftest import base_config
     app = create_app(base_config(tmp_path), connect_mqtt=False)
-    register_class_features(app)
     app.hub.start()
     return app
 

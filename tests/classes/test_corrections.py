@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.classes.corrections import CorrectionKind
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import Event
 from tests.classes.test_service import started
 

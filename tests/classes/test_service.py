@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from server.classes.errors import Conflict, InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import Event, State
 from tests.classes.conftest import make_circuit
 

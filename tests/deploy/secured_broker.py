@@ -143,6 +143,8 @@ class MqttProbe:
         self.messages: list[tuple[str, bytes]] = []
         self.connack: mqtt.ReasonCode | None = None
         self.suback: list[mqtt.ReasonCode] | None = None
+        self.disconnects = 0
+        """How often the broker closed this client's connection (paho then reconnects by itself)."""
         self._lock = threading.Lock()
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
@@ -152,9 +154,13 @@ class MqttProbe:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_disconnect = self._on_disconnect
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         self.connack = reason_code
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.disconnects += 1
 
     def _on_message(self, client, userdata, msg):
         with self._lock:

@@ -33,10 +33,12 @@ class Setup:
     passwords: dict[str, str]
     serial: itertools.count = field(default_factory=itertools.count)
 
-    def probe(self, user: str | None, password: str | None = None) -> MqttProbe:
+    def probe(self, user: str | None, password: str | None = None, client_id: str | None = None) -> MqttProbe:
         if user is not None and password is None:
             password = self.passwords[user]
-        return MqttProbe(self.broker.port, user, password, client_id=f"test-{user or 'anon'}-{next(self.serial)}")
+        if client_id is None:
+            client_id = f"test-{user or 'anon'}-{next(self.serial)}"
+        return MqttProbe(self.broker.port, user, password, client_id=client_id)
 
 
 @pytest.fixture
@@ -45,7 +47,8 @@ def setup(tmp_path):
     broker.workdir.mkdir()
     hub_password = nodeadmin.generate_password()
     nodeadmin.set_broker_password(broker.passwd_file, "hub", hub_password)
-    passwords = {"hub": hub_password}
+    passwords = {"hub": hub_password, "monitor": nodeadmin.generate_password()}
+    nodeadmin.set_broker_password(broker.passwd_file, "monitor", passwords["monitor"])
     for node in ("laneA", "laneB"):
         passwords[node] = nodeadmin.add_node(node, broker.passwd_file, "127.0.0.1").password
     broker.start()
@@ -175,3 +178,41 @@ def test_node_add_login_works_after_a_reload_and_keeps_the_others(setup, clients
     # The logins made before are still there (no `mosquitto_passwd -c` on an existing file).
     clients(setup.probe("laneA"))
     clients(setup.probe("hub"))
+
+
+def test_a_node_login_cannot_take_the_hub_s_or_another_node_s_client_id(setup, clients):
+    """Mosquitto closes the older of two connections with one client id; the drop-in makes the
+    client id the username, so node A asking for the hub's or node B's id gets its own instead."""
+    hub = clients(setup.probe("hub", client_id="hub"))
+    hub.subscribe("sledhub/v1/#")
+    lane_b = clients(setup.probe("laneB", client_id="laneB"))
+    lane_b.subscribe(f"{ROOT}/laneB/cmd")
+    for stolen in ("hub", "laneB", "sledhub-hub", "sledhub-node-laneB"):
+        intruder = setup.probe("laneA", client_id=stolen)
+        try:
+            assert intruder.connect() == 0
+            lane_b.publish(f"{ROOT}/laneB/evt", stolen.encode())
+            hub.publish(f"{ROOT}/laneB/cmd", stolen.encode())
+            # Both markers travel over the connections made before the intruder's: had it taken one
+            # of their ids, that connection would be closed and the marker lost (no resubscription).
+            wait_for(lambda: (f"{ROOT}/laneB/evt", stolen.encode()) in hub.received(), what=f"B's marker ({stolen})")
+            wait_for(lambda: (f"{ROOT}/laneB/cmd", stolen.encode()) in lane_b.received(), what=f"hub's marker ({stolen})")
+        finally:
+            intruder.close()
+    assert (hub.disconnects, lane_b.disconnects) == (0, 0)
+
+
+def test_the_monitor_login_reads_everything_and_writes_nothing(setup, clients):
+    monitor = clients(setup.probe("monitor"))
+    monitor.subscribe("sledhub/v1/#")
+    lane_a = clients(setup.probe("laneA"))
+    lane_a.subscribe(f"{ROOT}/laneA/cmd")
+    hub = clients(setup.probe("hub"))
+    monitor.publish(f"{ROOT}/laneA/cmd", b"from-monitor")
+    monitor.publish(f"{ROOT}/laneB/evt", b"from-monitor")
+    lane_a.publish(f"{ROOT}/laneA/evt", b"A's event")
+    hub.publish(f"{ROOT}/laneA/cmd", b"from-hub")
+    wait_for(lambda: lane_a.received(), what="the hub's command at A")
+    wait_for(lambda: len(monitor.received()) >= 2, what="A's event and the hub's command at the monitor")
+    assert lane_a.received() == [(f"{ROOT}/laneA/cmd", b"from-hub")]
+    assert monitor.received() == [(f"{ROOT}/laneA/evt", b"A's event"), (f"{ROOT}/laneA/cmd", b"from-hub")]

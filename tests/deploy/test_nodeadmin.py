@@ -15,7 +15,7 @@ def test_valid_node_names(name):
     assert nodeadmin.validate_node_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "x" * 65, "lane 1", "lane/1", "lane+", "lane#", "%u", "hub", "HUB", "é"])
+@pytest.mark.parametrize("name", ["", "x" * 65, "lane 1", "lane/1", "lane+", "lane#", "%u", "hub", "HUB", "monitor", "é"])
 def test_invalid_or_reserved_node_names(name):
     with pytest.raises(NodeAdminError):
         nodeadmin.validate_node_name(name)

@@ -20,7 +20,7 @@ from server.config import Config
 from server.sim.demo import attach_demo, demo_stations
 from server.sim.demo_class import DemoTiming
 from server.sim.roster import demo_roster
-from server.store.members import MemberStore
+from server.classes.members import MemberStore
 from server.store.results import ResultStore, StoredResult
 from tests.classes.conftest import FAST_HASH
 from tests.support.waiting import wait_for
@@ -33,7 +33,7 @@ def display_config(tmp_path, db_name: str = "hub.db", ping_interval_s: int = 1) 
 
 
 def build_app(config: Config, *, broker: tuple[str, int] | None = None, seed_stations: bool = True) -> HubApp:
-    """``create_app`` (it registers the class and display features), the demo stations seeded unless
+    """``create_app`` (it builds every service: classes, display, setup), the demo stations seeded unless
     ``seed_stations`` is False."""
     app = create_app(config, broker=broker, connect_mqtt=broker is not None)
     if seed_stations:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from server.auth.users import UserStore
-from server.web.display_api import register_display_features
 from tests.classes.conftest import FAST_HASH
 from tests.display.support import add_member, build_app, display_config, inject_result
 from tests.support.waiting import wait_for
@@ -35,18 +34,6 @@ def board(client, **params):
     response = client.get("/api/leaderboards", query_string=params)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def test_display_features_need_the_class_features_first(tmp_path):
-    from server.app import create_app
-    plain = create_app(display_config(tmp_path), connect_mqtt=False)
-    try:
-        del plain.flask.extensions["sledhub_auth"]  # as if the class features were not registered (yet)
-        del plain.flask.extensions["sledhub_display"]  # and the display's not either
-        with pytest.raises(RuntimeError, match="register_class_features"):
-            register_display_features(plain)
-    finally:
-        plain.stop()
 
 
 def test_boards_over_http_rank_and_hide_members_who_opted_out(app):

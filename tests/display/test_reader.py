@@ -8,9 +8,9 @@ import pytest
 
 from server.boards.reader import BoardReader
 from server.classes.corrections import CorrectionKind, corrected
-from server.store.classes import CorrectionStore
+from server.classes.store import CorrectionStore
 from server.store.db import Database
-from server.store.members import MemberStore
+from server.classes.members import MemberStore
 from server.store.results import ResultStore, StoredResult
 
 

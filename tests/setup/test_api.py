@@ -9,7 +9,6 @@ import json
 import pytest
 
 from server.app import create_app
-from server.web.setup_api import register_setup_features
 from tests.classes.api_support import make_users, signed_in
 from tests.classes.conftest import base_config
 from tests.support.waiting import wait_for
@@ -56,7 +55,7 @@ class FakeNode:
 def app(tmp_path):
     hub_app = create_app(base_config(tmp_path), connect_mqtt=False)
     hub_app.flask.config["TESTING"] = True
-    service = register_setup_features(hub_app)
+    service = hub_app.setup
     sent: list[tuple[str, dict]] = []
     hub_app.hub.attach_publisher(lambda topic, payload, qos: sent.append((topic, json.loads(payload))) or True)
     hub_app.sent, hub_app.setup = sent, service

@@ -31,7 +31,8 @@ function rowCells(board, r) {
 }
 
 export class Board {
-  constructor({ root, title, sub, rows, empty, dots }) {
+  constructor({ api, root, title, sub, rows, empty, dots }) {
+    this.api = api;  // ./api.js
     this.e = { root, title, sub, rows, empty, dots };
     this.sel = { mode: "rotate", boards: [{ board: "class", station: null }], rotate_s: 12 };
     this.index = 0;
@@ -57,10 +58,9 @@ export class Board {
     const q = new URLSearchParams({ board: c.board, limit: String(ROWS) });
     if (c.station) q.set("station", c.station);
     try {
-      const r = await fetch(`/api/leaderboards?${q}`);
-      return r.ok ? await r.json() : null;
+      return await this.api.get(`/api/leaderboards?${q}`);
     } catch (e) {
-      return null;  // offline: the banner says so
+      return null;  // offline (the banner says so) or refused: the rotation moves on
     }
   }
 

@@ -6,6 +6,7 @@
 // After every (re)connect the page asks for display:state, so it recovers from a hub restart or a
 // Wi-Fi drop without a reload; live.js shows the offline banner meanwhile.
 
+import { Api } from "./api.js";
 import { connect } from "./live.js";
 import { Tiles } from "./display-tiles.js";
 import { Board, Latest } from "./display-board.js";
@@ -16,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 const stations = new Map();  // id -> station (name, kind, start_mode, countdown_s, ...)
 
 const tiles = new Tiles($("tiles"));
-const board = new Board({ root: $("board"), title: $("board-title"), sub: $("board-sub"), rows: $("board-rows"),
+const board = new Board({ api: new Api(), root: $("board"), title: $("board-title"), sub: $("board-sub"), rows: $("board-rows"),
   empty: $("board-empty"), dots: $("board-dots") });
 const latest = new Latest($("results"), (id) => (stations.get(id) || {}).name || id);
 const clock = new ClassClock({ phase: $("phase"), round: $("round"), clock: $("clock") });

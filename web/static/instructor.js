@@ -9,7 +9,7 @@
 // attempt, go, frames (acknowledged so the hub sends the next).
 
 import { connect } from "./live.js";
-import { Api } from "./tablet/api.js";
+import { Api } from "./api.js";
 import { $, Sheet, toast } from "./tablet/dom.js";
 import { SignIn } from "./tablet/signin.js";
 import { Home } from "./tablet/home.js";
@@ -96,6 +96,7 @@ class Tablet {
     }
     this.api.socket = connect({
       connect: () => this.resync(),
+      signed_out: () => this.api.sessionEnded(),  // the hub ended this session (and closes the socket)
       class: (v) => this.onClass(v),
       result: (r) => { if (this.results.upsert(r)) { this.correction.refreshed(r); this.run.cards.paint(); } },
       result_deleted: (d) => { this.results.remove(d.id); this.correction.deleted(d.id); },

@@ -6,7 +6,12 @@ export function connect(handlers) {
   const socket = io({ transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 3000 });
   const banner = document.getElementById("offline");
   socket.on("connect", () => { if (banner) banner.classList.remove("show"); document.body.dataset.online = "1"; });
-  socket.on("disconnect", () => { if (banner) banner.classList.add("show"); document.body.dataset.online = "0"; });
+  socket.on("disconnect", (reason) => {
+    if (banner) banner.classList.add("show");
+    document.body.dataset.online = "0";
+    // The hub closes a socket only when the session it was made with ended: come back as a display.
+    if (reason === "io server disconnect") socket.connect();
+  });
   socket.io.on("reconnect_attempt", () => { if (banner) banner.classList.add("show"); });
   for (const [event, fn] of Object.entries(handlers)) {
     socket.on(event, fn);

@@ -1,12 +1,13 @@
 // /setup: the station form (add or edit a station and pick the sensor for each role).
 import { el } from "./live.js";
-import { KIND_LABELS, api, notice, roleKinds, roleLabel } from "./setup-api.js";
+import { KIND_LABELS, notice, roleKinds, roleLabel } from "./setup-view.js";
 
 const ROLES = { sled: ["force", "wheel"], lane: ["start", "split1", "split2", "turn", "finish"] };
 const $ = (id) => document.getElementById(id);
 
 export class StationForm {
-  constructor(onSaved) {
+  constructor(api, onSaved) {
+    this.api = api;             // ./api.js
     this.onSaved = onSaved;
     this.editing = null;        // station id being edited, or null for a new one
     this.sensors = [];          // [{node_id, sensor_id, kind, label, used_at}]
@@ -108,8 +109,8 @@ export class StationForm {
   async save() {
     const body = this.body();
     try {
-      const out = this.editing ? await api("PUT", `/api/setup/stations/${this.editing}`, body)
-        : await api("POST", "/api/setup/stations", body);
+      const out = this.editing ? await this.api.send("PUT", `/api/setup/stations/${this.editing}`, body)
+        : await this.api.send("POST", "/api/setup/stations", body);
       const pushed = out.pushed.length ? ` Sent ${out.pushed.length} setting(s) to the sensors.` : "";
       notice(`Saved ${out.station.name}.${pushed}`, true);
       this.clear();

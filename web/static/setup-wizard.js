@@ -1,7 +1,7 @@
 // /setup: the calibration wizard dialog. The hub runs the wizard; this shows its steps, what to do now,
 // the live reading and progress, and sends the buttons' actions.
 import { el } from "./live.js";
-import { api, fmtInt, notice, readingNodes } from "./setup-api.js";
+import { fmtInt, notice, readingNodes } from "./setup-view.js";
 
 const $ = (id) => document.getElementById(id);
 const TITLES = { load_cell: "Calibrate the load cell", encoder: "Calibrate the wheel", beam: "Test the beam gate" };
@@ -53,7 +53,8 @@ function resultText(view) {
 }
 
 export class WizardPanel {
-  constructor() {
+  constructor(api) {
+    this.api = api;             // ./api.js
     this.view = null;
     this.sensor = null;
     this.actionsKey = "";
@@ -61,7 +62,7 @@ export class WizardPanel {
 
   async start(nodeId, sensor, mode = "full") {
     try {
-      const view = await api("POST", "/api/setup/wizards", { node_id: nodeId, sensor_id: sensor.id, mode });
+      const view = await this.api.send("POST", "/api/setup/wizards", { node_id: nodeId, sensor_id: sensor.id, mode });
       this.sensor = sensor;
       this.show(view);
     } catch (err) {
@@ -127,7 +128,7 @@ export class WizardPanel {
     if (action === "measure" && this.view.state !== "UNLOAD") body.mass_kg = Number($("wz-mass").value);
     if (action === "finish") body.distance_m = Number($("wz-distance").value);
     try {
-      const view = await api("POST", `/api/setup/wizards/${this.view.id}/actions`, body);
+      const view = await this.api.send("POST", `/api/setup/wizards/${this.view.id}/actions`, body);
       this.update(view);
       if (action === "measure" && view.state !== "UNLOAD") $("wz-mass").value = "";
     } catch (err) {

@@ -2,15 +2,16 @@
 // The hub pushes setup:view (structure), setup:readings (live values, a few per second) and
 // setup:warnings; everything that changes something goes through the REST API as a signed-in admin.
 import { connect, el } from "./live.js";
-import { KIND_LABELS, ago, api, isAdmin, isCalibrated, loadSession, notice, readingIsStale, readingNodes, roleLabel,
-  roleOrder, session, signIn, signOut } from "./setup-api.js";
+import { Api } from "./api.js";
+import { KIND_LABELS, ago, isCalibrated, notice, readingIsStale, readingNodes, roleLabel, roleOrder } from "./setup-view.js";
 import { StationForm } from "./setup-form.js";
 import { WizardPanel } from "./setup-wizard.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { view: null, readings: {}, sensors: {} };
-const wizard = new WizardPanel();
-const form = new StationForm(async (station) => {
+const api = new Api();
+const wizard = new WizardPanel(api);
+const form = new StationForm(api, async (station) => {
   await refresh();
   const card = document.querySelector(`[data-testid="station-${CSS.escape(station.id)}"]`);
   if (card) card.scrollIntoView({ behavior: "smooth", block: "center" });
@@ -21,30 +22,32 @@ const key = (nodeId, sensorId) => `${nodeId}/${sensorId}`;
 
 // -- sign-in ------------------------------------------------------------------------------------------
 function showSession() {
-  $("signin").hidden = session.signedIn;
-  $("who").hidden = !session.signedIn;
+  const session = api.session;
+  $("signin").hidden = session.signed_in;
+  $("who").hidden = !session.signed_in;
   $("who-name").textContent = session.user ? `${session.user.name} (${session.role})` : "";
-  document.body.dataset.admin = isAdmin() ? "1" : "0";
+  document.body.dataset.admin = api.isAdmin ? "1" : "0";
   if (state.view) render(state.view);
 }
-session.listeners.push(showSession);
+api.sessionListeners.push(showSession);
+api.onSignedOut = () => notice("Your sign-in ended: sign in again to change anything.");
 
 $("signin").addEventListener("submit", async (e) => {
   e.preventDefault();
   try {
-    await signIn($("signin-name").value.trim(), $("signin-pin").value);
+    await api.signIn($("signin-name").value.trim(), $("signin-pin").value);
     $("signin-pin").value = "";
-    if (!isAdmin()) notice("Signed in, but only an admin can change sensors and stations.");
+    if (!api.isAdmin) notice("Signed in, but only an admin can change sensors and stations.");
   } catch (err) {
     notice(`Sign-in failed: ${err.message}`);
   }
 });
-$("signout").addEventListener("click", () => signOut());
+$("signout").addEventListener("click", () => api.signOut().catch((err) => notice(err.message)));
 
 // -- rendering ----------------------------------------------------------------------------------------
 function adminButton(label, testid, onClick) {
   const b = el("button", { dataTestid: testid, type: "button" }, label);
-  if (!isAdmin()) { b.disabled = true; b.title = "Sign in as an admin first"; }
+  if (!api.isAdmin) { b.disabled = true; b.title = "Sign in as an admin first"; }
   b.addEventListener("click", onClick);
   return b;
 }
@@ -190,7 +193,7 @@ function render(view) {
   form.setNodes(view.nodes);
   for (const w of view.wizards) {
     if (wizard.view && wizard.view.id === w.id) wizard.update(w);
-    else if (isAdmin()) wizard.resume(w, state.sensors[key(w.node_id, w.sensor_id)]);
+    else if (api.isAdmin) wizard.resume(w, state.sensors[key(w.node_id, w.sensor_id)]);
   }
 }
 
@@ -211,7 +214,7 @@ function onReadings(msg) {
 async function deleteStation(st) {
   if (!window.confirm(`Delete the station ${st.name}? Its results stay.`)) return;
   try {
-    await api("DELETE", `/api/setup/stations/${st.id}`);
+    await api.send("DELETE", `/api/setup/stations/${st.id}`);
     notice(`Deleted ${st.name}.`, true);
     refresh();
   } catch (err) {
@@ -220,17 +223,18 @@ async function deleteStation(st) {
 }
 
 async function refresh() {
-  render(await api("GET", "/api/setup"));
+  render(await api.get("/api/setup"));
 }
 
 const SAFETY_REFRESH_MS = 2000;  // a lost push (busy hub, flaky Wi-Fi) never leaves a node's state stale
 
-loadSession().then(() => {
+api.refreshSession().catch((err) => notice(`Hub not reachable: ${err.message}`)).then(() => {
   socket = connect({
     connect: () => socket.emit("setup:join", {}, (view) => render(view)),
     "setup:view": render,
     "setup:readings": onReadings,
     "setup:warnings": renderWarnings,
+    signed_out: () => loadSession(),  // the hub ended this session (sign-out elsewhere, a new PIN)
   });
   setInterval(() => { if (socket.connected && !document.hidden) refresh().catch(() => {}); }, SAFETY_REFRESH_MS);
 });

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from server.classes.circuits import Circuit, circuit_from_dict
-from server.classes.errors import Conflict, NotFound
+from server.errors import Conflict, NotFound
 from server.classes.session import ACTIVE_STATES, Session, State
 from server.store.db import Database
 

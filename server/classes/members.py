@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from server.classes.errors import Conflict, NotFound
+from server.errors import Conflict, NotFound
 from server.classes.roster import MemberFields, display_name
 from server.store.db import Database
 

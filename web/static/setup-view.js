@@ -1,44 +1,5 @@
-// /setup: the signed-in session (CSRF token), JSON calls, the notice line and formatting of readings.
+// /setup: the notice line, labels and formatting of readings (calls go through ./api.js).
 import { el } from "./live.js";
-
-export const session = { signedIn: false, role: "display", user: null, csrf: null, listeners: [] };
-
-function setSession(s) {
-  Object.assign(session, { signedIn: s.signed_in, role: s.role, user: s.user, csrf: s.csrf_token });
-  for (const fn of session.listeners) fn(session);
-}
-
-export const isAdmin = () => session.signedIn && session.role === "admin";
-
-export async function loadSession() {
-  const r = await fetch("/api/session");
-  setSession(await r.json());
-}
-
-export async function signIn(name, pin) {
-  const r = await fetch("/api/session", { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name, pin }) });
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error || r.statusText);
-  setSession(body);
-}
-
-export async function signOut() {
-  await api("DELETE", "/api/session");
-  await loadSession();
-}
-
-export async function api(method, url, body) {
-  const headers = { "Content-Type": "application/json" };
-  if (session.csrf) headers["X-CSRF-Token"] = session.csrf;
-  const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) {
-    const more = (data.errors || []).length > 1 ? ` (${data.errors.join("; ")})` : "";
-    throw new Error((data.error || `${r.status} ${r.statusText}`) + more);
-  }
-  return data;
-}
 
 const noticeEl = () => document.getElementById("notice");
 let noticeTimer = null;

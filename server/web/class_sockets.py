@@ -5,6 +5,9 @@ Each event takes one JSON object with the session's CSRF token in ``csrf`` (from
 or ``{"ok": false, "status": 400|401|403|404|409, "error": "..."}``. A refused event changes nothing.
 
 The connection's session is the cookie it connected with: connect (or reconnect) after signing in.
+Its session is looked up again for every event; when it ends (sign-out, a PIN change, "sign out
+everywhere") the hub sends ``signed_out`` and closes the connection. A refused event is answered as
+:func:`server.web.errors.error_ack` answers every domain error.
 
 | event | payload (besides ``csrf``) |
 |---|---|
@@ -27,7 +30,9 @@ from flask_socketio import SocketIO
 
 from server.auth.guard import Auth
 from server.auth.roles import Role
-from server.classes.errors import ClassError, InvalidInput
+from server.errors import DomainError, InvalidInput
+from server.fields import is_int
+from server.web.errors import error_ack
 from server.classes.service import ClassService
 from server.classes.session import Event
 
@@ -59,7 +64,7 @@ def _assign(svc: ClassService, d: dict) -> Any:
     if member is not None and not isinstance(member, str):
         raise InvalidInput("member_id must be a text or null", ["member_id: a member id or null"])
     numbers = [d.get(k) for k in ("round_no", "heat_no")]
-    if any(n is not None and (not isinstance(n, int) or isinstance(n, bool)) for n in numbers):
+    if any(n is not None and not is_int(n) for n in numbers):
         raise InvalidInput("round_no/heat_no must be integers", ["round_no, heat_no: integers"])
     return svc.assign(_text(d, "class_id"), _text(d, "station_id"), member, *numbers)
 
@@ -89,6 +94,12 @@ CONTROL_EVENTS: dict[str, tuple[Role, Call]] = {
 
 
 def register_control_events(socketio: SocketIO, service: ClassService, auth: Auth) -> None:
+    def disconnect(sid: str) -> None:
+        """A session ended: close its connection (the page reconnects as a display)."""
+        socketio.emit("signed_out", {}, to=sid)
+        socketio.server.disconnect(sid, namespace="/")
+
+    auth.disconnect_socket = disconnect
     for name, (role, call) in CONTROL_EVENTS.items():
         socketio.on_event(name, _handler(role, call, service, auth))
 
@@ -100,8 +111,8 @@ def _handler(role: Role, call: Call, service: ClassService, auth: Auth) -> Calla
             return refused
         try:
             return {"ok": True, "class": call(service, data)}
-        except ClassError as exc:
-            return {"ok": False, **exc.to_dict()}
+        except DomainError as exc:
+            return error_ack(exc)
         except Exception as exc:  # every control gets an answer, never silence
             log.exception("control event failed")
             return {"ok": False, "status": 500, "error": f"the hub could not do that: {exc}"}
