@@ -77,7 +77,8 @@ from server.engine.config import (LaneStationConfig, SledStationConfig, StationC
 from server.engine.engine import TimingEngine
 from server.engine.enums import (AttemptState, FalseStartPolicy, FalseStartReason, HeatState, Reason,
                                  ResultStatus, StartMode)
-from server.engine.machine import TRANSITIONS, AttemptEvent, Transition
+from server.engine.fsm import Transition
+from server.engine.machine import TRANSITIONS, AttemptEvent
 from server.engine.outputs import (AttemptFinished, AttemptResult, AttemptStateChanged, CommandRejected,
                                    EngineEvent, FalseStartDetected, HeatStateChanged, LateEvent, Output,
                                    Progress, ProvisionalFinish)
