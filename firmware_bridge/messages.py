@@ -58,8 +58,7 @@ def pong(boot_id: str, n: int, t_us: int, t_tx_us: int | None = None) -> dict[st
     return msg
 
 
-HEALTH_COUNTERS = ("dropped_events", "dropped_samples", "hx711_overruns", "hx711_faults", "encoder_errors",
-                   "outbox_depth", "beam_ignored")
+HEALTH_COUNTERS = (*wire.HEALTH_COUNTERS, "beam_ignored")
 
 
 def health(node_id: str, boot_id: str, uptime_s: float, counters: dict[str, int]) -> dict[str, Any]:

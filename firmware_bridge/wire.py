@@ -35,6 +35,10 @@ RETAINED = frozenset({"status", "desc", "health"})
 #: samples per ``tel`` message at most
 MAX_SAMPLES_PER_BATCH = 512
 
+#: the counters every ``health`` message carries (integers since boot; ``outbox_depth`` is the depth now)
+HEALTH_COUNTERS = ("dropped_events", "dropped_samples", "hx711_overruns", "hx711_faults", "encoder_errors",
+                   "outbox_depth")
+
 
 def topic(node: str, msg_type: str) -> str:
     """The topic of ``msg_type`` (e.g. ``"evt"``, ``"clock/ping"``) for ``node``; ValueError if either is bad."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Collection
 
+from firmware_bridge import wire
 from server.protocol.messages import (
     COUNT_MAX, ERROR_MAX_CHARS, EVENT_SENSORS, FW_MAX_CHARS, INT64_MAX, INT64_MIN, MAX_PAYLOAD_BYTES,
     MAX_SAMPLES_PER_BATCH, MAX_SENSORS_PER_NODE, SENSOR_UNITS, TELEMETRY_SENSOR, UNIT_MAX_CHARS, ClockPong,
@@ -279,8 +280,7 @@ def check_ack(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCh
     return CommandAck(node, cmd_id, ok, result, error, rx_us)
 
 
-_HEALTH_COUNTERS = ("dropped_events", "dropped_samples", "hx711_overruns", "hx711_faults", "encoder_errors",
-                    "outbox_depth")
+_HEALTH_COUNTERS = wire.HEALTH_COUNTERS
 
 
 def check_health(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> NodeHealth:

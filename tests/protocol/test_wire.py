@@ -24,6 +24,7 @@ def test_both_sides_use_the_shared_definitions():
     assert protocol.NODE_TO_HUB is wire.NODE_TO_HUB and protocol.HUB_TO_NODE is wire.HUB_TO_NODE
     assert protocol.topic is wire.topic and node_msg.topic is wire.topic and node_msg.encode is wire.encode
     assert protocol.PROTOCOL_VERSION == node_msg.VERSION == 1
+    assert node_msg.HEALTH_COUNTERS[:len(wire.HEALTH_COUNTERS)] == wire.HEALTH_COUNTERS
     assert NODE_ID_RE.pattern == ADMIN_ID_RE.pattern == protocol.ID_PATTERN == wire.ID_PATTERN
 
 
