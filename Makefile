@@ -4,13 +4,24 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test bench bench-profile setup system-demo system-test clean
+.PHONY: demo test test-fast lint bench bench-profile setup system-demo system-test clean
 
 demo: system-demo setup
-	$(VENV)/bin/sledhub demo --port $(PORT)
+	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
 
+# (ruff and mypy run inside the suite: tests/suite/test_lint.py)
 test: system-test setup
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the inner loop: ruff and mypy (cached), then no browser, no broker, nothing slow (under 30 s);
+# `make test` before a commit
+test-fast: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not broker and not slow"
+
+# ruff and mypy, configured in pyproject.toml
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: system-demo setup
 	$(PY) -m bench.run

@@ -27,6 +27,7 @@ from bench.plan import BENCH_USER, Pinning, Plan
 from server.auth.roles import Role
 from server.auth.users import UserStore
 from server.broker import free_port
+from server.process_tuning import launch_env
 from server.store.db import Database
 from server.store.stations import Binding, Station, StationStore
 
@@ -95,7 +96,7 @@ class HubProcess:
         cmd = [*sledhub_command(self.hub_src), "serve", "--broker", f"{self.broker[0]}:{self.broker[1]}",
                "--port", str(self.port), "--config", str(self.config_path)]
         t0 = time.monotonic()
-        env = dict(os.environ)
+        env = launch_env()  # MALLOC_ARENA_MAX, as the systemd unit sets it
         if self.hub_src is not None:  # A/B runs: the hub from another checkout (e.g. with a fix)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.hub_src), env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -18,10 +18,11 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from firmware_bridge.wire import TOPIC_ROOT, topic
 from server.broker import ManagedBroker
 from server.mqtt_socket import BufferedClient
 
-TOPIC = "sledhub/v1/node/bench-sled1/tel"
+TOPIC = topic("bench-sled1", "tel")
 PAYLOAD = json.dumps({"v": 1, "boot_id": "b1", "seq": 1, "sensor": "wheel", "kind": "position",
                       "samples": [[1_000_000 + i * 2500, 1.234567 + i * 0.005, 1234 + i] for i in range(15)]}).encode()
 
@@ -54,7 +55,7 @@ def measure(cls: type[mqtt.Client], n: int, timeout_s: float = 60.0) -> dict[str
         sub = cls(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-bench-sub", protocol=mqtt.MQTTv311)
         sub.on_message = on_message
         sub.on_subscribe = lambda *args: subscribed.set()
-        sub.on_connect = lambda client, u, f, rc, p: client.subscribe("sledhub/v1/node/+/tel", 0)
+        sub.on_connect = lambda client, u, f, rc, p: client.subscribe(f"{TOPIC_ROOT}/+/tel", 0)
         sub.connect(broker.host, broker.port)
         deadline = time.monotonic() + 10
         while not subscribed.is_set() and time.monotonic() < deadline:

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_bridge.messages import encode  # noqa: E402  (compact JSON, as a node sends it)
+from firmware_bridge.wire import TOPIC_ROOT, encode  # noqa: E402  (compact JSON, as a node sends it)
 from server.protocol import Protocol  # noqa: E402
 
 NODE = "sled1"
 BOOT = "3f9c2a71d04e8b65"
-TOPIC = f"sledhub/v1/node/{NODE}/"
+TOPIC = f"{TOPIC_ROOT}/{NODE}/"
 DESC = {"v": 1, "node": NODE, "boot_id": BOOT, "fw": "sledhub-bridge 0.1.0", "sensors": [
     {"id": "lc1", "kind": "load_cell", "unit": "N", "rate_hz": 80, "wiring": {"dout": 5, "sck": 6}},
     {"id": "gate1", "kind": "beam", "unit": None, "rate_hz": None, "wiring": {"pin": 22}}]}

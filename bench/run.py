@@ -222,8 +222,8 @@ class Bench:
         def accepted() -> tuple[int, int]:
             return self._health()["messages_accepted"], time.monotonic_ns()
 
-        self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps, plan.ramp_factor,
-                                    drain_s=plan.drain_timeout_s, cpu_s=process_cpu_s(self.hub.pid))
+        self.m["saturation"] = ramp(self.nodes, accepted, plan.sat_step_s, plan.sat_start_rate, plan.sat_max_steps,
+                                    plan.ramp_factor, drain_s=plan.drain_timeout_s, cpu_s=process_cpu_s(self.hub.pid))
         if profiler is not None:
             self.m["profile_saturation"] = profiler.stop()
         self.m["saturation_hub"] = self.sampler.window(t0, time.monotonic()).get("hub", {})

@@ -17,6 +17,7 @@ Edges come from gpiozero's ``DigitalInputDevice`` (interrupt-driven edge detecti
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -118,15 +119,15 @@ class DualBeamLogic:
         return GateEvent("break", t_break, {"edges_us": edges})
 
 
-class _EdgeInput(DigitalInputDevice):
+class _EdgeInput(DigitalInputDevice):  # type: ignore[misc]  # gpiozero has no type information
     """``DigitalInputDevice`` that hands each raw edge, with its tick, to ``on_edge(ticks, level)``."""
 
-    def __init__(self, pin: int, *, pull_up: bool | None, pin_factory, on_edge: Callable[[float, bool], None]):
+    def __init__(self, pin: int, *, pull_up: bool | None, pin_factory: Any, on_edge: Callable[[float, bool], None]):
         self._on_edge = on_edge
         super().__init__(pin, pull_up=pull_up, active_state=None if pull_up is not None else True,
                          pin_factory=pin_factory)
 
-    def _pin_changed(self, ticks, state):
+    def _pin_changed(self, ticks: float, state: Any) -> None:
         super()._pin_changed(ticks, state)
         self._on_edge(ticks, bool(state))
 
@@ -146,7 +147,7 @@ class BeamGate:
         self,
         pins: tuple[int, ...],
         *,
-        pin_factory,
+        pin_factory: Any,
         tick_to_us: Callable[[float], int],
         on_event: Callable[[GateEvent], None],
         broken_level: str = "low",
@@ -161,10 +162,10 @@ class BeamGate:
         self.broken_level = broken_level
         self._tick_to_us = tick_to_us
         self._on_event = on_event
-        self._inputs = []
+        self._inputs: list[_EdgeInput] = []
         for i, pin in enumerate(pins):
             self._inputs.append(_EdgeInput(pin, pull_up=PULLS[pull], pin_factory=pin_factory,
-                                           on_edge=lambda ticks, level, i=i: self._edge(i, ticks, level)))
+                                           on_edge=functools.partial(self._edge, i)))
         broken = tuple(self._is_broken(bool(d.pin.state)) for d in self._inputs)
         holdoff_us = round(holdoff_s * 1e6)
         if len(pins) == 1:

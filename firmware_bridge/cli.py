@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 from firmware_bridge import __version__
 from firmware_bridge.config import ConfigError, NodeConfig, load_config
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _mock_factory_with_fakes(config: NodeConfig):
+def _mock_factory_with_fakes(config: NodeConfig) -> tuple[Any, list[Any]]:
     from firmware_bridge.fakes import FakeHX711, mock_factory
 
     factory = mock_factory()
@@ -46,7 +47,7 @@ def _mock_factory_with_fakes(config: NodeConfig):
     return factory, fakes
 
 
-def _real_factory():
+def _real_factory() -> Any:
     from gpiozero import Device
 
     Device.ensure_pin_factory()
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from firmware_bridge.node import Node
 
-    fakes = []
+    fakes: list[Any] = []
     try:
         if args.mock:
             factory, fakes = _mock_factory_with_fakes(config)

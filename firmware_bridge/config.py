@@ -15,14 +15,14 @@ problem, each naming the file, the table (``[[sensor]] 'wheel'``) and the key.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_bridge import __version__
+from firmware_bridge import __version__, wire
+from firmware_bridge.tomlfile import TomlFileError, read_toml
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN = re.compile(wire.ID_PATTERN)
 KINDS = ("load_cell", "encoder", "beam", "dual_beam")
 BCM_PINS = range(0, 28)
 
@@ -167,12 +167,9 @@ def load_config(path: str | Path) -> NodeConfig:
     """Read and validate the TOML file at ``path``."""
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read: {exc.strerror or exc}"]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from exc
+        data = read_toml(path)
+    except TomlFileError as exc:
+        raise ConfigError(exc.path, [exc.reason]) from exc
     return parse_config(data, source=str(path), base_dir=path.parent)
 
 
@@ -244,7 +241,8 @@ def _positive(table: dict[str, Any], where: str, keys: tuple[str, ...], problems
             problems.append(f"{where}: key '{key}' must be > 0, not {value!r}")
 
 
-def _check_values(node, mqtt, outbox, telemetry, problems: list[str]) -> None:
+def _check_values(node: dict[str, Any], mqtt: dict[str, Any], outbox: dict[str, Any], telemetry: dict[str, Any],
+                  problems: list[str]) -> None:
     if node["id"] is not None and not ID_PATTERN.match(node["id"]):
         problems.append(f"[node]: key 'id' {node['id']!r} must match {ID_PATTERN.pattern}")
     if mqtt["username"] is not None and node["id"] is not None and mqtt["username"] != node["id"]:
@@ -255,8 +253,9 @@ def _check_values(node, mqtt, outbox, telemetry, problems: list[str]) -> None:
     _positive(mqtt, "[mqtt]", ("keepalive_s", "reconnect_min_s", "reconnect_max_s"), problems)
     _positive(outbox, "[outbox]", ("max_events", "max_telemetry"), problems)
     _positive(telemetry, "[telemetry]", ("batch_s", "batch_max_samples"), problems)
-    if (telemetry["batch_max_samples"] or 0) > 512:
-        problems.append("[telemetry]: key 'batch_max_samples' must be at most 512 (the protocol's limit)")
+    if (telemetry["batch_max_samples"] or 0) > wire.MAX_SAMPLES_PER_BATCH:
+        problems.append(f"[telemetry]: key 'batch_max_samples' must be at most {wire.MAX_SAMPLES_PER_BATCH} "
+                        "(the protocol's limit)")
 
 
 def _sensors(tables: Any, problems: list[str]) -> list[SensorConfig]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from gpiozero import InputDevice
 
@@ -40,13 +40,13 @@ class QuadratureDecoder:
     """Pure x4 quadrature decoder fed with ``edge(line, level, t_us)``; no pins, no clock."""
 
     def __init__(self, a: bool, b: bool, *, simultaneous_us: int = 1) -> None:
-        self._levels = {"a": int(a), "b": int(b)}
+        self._levels: dict[str, int] = {"a": int(a), "b": int(b)}
         self.simultaneous_us = simultaneous_us
         self.counts = 0
         self.errors = 0
         self._last: tuple[str, int, int] | None = None  # (line, t_us, step) of the last counted edge
 
-    def edge(self, line: str, level: bool, t_us: int) -> Decoded | None:
+    def edge(self, line: str, level: bool | int, t_us: int) -> Decoded | None:
         """Decode one edge of ``line`` (``"a"``/``"b"``) now at ``level``; None if no motion."""
         level = int(level)
         if self._levels[line] == level:
@@ -80,7 +80,7 @@ class QuadratureEncoder:
         a: int,
         b: int,
         *,
-        pin_factory,
+        pin_factory: Any,
         counts_per_m: float,
         tick_to_us: Callable[[float], int],
         on_sample: Callable[[int, float, int], None],

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from gpiozero.pins.mock import MockFactory, MockPin, PinState
 
@@ -53,7 +53,7 @@ POWER_DOWN_NS = 60_000
 GAIN_MODES = {25: ("A", 128), 26: ("B", 32), 27: ("A", 64)}
 
 
-class FakePin(MockPin):
+class FakePin(MockPin):  # type: ignore[misc]  # gpiozero has no type information
     """A ``MockPin`` that can be driven with an explicit edge tick and reports output changes.
 
     ``drive(state, tick)`` changes an input pin's level and calls ``when_changed(tick, state)``.
@@ -61,12 +61,15 @@ class FakePin(MockPin):
     the pin as an output, after the change (used for the HX711's SCK).
     """
 
-    def __init__(self, factory, info):
+    _state: Any  # set by MockPin
+    _last_change: float
+
+    def __init__(self, factory: Any, info: Any) -> None:
         self._forced_tick: float | None = None
         self._output_listeners: list[Callable[[bool], None]] = []
         super().__init__(factory, info)
 
-    def _change_state(self, value):
+    def _change_state(self, value: Any) -> bool:
         if self._state == value:
             return False
         t = self._forced_tick if self._forced_tick is not None else self._factory.ticks()
@@ -75,7 +78,7 @@ class FakePin(MockPin):
         self._last_change = t
         return True
 
-    def _set_state(self, value):
+    def _set_state(self, value: Any) -> None:
         super()._set_state(value)
         for listener in list(self._output_listeners):
             listener(bool(value))
@@ -373,7 +376,7 @@ class FakeEncoderWheel:
             tick = None if start_tick is None else start_tick + k * interval_s
             self.step(direction, tick, bounce)
 
-    def set_position_counts(self, n: int, **kwargs) -> None:
+    def set_position_counts(self, n: int, **kwargs: Any) -> None:
         """Move to absolute count ``n`` (from this fake's own count), one step at a time."""
         if n != self.position_counts:
             self.move_counts(n - self.position_counts, **kwargs)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from gpiozero import DigitalOutputDevice, InputDevice
 
@@ -72,7 +72,7 @@ class HX711:
         dout: int,
         sck: int,
         *,
-        pin_factory,
+        pin_factory: Any,
         gain: int = 128,
         rate_hz: int = 10,
         rate_pin: int | None = None,

@@ -1,25 +1,19 @@
-"""Topics and payloads of protocol sledhub/v1, node side (pure functions; see docs/architecture.md).
+"""Payloads of protocol sledhub/v1, node side (pure functions; see docs/architecture.md).
 
-Every payload is a JSON object with ``"v": 1``; times are node-clock integer µs (``t_us``).
+Topics, ids, QoS and the JSON encoding are :mod:`firmware_bridge.wire`, shared with the hub. Every
+payload is a JSON object with ``"v": 1``; times are node-clock integer µs (``t_us``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-TOPIC_ROOT = "sledhub/v1/node"
-VERSION = 1
+from firmware_bridge import wire
 
-
-def topic(node_id: str, suffix: str) -> str:
-    """``sledhub/v1/node/<node_id>/<suffix>``."""
-    return f"{TOPIC_ROOT}/{node_id}/{suffix}"
-
-
-def encode(obj: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+TOPIC_ROOT = wire.TOPIC_ROOT
+VERSION = wire.PROTOCOL_VERSION
+topic = wire.topic  # topic(node_id, msg_type)
+encode = wire.encode  # compact UTF-8 JSON
 
 
 def status(node_id: str, state: str, boot_id: str) -> dict[str, Any]:
@@ -64,8 +58,7 @@ def pong(boot_id: str, n: int, t_us: int, t_tx_us: int | None = None) -> dict[st
     return msg
 
 
-HEALTH_COUNTERS = ("dropped_events", "dropped_samples", "hx711_overruns", "hx711_faults", "encoder_errors",
-                   "outbox_depth", "beam_ignored")
+HEALTH_COUNTERS = (*wire.HEALTH_COUNTERS, "beam_ignored")
 
 
 def health(node_id: str, boot_id: str, uptime_s: float, counters: dict[str, int]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware_bridge import messages as msg
 from firmware_bridge.clock import as_node_clock
@@ -51,7 +53,7 @@ class Node:
         self,
         config: NodeConfig,
         *,
-        pin_factory,
+        pin_factory: Any,
         clock_us: Callable[[], int] | None = None,
         clock_ns: Callable[[], int] = time.perf_counter_ns,
         outbox_path: str | None = None,
@@ -194,7 +196,7 @@ class Node:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- sender thread ----------------------------------------------------------------------------
@@ -244,7 +246,8 @@ class Node:
         client.publish(msg.topic(self.node_id, "health"), msg.encode(body), qos=0, retain=True)
 
     # -- paho callbacks (network thread) ----------------------------------------------------------
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason_code: ReasonCode,
+                    properties: Properties | None) -> None:
         if reason_code.is_failure:
             log.warning("node %s: broker refused the connection: %s", self.node_id, reason_code)
             return
@@ -254,15 +257,17 @@ class Node:
         self._health_due = True
         self._wake.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
+                       reason_code: ReasonCode, properties: Properties | None) -> None:
         self.pump.on_link_down()
         self._wake.set()
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode,
+                    properties: Properties) -> None:
         self.pump.on_ack(mid)
         self._wake.set()
 
-    def _on_message(self, client, userdata, message) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         t_rx_us = self.clock()
         try:
             if message.topic.endswith("/clock/ping"):
@@ -288,7 +293,7 @@ class Node:
         body = msg.desc(self.node_id, self.boot_id, self.config.fw, [s.describe() for s in self.sensors])
         client.publish(msg.topic(self.node_id, "desc"), msg.encode(body), qos=1, retain=True)
 
-    def _on_ping(self, client: mqtt.Client, payload: bytes, t_rx_us: int) -> None:
+    def _on_ping(self, client: mqtt.Client, payload: bytes | bytearray, t_rx_us: int) -> None:
         body = json.loads(payload)
         n = body.get("n") if isinstance(body, dict) else None
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -303,7 +308,7 @@ class Node:
         if client is not None:
             client.publish(msg.topic(self.node_id, "ack"), msg.encode(msg.ack(cmd_id, ok, result, error)), qos=1)
 
-    def _on_command(self, payload: bytes) -> None:
+    def _on_command(self, payload: bytes | bytearray) -> None:
         try:
             body = json.loads(payload)
         except ValueError:

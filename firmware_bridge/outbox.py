@@ -40,7 +40,7 @@ class Outbox:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
             " payload BLOB NOT NULL)")
-        self._depth = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        self._depth: int = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
 
     @property
     def depth(self) -> int:

@@ -21,7 +21,6 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable
 
 import paho.mqtt.client as mqtt
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from firmware_bridge.beam import BeamGate, GateEvent
 from firmware_bridge.clock import NodeClock
@@ -106,7 +106,7 @@ class LoadCellSensor(Sensor):
     unit = "N"
     commands = ("tare", "calibrate", "set_rate")
 
-    def __init__(self, cfg: SensorConfig, *, pin_factory, clock: NodeClock, sink: Sink,
+    def __init__(self, cfg: SensorConfig, *, pin_factory: Any, clock: NodeClock, sink: Sink,
                  clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
         super().__init__(cfg)
         self._clock = clock
@@ -210,7 +210,7 @@ class EncoderSensor(Sensor):
     unit = "m"
     commands = ("calibrate", "configure")
 
-    def __init__(self, cfg: SensorConfig, *, pin_factory, clock: NodeClock, sink: Sink) -> None:
+    def __init__(self, cfg: SensorConfig, *, pin_factory: Any, clock: NodeClock, sink: Sink) -> None:
         super().__init__(cfg)
         self._sink = sink
         self.encoder = QuadratureEncoder(
@@ -256,7 +256,7 @@ class BeamSensor(Sensor):
     unit = None
     commands = ("configure",)
 
-    def __init__(self, cfg: SensorConfig, *, pin_factory, clock: NodeClock, sink: Sink) -> None:
+    def __init__(self, cfg: SensorConfig, *, pin_factory: Any, clock: NodeClock, sink: Sink) -> None:
         super().__init__(cfg)
         self.kind = cfg.kind
         self._sink = sink
@@ -305,7 +305,7 @@ class BeamSensor(Sensor):
         return {**self.calibration(), "broken_level": self.gate.broken_level}
 
 
-def build_sensors(sensor_configs, *, pin_factory, clock: NodeClock, sink: Sink,
+def build_sensors(sensor_configs: Iterable[SensorConfig], *, pin_factory: Any, clock: NodeClock, sink: Sink,
                   clock_ns: Callable[[], int] = time.perf_counter_ns) -> list[Sensor]:
     """Build every sensor of a config; on failure close the ones already built and re-raise."""
     built: list[Sensor] = []

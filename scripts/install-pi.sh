@@ -157,15 +157,26 @@ install_code() {
       --exclude __pycache__/ --exclude '*.egg-info/' --exclude .pytest_cache/ \
       "$SRC_DIR/" "$APP_DIR/"
   fi
-  if [[ ! -x "$VENV/bin/python" ]]; then
+  if [[ ! -x "$VENV/bin/python" ]] \
+    || { ((want_node)) && grep -q '^include-system-site-packages = false' "$VENV/pyvenv.cfg"; }; then
     # Debian's python3 by full path (the one python3-venv and python3-lgpio are for), not whatever
-    # python3 comes first on root's PATH.
-    /usr/bin/python3 -m venv --system-site-packages "$VENV"
+    # python3 comes first on root's PATH. A node sees the system's site-packages (python3-lgpio); a
+    # hub alone does not, so Debian's python3-requests is not loaded by Socket.IO's client (5.6 MB).
+    # (--upgrade turns the system's site-packages on in a hub's venv that gets the node role too.)
+    local venv_opts=()
+    if ((want_node)); then venv_opts+=(--system-site-packages); fi
+    if [[ -x "$VENV/bin/python" ]]; then venv_opts+=(--upgrade); fi
+    /usr/bin/python3 -m venv "${venv_opts[@]}" "$VENV"
   fi
+  # A node needs only paho-mqtt and gpiozero (the base install); the hub adds Flask and Socket.IO.
   # Editable, so the hub serves web/ (and any other data files) straight from $APP_DIR.
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --editable "$APP_DIR"
-  # `sudo sledhub node add NAME` (sudo's PATH includes /usr/local/bin).
-  ln -sfn "$VENV/bin/sledhub" /usr/local/bin/sledhub
+  local target="$APP_DIR"
+  if ((want_hub)); then target="${APP_DIR}[hub]"; fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --editable "$target"
+  if ((want_hub)); then
+    # `sudo sledhub node add NAME` (sudo's PATH includes /usr/local/bin).
+    ln -sfn "$VENV/bin/sledhub" /usr/local/bin/sledhub
+  fi
   if ((want_hub)) && [[ -f "$APP_DIR/web/package-lock.json" ]]; then
     say "browser libraries (npm ci in $APP_DIR/web)"
     (cd "$APP_DIR/web" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)

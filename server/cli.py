@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage sign-ins (admins, instructors)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     uadd = user_sub.add_parser("add", help="create a user (or reset a PIN) and print its PIN once")
-    uadd.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [--role R] [--config F | --db F]; see 'sledhub user add -- --help'")
+    uadd.add_argument("rest", nargs=argparse.REMAINDER,
+                      help="NAME [--role R] [--config F | --db F]; see 'sledhub user add -- --help'")
     return p
 
 
@@ -73,7 +74,11 @@ def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, ho
     """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
     from server.process_tuning import tune_process
     log.debug("process tuning: %s", tune_process())
-    from server.app import create_app
+    try:
+        from server.app import create_app
+    except ModuleNotFoundError as exc:  # a sensor node's install (`pip install sledhub`) has no web stack
+        print(f"sledhub: the hub needs its extra, pip install 'sledhub[hub]' ({exc})", file=sys.stderr)
+        return 2
     from server.broker import BrokerError, ManagedBroker
 
     with ExitStack() as stack:

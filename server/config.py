@@ -22,10 +22,11 @@ Example (``deploy/sledhub.toml``)::
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from firmware_bridge.tomlfile import TomlFileError, read_toml
 
 REPO_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
@@ -146,14 +147,11 @@ def load_config(path: str | Path | None) -> Config:
     """Load the TOML file at ``path`` (``None`` = all defaults)."""
     if path is None:
         return Config()
-    p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return config_from_dict(data, str(p))
+        data = read_toml(path)
+    except TomlFileError as exc:
+        raise ConfigError(str(exc)) from None
+    return config_from_dict(data, str(path))
 
 
 def read_password(cfg: MqttConfig) -> str | None:

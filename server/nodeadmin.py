@@ -28,7 +28,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-NODE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from firmware_bridge import wire
+
+NODE_ID_RE = re.compile(wire.ID_PATTERN)
 """Node ids (= MQTT usernames), as in the topic contract of docs/architecture.md."""
 
 RESERVED_NAMES = frozenset({"hub", "monitor"})

@@ -2,8 +2,9 @@
 
 A binding says sensor ``node/sensor`` plays ``role`` at ``station``. Node edge times are put on the
 hub clock with the measured offset of the node's boot that stamped them (``ClockSync``); until the
-first clock exchange of that boot has answered (or for a backlog from an earlier boot), the offset is estimated from the message's receipt time (an upper bound that
-includes the transport delay, typically a few ms) and the event is marked provisional in the count.
+first clock exchange of that boot has answered (or for a backlog from an earlier boot), the offset is
+estimated from the message's receipt time (an upper bound that includes the transport delay, typically
+a few ms) and the event is marked provisional in the count.
 """
 
 from __future__ import annotations

@@ -1,9 +1,20 @@
-"""Suite-wide fixtures: leak checks on every test, and a real Mosquitto on a free loopback port."""
+"""Suite-wide fixtures: leak checks on every test, a real Mosquitto on a free loopback port, and the
+markers that let ``make test-fast`` (``-m "not browser and not broker and not slow"``) start neither.
+
+Markers (declared in pyproject.toml): ``broker`` is added to every test that uses the ``broker``
+fixture (directly or through another fixture), ``browser`` to every test that uses ``chromium``; a
+test that starts Mosquitto or Playwright/Chromium some other way must carry the marker itself, and
+fails if it does not (an audit hook sees every ``subprocess.Popen``).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 import pytest
@@ -11,6 +22,66 @@ import pytest
 from server.broker import ManagedBroker
 
 LEAK_GRACE_S = 5.0
+
+
+@dataclass
+class LaunchGuard:
+    """Records programs started (``subprocess.Popen``) by a test that lacks the marker they need."""
+
+    current: pytest.Item | None = None
+    violations: dict[str, list[str]] = field(default_factory=dict)
+
+    @staticmethod
+    def marker_for(executable: Any, args: Any) -> str | None:
+        """``broker`` for Mosquitto, ``browser`` for Playwright's driver or Chromium, else None."""
+        argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args or [])[:3]
+        parts = [os.fsdecode(p) for p in (executable, *argv) if isinstance(p, (str, bytes, os.PathLike))]
+        names = {os.path.basename(p.split()[0]) for p in parts if p.strip()}
+        if "mosquitto" in names:
+            return "broker"
+        if any("chrom" in name for name in names) or any("playwright" in p for p in parts):
+            return "browser"
+        return None
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "subprocess.Popen" or self.current is None:
+            return
+        try:
+            needed = self.marker_for(args[0], args[1])
+            if needed and self.current.get_closest_marker(needed) is None:
+                self.violations.setdefault(self.current.nodeid, []).append(f"{needed} ({args[0]!r})")
+        except Exception:  # an audit hook must never break the program it watches
+            pass
+
+
+_GUARD = LaunchGuard()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sys.addaudithook(_GUARD.audit)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "broker" in fixtures:
+            item.add_marker(pytest.mark.broker)
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _GUARD.current = item  # before any fixture of the test starts (session fixtures included)
+
+
+@pytest.fixture(autouse=True)
+def launches_match_markers(request: pytest.FixtureRequest):
+    """Fail a test that started Mosquitto or a browser without its ``broker`` / ``browser`` marker."""
+    yield
+    missing = _GUARD.violations.pop(request.node.nodeid, [])
+    if missing:
+        pytest.fail(f"this test starts programs its markers do not declare: add the marker(s) {missing}")
 
 
 def _threads() -> set[threading.Thread]:

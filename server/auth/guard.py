@@ -40,7 +40,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT = "default"
 
-__all__ = ["Auth", "Principal", "SESSION_MAX_AGE_S", "SignInRefused", "auth_of", "require_role", "public_write",
+__all__ = ["Auth", "Principal", "SESSION_MAX_AGE_S", "SignInRefused", "require_role", "public_write",
            "install_guard", "configure_session_cookie"]
 
 

@@ -48,9 +48,10 @@ in one total order of time and content, every buffered event, command and timer 
 Commands are stamped by the caller (hub time, after the watermark, else ValueError) and take effect
 at their ``t_us`` in that order, so their state changes are reported once the watermark passes them;
 a command whose guard fails then is reported as :class:`CommandRejected`. Static mistakes (unknown
-station or heat, missing attempt id, a REACTION_RANDOM delay outside the window) raise ValueError. An event whose ``t_us`` is at or before the
-watermark when it is ingested is reported as :class:`LateEvent` (unless it duplicates a processed
-event) and not used. Duplicates (same station, role, kind, t_us, value, raw) are dropped.
+station or heat, missing attempt id, a REACTION_RANDOM delay outside the window) raise ValueError.
+An event whose ``t_us`` is at or before the watermark when it is ingested is reported as
+:class:`LateEvent` (unless it duplicates a processed event) and not used. Duplicates (same station,
+role, kind, t_us, value, raw) are dropped.
 ``Progress`` comes at most once per running station per ``advance`` and per ``progress_interval_us``.
 
 Outputs (dataclasses, each with ``to_dict()`` → JSON-ready dict with a ``type`` key)::
@@ -76,7 +77,8 @@ from server.engine.config import (LaneStationConfig, SledStationConfig, StationC
 from server.engine.engine import TimingEngine
 from server.engine.enums import (AttemptState, FalseStartPolicy, FalseStartReason, HeatState, Reason,
                                  ResultStatus, StartMode)
-from server.engine.machine import TRANSITIONS, AttemptEvent, Transition
+from server.engine.fsm import Transition
+from server.engine.machine import TRANSITIONS, AttemptEvent
 from server.engine.outputs import (AttemptFinished, AttemptResult, AttemptStateChanged, CommandRejected,
                                    EngineEvent, FalseStartDetected, HeatStateChanged, LateEvent, Output,
                                    Progress, ProvisionalFinish)

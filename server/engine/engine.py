@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from server.engine.config import LaneStationConfig, SledStationConfig, StationConfig
 from server.engine.enums import GO_MODES, TERMINAL_STATES, AttemptState, HeatState, Reason, StartMode
@@ -94,7 +94,7 @@ class TimingEngine:
         a = runtime.attempt
         if a is not None and a.is_active:
             t = a.state_t_us if self._watermark_us is None else max(self._watermark_us, a.state_t_us or 0)
-            runtime.abort(t, Reason.STATION_REMOVED)
+            runtime.abort(t, Reason.STATION_REMOVED)  # type: ignore[arg-type]  # an active attempt has a state time
         del self._stations[station_id]
         for heat_id in [h.heat_id for h in self._heats.values() if station_id in h.attempt_ids]:
             self._drop_member(heat_id, station_id, self._watermark_us or 0)
@@ -172,7 +172,7 @@ class TimingEngine:
             return None
         return ProvisionalFinish(ev.station_id, runtime.attempt.attempt_id, ev.t_us, round(elapsed_us / 1e6, 3))
 
-    def peek_finish_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple],
+    def peek_finish_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple[int, Any, Any]],
                             offset_us: int = 0) -> ProvisionalFinish | None:
         """``peek_finish`` for a telemetry batch (as ``ingest_samples`` takes it): the first sample that
         would finish the station's running attempt. Without a running attempt (as of the watermark,
@@ -187,7 +187,7 @@ class TimingEngine:
                 return seen
         return None
 
-    def ingest_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple],
+    def ingest_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple[int, Any, Any]],
                        offset_us: int = 0) -> int:
         """Ingest a telemetry batch ``[(t_us, value, raw), ...]`` whose hub times are ``t_us + offset_us``:
         the same as ``ingest`` of each sample as an :class:`EngineEvent`, without building them (the hot
@@ -264,7 +264,7 @@ class TimingEngine:
         self._out.append(LateEvent(ev, self._watermark_us))
         return False
 
-    def _apply_late(self, ev: EngineEvent, entry: tuple, stream: Stream) -> bool:
+    def _apply_late(self, ev: EngineEvent, entry: Entry, stream: Stream) -> bool:
         """Apply a late event at once when that is exactly what processing it in time would have done:
         nothing at its station (no event of any role — of its own role while the station's roles are
         independent, e.g. a running sled —, no command, no timer) was processed at or after its time.
@@ -286,7 +286,7 @@ class TimingEngine:
         if a is not None and a.is_active:  # before the handler: the finish it may cause carries it
             prefix = f"late_event:{ev.role}_{ev.kind}_"
             if not any(w.startswith(prefix) for w in a.warnings):  # once per role and kind
-                a.warnings.append(f"{prefix}{(self._watermark_us - t) // 1000}ms_behind")
+                a.warnings.append(f"{prefix}{(self._watermark_us - t) // 1000}ms_behind")  # type: ignore[operator]
         stream.insert_processed(entry)
         self._handlers[sid][ev.role](entry)
         return True
@@ -377,7 +377,7 @@ class TimingEngine:
             wm = self._watermark_us
         self._watermark_us = wm
         self._wm_cmp = wm
-        batch: list[tuple] = []
+        batch: list[Entry] = []
         sources = 0
         for roles in self._streams.values():
             for stream in roles.values():
@@ -447,7 +447,7 @@ class TimingEngine:
         self._out.append(out)
         kind = type(out)
         if kind is AttemptStateChanged and out.heat_id is not None:  # type: ignore[union-attr]
-            if out.state in TERMINAL_STATES:  # type: ignore[union-attr]
+            if out.state in TERMINAL_STATES:  # type: ignore[union-attr, operator]
                 self._terminal = out  # type: ignore[assignment]
             else:
                 self._heat_update(out)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ from server.engine.config import DUAL_B_SUFFIX, LaneStationConfig, first_leg, la
 from server.engine.enums import AttemptState, FalseStartReason, Reason, StartMode
 from server.engine.gates import Edge, Gate, Offer, RouteMatcher
 from server.engine.machine import Attempt, AttemptEvent, fire
-from server.engine.outputs import Progress
+from server.engine.outputs import EngineEvent, Progress
 from server.engine.station import Sink, StationRuntime, Timer, TimerKind, us_to_s
 from server.engine.timeline import PRIO_DEADLINE, Entry, Handler
 
@@ -141,7 +141,7 @@ class LaneStation(StationRuntime):
         elif outcome is Offer.AHEAD:
             a.warnings.append(f"gate_order:{role}_before_{self.forward.expected()}")
 
-    def peek_finish(self, ev: Any) -> int | None:
+    def peek_finish(self, ev: EngineEvent) -> int | None:
         start = self._running_since(ev)
         if start is None or ev.kind != "break" or not self.passed_start:
             return None

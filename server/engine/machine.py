@@ -112,7 +112,8 @@ GUARDS: dict[str, Guard] = {
 
 
 MACHINE: Machine[AttemptState, AttemptEvent, Attempt] = Machine(
-    "attempt", TRANSITIONS, initial=S.IDLE, final=TERMINAL_STATES, states=S, guards=GUARDS)
+    "attempt", TRANSITIONS, initial=S.IDLE, final=TERMINAL_STATES, states=S,  # type: ignore[arg-type]  # its members
+    guards=GUARDS)
 
 
 class TransitionRejected(ValueError):

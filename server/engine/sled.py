@@ -28,7 +28,7 @@ from typing import Any, Callable
 from server.engine.config import SledStationConfig
 from server.engine.enums import AttemptState, FalseStartReason, StartMode
 from server.engine.machine import Attempt
-from server.engine.outputs import Progress
+from server.engine.outputs import EngineEvent, Progress
 from server.engine.sled_metrics import Run, sled_metrics
 from server.engine.station import Sink, StationRuntime, us_to_s
 from server.engine.timeline import NO_VALUE, Entry, Handler
@@ -223,7 +223,7 @@ class SledStation(StationRuntime):
             return True
         return a.state is S.RUNNING and not self._reaction_pending
 
-    def peek_finish(self, ev: Any) -> int | None:
+    def peek_finish(self, ev: EngineEvent) -> int | None:
         start = self._running_since(ev)
         if start is None or ev.role != "wheel" or ev.kind != "position" or ev.value is None:
             return None

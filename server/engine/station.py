@@ -133,7 +133,7 @@ class StationRuntime:
             return  # stale: the attempt it was set for has moved on
         if timer.kind is TimerKind.GO_SIGNAL and a.state is S.COUNTDOWN:
             self._emit(fire(a, E.GO_SIGNAL, t_us, Reason.GO_SIGNAL))
-            if a.state is S.RUNNING:
+            if a.state is S.RUNNING:  # type: ignore[comparison-overlap]  # fire() moved it on
                 a.start_t_us = t_us
             self._schedule_cap(a, t_us)
             self.on_go_signal(a, t_us)
@@ -201,7 +201,7 @@ class StationRuntime:
         splits, metrics, curve = self.measurements(a, t_end_us)
         if a.start_t_us is not None:
             metrics["elapsed_s"] = us_to_s(max(0, t_end_us - a.start_t_us))
-        time_us = (a.finish_t_us - a.start_t_us) if ok and a.start_t_us is not None else None
+        time_us = (a.finish_t_us - a.start_t_us) if ok and a.start_t_us is not None else None  # type: ignore[operator]
         return AttemptResult(
             station_id=self.station_id, attempt_id=a.attempt_id, status=status, reason=a.reason,
             start_t_us=a.start_t_us, finish_t_us=a.finish_t_us if ok else None, time_s=us_to_s(time_us),

@@ -35,7 +35,7 @@ NO_RAW = -(1 << 62)        # stand-in for raw=None
 KEY_LEN = 7                # an entry is exactly its content key
 PRUNE_MIN = 2048           # processed entries kept per stream before pruning is considered
 
-Entry = tuple  # (t_us, PRIO_EVENT, station_id, role, kind, value, raw)
+Entry = tuple[Any, ...]  # (t_us, PRIO_EVENT, station_id, role, kind, value, raw)
 Handler = Callable[[Entry], None]
 
 
@@ -50,7 +50,7 @@ class Stream:
         self.done = 0
         self.last_done_us: int | None = None  # the newest processed time; kept when pruning forgets entries
 
-    def insert(self, entry: tuple) -> bool:
+    def insert(self, entry: Entry) -> bool:
         """Insert out of order; False when an entry with the same content key is already buffered."""
         t = entry[0]
         ts, items = self.ts, self.items
@@ -68,7 +68,7 @@ class Stream:
         items.insert(i, entry)
         return True
 
-    def seen(self, entry: tuple) -> bool:
+    def seen(self, entry: Entry) -> bool:
         """Whether an already processed entry has the same content key (for late duplicates)."""
         t = entry[0]
         ts, items = self.ts, self.items
@@ -80,7 +80,7 @@ class Stream:
             i += 1
         return False
 
-    def insert_processed(self, entry: tuple) -> None:
+    def insert_processed(self, entry: Entry) -> None:
         """Record an entry handled out of turn (a late event applied at once) among the processed ones,
         so a later copy of it is a duplicate. Its time is at or before the watermark, hence before every
         unprocessed entry."""
@@ -92,7 +92,7 @@ class Stream:
         if self.last_done_us is None or t > self.last_done_us:
             self.last_done_us = t
 
-    def take(self, watermark_us: int, out: list[tuple]) -> bool:
+    def take(self, watermark_us: int, out: list[Entry]) -> bool:
         """Append the entries up to the watermark to ``out``; True if any."""
         k = bisect_right(self.ts, watermark_us, self.done)
         if k == self.done:

@@ -7,11 +7,11 @@ with the same ``id``.
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from typing import Any, NamedTuple
 
+from firmware_bridge import wire
 from server.protocol.messages import COUNT_MAX, is_id, topic
 from server.protocol.validate import Reject, _id, _number, _version
 
@@ -29,7 +29,7 @@ class OutboundCommand(NamedTuple):
     payload: bytes
 
 
-def _positive(params: dict, key: str, required: bool) -> None:
+def _positive(params: dict[str, Any], key: str, required: bool) -> None:
     if key not in params:
         if required:
             raise Reject("missing_field", f"params.{key}")
@@ -38,14 +38,14 @@ def _positive(params: dict, key: str, required: bool) -> None:
         raise Reject("bad_field", f"params.{key}")
 
 
-def _finite(params: dict, key: str) -> float:
+def _finite(params: dict[str, Any], key: str) -> float:
     value = _number(params[key], f"params.{key}")
     if not math.isfinite(value):
         raise Reject("bad_number", f"params.{key}")
     return value
 
 
-def _check_calibrate(params: dict) -> None:
+def _check_calibrate(params: dict[str, Any]) -> None:
     """The values the hub computed (docs/protocol.md §8): a load cell takes ``scale_counts_per_n`` (≠ 0)
     and/or ``offset_counts``, an encoder ``counts_per_m`` (> 0) and/or ``invert``. Which pair fits is
     the node's call (the hub does not know the sensor's kind here): it answers a misfit with an error."""
@@ -64,7 +64,7 @@ def _check_calibrate(params: dict) -> None:
         raise Reject("bad_field", "params.invert")
 
 
-def _check_params(cmd: str, params: dict | None) -> None:
+def _check_params(cmd: str, params: dict[str, Any] | None) -> None:
     if cmd == "tare":
         if params is not None and "samples" in params:
             n = params["samples"]
@@ -135,7 +135,7 @@ def make_command(node: str, cmd: str, sensor: str | None = None, params: dict[st
         msg["params"] = params
     try:
         check_command(msg)
-        payload = json.dumps(msg, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        payload = wire.encode(msg)
     except Reject as r:
         raise ValueError(f"invalid {cmd!r} command for {node!r}: {r.reason} ({r.detail})") from None
     except ValueError as exc:  # NaN or Infinity in params

@@ -61,9 +61,9 @@ class _Node:
     last_seen_rx_us: int | None = None
     msgs: int = 0
     accepted: int = 0
-    rejected_by_reason: Counter = field(default_factory=Counter)
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
     forgotten_gaps: int = 0  # missing seqs of boots no longer tracked
-    boots: OrderedDict = field(default_factory=OrderedDict)  # boot_id -> _Boot, least recently used first
+    boots: OrderedDict[str, _Boot] = field(default_factory=OrderedDict)  # boot_id -> _Boot, least recently used first
 
 
 class Protocol:
@@ -80,9 +80,9 @@ class Protocol:
         self._lock = threading.Lock()
         self._nodes: dict[str, _Node] = {}
         self._accepted = 0
-        self._accepted_by_type: Counter = Counter()
+        self._accepted_by_type: Counter[str] = Counter()
         self._undescribed = 0
-        self._rejected_by_reason: Counter = Counter()
+        self._rejected_by_reason: Counter[str] = Counter()
         self._log_state: dict[str, tuple[int, int]] = {}  # reason -> (last logged rx_us, suppressed since)
 
     # the MQTT seam ------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class Protocol:
             node = self._nodes.get(node_id)
             if node is None:
                 return None
-            boot = node.boots.get(boot_id or node.boot_id)
+            boot = node.boots.get(boot_id or node.boot_id)  # type: ignore[arg-type]  # .get(None) is None
             return boot.descriptor if boot else None
 
     # internals ----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class Protocol:
             node.boots.move_to_end(boot_id)
         return boot
 
-    def _apply(self, node: _Node, msg: Inbound) -> Inbound:
+    def _apply(self, node: _Node, msg: Any) -> Any:  # Any: mypy does not narrow through `kind = type(msg)`
         """Update the node's state with an otherwise valid message; Reject duplicates and late seqs."""
         kind = type(msg)
         if kind is SensorEvent or kind is TelemetryBatch:

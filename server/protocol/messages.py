@@ -1,4 +1,5 @@
-"""Protocol v1: topic grammar, limits, and the typed messages the hub accepts from nodes.
+"""Protocol v1: topic grammar (from :mod:`firmware_bridge.wire`, shared with the node), limits, and the typed
+messages the hub accepts from nodes.
 
 The public contract is ``docs/protocol.md`` with one JSON Schema per message in ``docs/schemas/``.
 Everything here is plain data: no I/O, no clock.
@@ -6,20 +7,22 @@ Everything here is plain data: no I/O, no clock.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
-PROTOCOL_VERSION = 1
-TOPIC_ROOT = "sledhub/v1/node"
+from firmware_bridge import wire
+
+# the wire format shared with the node (firmware_bridge/wire.py), exported here for the hub
+PROTOCOL_VERSION = wire.PROTOCOL_VERSION
+TOPIC_ROOT = wire.TOPIC_ROOT
 
 # ids: node ids, boot ids, sensor ids, command ids
-ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
-is_id = re.compile(r"[A-Za-z0-9_-]{1,64}").fullmatch
+ID_PATTERN = wire.ID_PATTERN
+is_id = wire.is_id
 
 # limits (docs/protocol.md, "Limits")
 MAX_PAYLOAD_BYTES = 65_536
-MAX_SAMPLES_PER_BATCH = 512
+MAX_SAMPLES_PER_BATCH = wire.MAX_SAMPLES_PER_BATCH
 MAX_SENSORS_PER_NODE = 32
 MAX_NODES = 256
 INT64_MIN = -(2**63)
@@ -30,11 +33,10 @@ UNIT_MAX_CHARS = 16
 ERROR_MAX_CHARS = 256
 
 # message types (the topic suffix after the node id)
-NODE_TO_HUB = ("status", "desc", "evt", "tel", "ack", "health", "clock/pong")
-HUB_TO_NODE = ("cmd", "clock/ping")
-QOS = {"status": 1, "desc": 1, "evt": 1, "tel": 0, "ack": 1, "health": 0, "clock/pong": 0,
-       "cmd": 1, "clock/ping": 0}
-RETAINED = frozenset({"status", "desc", "health"})
+NODE_TO_HUB = wire.NODE_TO_HUB
+HUB_TO_NODE = wire.HUB_TO_NODE
+QOS = wire.QOS
+RETAINED = wire.RETAINED
 
 #: What the hub subscribes to: the node→hub topics only, so its own commands and pings never come back.
 SUBSCRIPTIONS: tuple[tuple[str, int], ...] = tuple((f"{TOPIC_ROOT}/+/{t}", QOS[t]) for t in NODE_TO_HUB)
@@ -51,13 +53,7 @@ EVENT_SENSORS: dict[str, frozenset[str] | None] = {
 }
 
 
-def topic(node: str, msg_type: str) -> str:
-    """The topic of ``msg_type`` (e.g. ``"cmd"``, ``"clock/ping"``) for ``node``; ValueError if either is bad."""
-    if not isinstance(node, str) or not is_id(node):
-        raise ValueError(f"bad node id {node!r}: ids match {ID_PATTERN}")
-    if msg_type not in QOS:
-        raise ValueError(f"unknown message type {msg_type!r}")
-    return f"{TOPIC_ROOT}/{node}/{msg_type}"
+topic = wire.topic
 
 
 class _Plain:
@@ -66,7 +62,7 @@ class _Plain:
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 def _plain(value: Any) -> Any:
@@ -190,4 +186,4 @@ class NodeHealth(_Plain):
     rx_us: int
 
 
-Inbound = Union[NodeStatus, NodeDescriptor, SensorEvent, TelemetryBatch, CommandAck, ClockPong, NodeHealth]
+Inbound = NodeStatus | NodeDescriptor | SensorEvent | TelemetryBatch | CommandAck | ClockPong | NodeHealth

@@ -12,12 +12,13 @@ integer, ``true`` is not a number.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
+from firmware_bridge import wire
 from server.protocol.messages import (
     COUNT_MAX, ERROR_MAX_CHARS, EVENT_SENSORS, FW_MAX_CHARS, INT64_MAX, INT64_MIN, MAX_PAYLOAD_BYTES,
     MAX_SAMPLES_PER_BATCH, MAX_SENSORS_PER_NODE, SENSOR_UNITS, TELEMETRY_SENSOR, UNIT_MAX_CHARS, ClockPong,
-    CommandAck, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent, SensorInfo, TelemetryBatch, is_id,
+    CommandAck, Inbound, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent, SensorInfo, TelemetryBatch, is_id,
 )
 
 #: Rejections a JSON Schema cannot express (everything else is a schema violation).
@@ -88,11 +89,11 @@ def parse_payload(payload: Any) -> dict[str, Any]:
 
 # field readers ---------------------------------------------------------------------------------
 
-def _missing_or_bad(obj: dict, key: str) -> Reject:
+def _missing_or_bad(obj: dict[str, Any], key: str) -> Reject:
     return Reject("missing_field" if key not in obj else "bad_field", key)
 
 
-def _int(obj: dict, key: str, lo: int, hi: int) -> int:
+def _int(obj: dict[str, Any], key: str, lo: int, hi: int) -> int:
     x = obj.get(key, _MISSING)
     if type(x) is not int:
         if type(x) is float and x.is_integer():
@@ -104,28 +105,28 @@ def _int(obj: dict, key: str, lo: int, hi: int) -> int:
     return x
 
 
-def _id(obj: dict, key: str) -> str:
+def _id(obj: dict[str, Any], key: str) -> str:
     x = obj.get(key, _MISSING)
     if type(x) is str and is_id(x):
         return x
     raise _missing_or_bad(obj, key)
 
 
-def _text(obj: dict, key: str, max_chars: int) -> str:
+def _text(obj: dict[str, Any], key: str, max_chars: int) -> str:
     x = obj.get(key, _MISSING)
     if type(x) is str and 0 < len(x) <= max_chars:
         return x
     raise _missing_or_bad(obj, key)
 
 
-def _enum(obj: dict, key: str, allowed) -> str:
+def _enum(obj: dict[str, Any], key: str, allowed: Collection[str]) -> str:
     x = obj.get(key, _MISSING)
     if type(x) is str and x in allowed:
         return x
     raise _missing_or_bad(obj, key)
 
 
-def _object(obj: dict, key: str, required: bool = False) -> dict | None:
+def _object(obj: dict[str, Any], key: str, required: bool = False) -> dict[str, Any] | None:
     x = obj.get(key, _MISSING)
     if type(x) is dict:
         return x
@@ -138,7 +139,7 @@ def _number(x: Any, key: str) -> float:
     """A JSON number as a finite float (ints too large for a double are ``bad_number``)."""
     t = type(x)
     if t is float:
-        return x
+        return x  # type: ignore[no-any-return]  # a float, by the check above
     if t is int:
         try:
             return float(x)
@@ -155,10 +156,10 @@ def _sample_int(x: Any, lo: int, hi: int) -> int:
             raise Reject("bad_field", "samples")
     if x < lo or x > hi:
         raise Reject("bad_field", "samples")
-    return x
+    return x  # type: ignore[no-any-return]  # an int, by the checks above
 
 
-def _version(obj: dict) -> None:
+def _version(obj: dict[str, Any]) -> None:
     v = obj.get("v", _MISSING)
     if v == 1 and type(v) in (int, float):
         return
@@ -167,7 +168,7 @@ def _version(obj: dict) -> None:
 
 # one checker per message type -------------------------------------------------------------------
 
-def check_status(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> NodeStatus:
+def check_status(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> NodeStatus:
     _version(obj)
     claimed = _id(obj, "node")
     state = _enum(obj, "state", ("online", "offline"))
@@ -205,7 +206,7 @@ def _sensor(s: Any) -> SensorInfo:
     return SensorInfo(sid, kind, unit, rate, wiring, calibration)
 
 
-def check_desc(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> NodeDescriptor:
+def check_desc(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> NodeDescriptor:
     _version(obj)
     claimed = _id(obj, "node")
     boot_id = _id(obj, "boot_id")
@@ -223,7 +224,7 @@ def check_desc(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> N
     return NodeDescriptor(node, boot_id, fw, sensors, rx_us)
 
 
-def check_evt(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> SensorEvent:
+def check_evt(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> SensorEvent:
     _version(obj)
     boot_id = _id(obj, "boot_id")
     seq = _int(obj, "seq", 0, COUNT_MAX)
@@ -235,7 +236,7 @@ def check_evt(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> Se
     return SensorEvent(node, boot_id, seq, sensor, kind, t_us, detail, rx_us, described)
 
 
-def check_tel(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> TelemetryBatch:
+def check_tel(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> TelemetryBatch:
     _version(obj)
     boot_id = _id(obj, "boot_id")
     seq = _int(obj, "seq", 0, COUNT_MAX)
@@ -268,7 +269,7 @@ def check_tel(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> Te
     return TelemetryBatch(node, boot_id, seq, sensor, kind, tuple(samples), rx_us, described)
 
 
-def check_ack(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> CommandAck:
+def check_ack(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> CommandAck:
     _version(obj)
     cmd_id = _id(obj, "id")
     ok = obj.get("ok", _MISSING)
@@ -279,11 +280,10 @@ def check_ack(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> Co
     return CommandAck(node, cmd_id, ok, result, error, rx_us)
 
 
-_HEALTH_COUNTERS = ("dropped_events", "dropped_samples", "hx711_overruns", "hx711_faults", "encoder_errors",
-                    "outbox_depth")
+_HEALTH_COUNTERS = wire.HEALTH_COUNTERS
 
 
-def check_health(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> NodeHealth:
+def check_health(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> NodeHealth:
     _version(obj)
     boot_id = _id(obj, "boot_id")
     uptime = obj.get("uptime_s", _MISSING)
@@ -293,10 +293,10 @@ def check_health(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) ->
     if uptime < 0:
         raise Reject("bad_field", "uptime_s")
     counters = [_int(obj, key, 0, COUNT_MAX) for key in _HEALTH_COUNTERS]
-    return NodeHealth(node, boot_id, uptime, *counters, rx_us)
+    return NodeHealth(node, boot_id, uptime, *counters, rx_us)  # type: ignore[call-arg]  # one per counter
 
 
-def check_pong(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> ClockPong:
+def check_pong(node: str, obj: dict[str, Any], rx_us: int, sensor_check: SensorCheck) -> ClockPong:
     _version(obj)
     boot_id = _id(obj, "boot_id")
     n = _int(obj, "n", 0, COUNT_MAX)
@@ -305,7 +305,8 @@ def check_pong(node: str, obj: dict, rx_us: int, sensor_check: SensorCheck) -> C
     return ClockPong(node, boot_id, n, t_us, rx_us, t_tx_us)
 
 
-CHECKERS = {
+#: message type -> its checker; each returns the typed message or raises :class:`Reject`
+CHECKERS: dict[str, Callable[[str, dict[str, Any], int, SensorCheck], Inbound]] = {
     "status": check_status,
     "desc": check_desc,
     "evt": check_evt,

@@ -233,7 +233,8 @@ def wizard_machine(name: str, initial: State, transitions: tuple[Transition[Stat
     """A wizard's machine: ``transitions`` plus what every wizard has — ``cancel`` from every state
     but the end, and SAVING ─REFUSED→ FAILED."""
     named = {initial, *(s for t in transitions for s in (*t.sources, t.target))}
-    common = (transition(Action.CANCEL, named - TERMINAL, State.CANCELLED, effect="cancel"),
-              transition(Signal.REFUSED, State.SAVING, State.FAILED))
+    common: tuple[Transition[State, WizardEvent], ...] = (
+        transition(Action.CANCEL, named - TERMINAL, State.CANCELLED, effect="cancel"),
+        transition(Signal.REFUSED, State.SAVING, State.FAILED))
     return Machine(name, (*transitions, *common), initial=initial, final=TERMINAL, guards=guards,
                    effects={"cancel": Wizard._on_cancel, **(effects or {})})

@@ -11,7 +11,8 @@ everywhere") the hub sends ``signed_out`` and closes the connection. A refused e
 
 | event | payload (besides ``csrf``) |
 |---|---|
-| ``class:start``, ``class:go``, ``class:pause``, ``class:resume``, ``class:skip``, ``class:finish``, ``class:arm`` | ``class_id`` |
+| ``class:start``, ``class:go``, ``class:pause``, ``class:resume``, ``class:skip``, ``class:finish``,\
+  ``class:arm`` | ``class_id`` |
 | ``class:stop_all`` | (nothing) |
 | ``class:checkin`` | ``class_id``, ``member_ids`` |
 | ``class:checkout`` | ``class_id``, ``member_id`` |

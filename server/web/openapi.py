@@ -87,7 +87,8 @@ def _schemas() -> dict[str, S]:
         "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT}, ["error", "status"]),
         "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
                                           "messages_rejected", "duplicates", "sequence_gaps", "late_events",
-                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors", "clients")}
+                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors",
+                                          "clients")}
                        | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ}),
         "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                         "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
@@ -200,7 +201,8 @@ def _hub_paths() -> dict[str, dict[str, S]]:
             "get": _op("One result", ref("Result"), errors=(404,)),
             "patch": _inst("Correct a result's time (with a reason)", ref("CorrectionOutcome"),
                            _reason_body({"time_s": {**NUM, "exclusiveMinimum": 0,
-                                                                  "maximum": corrections.TIME_MAX_S}}), errors=(404,), tag="corrections"),
+                                                                  "maximum": corrections.TIME_MAX_S}}),
+                           errors=(404,), tag="corrections"),
             "delete": _op("Delete a result (with a reason; the audit trail keeps it)", ref("CorrectionOutcome"),
                           role="instructor", write=True, errors=(400, 404), tag="corrections",
                           query=(("reason", STR, "the reason, if not in a JSON body"),)),
@@ -322,7 +324,7 @@ def _class_paths() -> dict[str, dict[str, S]]:
                                                                               tag="classes")},
         "/api/stop-all": {"post": _inst("STOP ALL: abort every attempt on every station; pause the class",
                                         ref("StopAllOutcome"), errors=(), tag="classes")},
-    
+
     }
 
 

@@ -133,8 +133,8 @@ def test_events_survive_a_broker_outage_in_order_without_duplicates(broker, fact
 def test_telemetry_is_batched_and_shares_seq_with_events(broker, factory, spy, running):
     wheel = FakeEncoderWheel(factory, 17, 27)
     beam = FakeBeam(factory, 22)
-    node = running(Node(node_config(broker, [BEAM, WHEEL], telemetry={"batch_max_samples": 16}),
-                        pin_factory=factory))
+    running(Node(node_config(broker, [BEAM, WHEEL], telemetry={"batch_max_samples": 16}),
+                 pin_factory=factory))
     start = factory.ticks()
     wheel.move_counts(40, start_tick=start, interval_s=0.001)
     beam.break_(start + 0.5)
@@ -169,7 +169,8 @@ def test_commands_are_applied_and_acknowledged(broker, factory, spy, running, st
         conf = command(spy, {"id": "c3", "cmd": "configure", "sensor": "start", "params": {"holdoff_s": 0.25}})
         assert conf["result"]["holdoff_s"] == 0.25
         rate = command(spy, {"id": "c4", "cmd": "set_rate", "params": {"rate_hz": 10}})  # the only load cell
-        assert rate == {"v": 1, "id": "c4", "ok": False, "error": "unsupported: force: the rate is wired on the board (80 /s); no rate_pin"}
+        assert rate == {"v": 1, "id": "c4", "ok": False,
+                        "error": "unsupported: force: the rate is wired on the board (80 /s); no rate_pin"}
         assert command(spy, {"id": "c5", "cmd": "spin", "sensor": "wheel"})["error"] == "unsupported: unknown command 'spin'"
         assert command(spy, {"id": "c6", "cmd": "tare", "sensor": "nope"})["error"].startswith("unknown_sensor: no sensor")
         assert command(spy, {"id": "c7", "cmd": "tare", "sensor": "wheel"})["error"].startswith("unsupported: ")

@@ -195,7 +195,8 @@ def test_run_controls_pause_skip_abort_rearm_stop_all_and_late_arrivals(tablet_p
     expect(tid(page, "slot-now", station="sled1")).to_be_disabled()  # the running heat cannot change
     tid(page, "pause").tap()
     expect(tid(page, "phase")).to_contain_text("Paused")
-    clock = page.evaluate("(() => { const c = window.sledhub.run.clock; return [c.base.running, c.remaining(), c.base.remaining_s]; })()")
+    clock = page.evaluate("(() => { const c = window.sledhub.run.clock; "
+                          "return [c.base.running, c.remaining(), c.base.remaining_s]; })()")
     assert clock[0] is False and clock[1] == clock[2] > 0, "a paused clock does not count down"
     tid(page, "resume").tap()
     expect(tid(page, "phase")).to_contain_text("Work")

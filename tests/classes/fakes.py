@@ -80,7 +80,8 @@ class FakeHub:
             raise RuntimeError(f"nothing armed at {station_id}")
 
     # test helpers ---------------------------------------------------------------------------------
-    def finish(self, station_id: str, time_s: float | None = 5.0, status: str = "OK", attempt_id: str | None = None) -> StoredResult:
+    def finish(self, station_id: str, time_s: float | None = 5.0, status: str = "OK",
+               attempt_id: str | None = None) -> StoredResult:
         """The attempt armed at ``station_id`` ends: store its result, then tell the listeners."""
         a = self.armed.pop(station_id)
         self.clock += 1

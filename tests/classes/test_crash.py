@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from server.classes.service import ClassService
 from server.classes.session import Event
 from server.store.db import Database
@@ -19,6 +21,7 @@ from tests.classes.fakes import FakeHub
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_class_loses_nothing_announced(tmp_path, clock):
     db_file = tmp_path / "crash.db"
     child = subprocess.Popen([sys.executable, "-m", "tests.classes.crash_child", str(db_file)], cwd=REPO,

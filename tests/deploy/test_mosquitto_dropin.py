@@ -195,8 +195,9 @@ def test_a_node_login_cannot_take_the_hub_s_or_another_node_s_client_id(setup, c
             hub.publish(f"{ROOT}/laneB/cmd", stolen.encode())
             # Both markers travel over the connections made before the intruder's: had it taken one
             # of their ids, that connection would be closed and the marker lost (no resubscription).
-            wait_for(lambda: (f"{ROOT}/laneB/evt", stolen.encode()) in hub.received(), what=f"B's marker ({stolen})")
-            wait_for(lambda: (f"{ROOT}/laneB/cmd", stolen.encode()) in lane_b.received(), what=f"hub's marker ({stolen})")
+            wait_for(lambda s=stolen: (f"{ROOT}/laneB/evt", s.encode()) in hub.received(), what=f"B's marker ({stolen})")
+            wait_for(lambda s=stolen: (f"{ROOT}/laneB/cmd", s.encode()) in lane_b.received(),
+                     what=f"hub's marker ({stolen})")
         finally:
             intruder.close()
     assert (hub.disconnects, lane_b.disconnects) == (0, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -191,6 +192,7 @@ def _rows(spec):
             for i, ((m, a), s, c, status, t, at) in enumerate(spec)]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(ROWS)
 def test_no_board_ever_shows_an_opted_out_member_or_a_hidden_result(spec):
@@ -205,6 +207,7 @@ def test_no_board_ever_shows_an_opted_out_member_or_a_hidden_result(spec):
             assert entry.get("result_id") not in bad_ids
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(ROWS)
 def test_rankings_are_ordered_and_ranks_consistent(spec):

@@ -1,10 +1,11 @@
 """A small physical model of a reverse sled pull, for ground truth in the engine tests.
 
-The athlete's pull force follows a force–velocity line with a stride ripple and is held constant over short segments (``segment_s``); within a segment the
-sled (mass ``mass_kg``, kinetic friction ``friction_mu · m · g``) moves with constant acceleration, so
-positions, encoder edge times (every ``step_m`` of travel) and the exact time the sled reaches any
-distance are solved in closed form — no integration error. Static friction holds the sled while
-the pull is below ``μ·m·g``; the sled never slides backwards by itself.
+The athlete's pull force follows a force–velocity line with a stride ripple and is held constant over
+short segments (``segment_s``); within a segment the sled (mass ``mass_kg``, kinetic friction
+``friction_mu · m · g``) moves with constant acceleration, so positions, encoder edge times (every
+``step_m`` of travel) and the exact time the sled reaches any distance are solved in closed form — no
+integration error. Static friction holds the sled while the pull is below ``μ·m·g``; the sled never
+slides backwards by itself.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ def _kind(role: str) -> str:
     return "force" if role == "force" else "position"
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(batches, st.sampled_from(["sled1", "elsewhere"]))
 def test_a_batch_is_ingested_as_its_events_would_be(plan, station):

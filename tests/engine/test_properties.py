@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +75,7 @@ def check(heat: Heat, results: dict[str, AttemptResult]) -> None:
             assert abs(r.reaction_s * 1e6 - exp.reaction_us) <= exp.reaction_tol_us, (label, r.reaction_s)
 
 
+@pytest.mark.slow
 @PROPS
 @given(heat=heats(kinds=("lane",)), seed=SEEDS)
 def test_lane_heats_match_ground_truth_whatever_the_delivery(heat, seed):
@@ -83,6 +85,7 @@ def test_lane_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     assert results == deliver(heat, None)[0]
 
 
+@pytest.mark.slow
 @settings(PROPS, max_examples=25)
 @given(heat=heats(kinds=("sled",), max_stations=2), seed=SEEDS)
 def test_sled_heats_match_ground_truth_whatever_the_delivery(heat, seed):
@@ -92,6 +95,7 @@ def test_sled_heats_match_ground_truth_whatever_the_delivery(heat, seed):
     assert results == deliver(heat, None)[0]
 
 
+@pytest.mark.slow
 @settings(PROPS, max_examples=20)
 @given(heat=heats(), seed=SEEDS)
 def test_mixed_heats_match_ground_truth(heat, seed):

@@ -7,6 +7,7 @@ few µs: within one edge interval the sled's acceleration barely bends the posit
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,7 @@ def run_pull(model: SledModel, distance: float, reaction_s: float, mode=StartMod
     return trace, s.play().result("a1")
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pull=pulls())
 def test_finish_within_1ms_of_the_model_at_100hz_edges_or_more(pull):

@@ -46,7 +46,8 @@ def test_results_newest_first_and_survive_reopen(tmp_path):
 def test_station_bindings_roundtrip_and_rebinding(tmp_path):
     db = Database(tmp_path / "x.db")
     st = StationStore(db)
-    st.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15}, (Binding("force", "n1", "lc"), Binding("wheel", "n1", "enc"))))
+    st.upsert(Station("sled1", "sled", "Sled 1", {"distance_m": 15},
+                      (Binding("force", "n1", "lc"), Binding("wheel", "n1", "enc"))))
     st.upsert(Station("sled2", "sled", "Sled 2", {"distance_m": 10}, (Binding("force", "n1", "lc"),)))
     got = {s.id: s for s in st.all()}
     assert got["sled2"].bindings == (Binding("force", "n1", "lc"),)

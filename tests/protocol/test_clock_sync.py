@@ -77,6 +77,7 @@ def test_min_rtt_sample_is_within_half_its_rtt_despite_queueing(offset_us, up_us
     assert sync.jitter_us("sled1") > 5_000
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(offset_us=st.integers(-5_000_000, 5_000_000), up_us=st.integers(0, 50_000), down_us=st.integers(0, 50_000),
        queue=st.integers(0, 100_000), seed=st.integers(0, 1000), processing_us=st.integers(0, 10_000),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +96,7 @@ payloads = st.one_of(
 )
 
 
+@pytest.mark.slow
 def test_ten_thousand_generated_payloads_are_each_counted_and_nothing_escapes():
     proto = Protocol()
     sent = 0

@@ -195,6 +195,7 @@ TYPES = sorted(VALID)
 AGREEMENT = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("msg_type", TYPES)
 @AGREEMENT
 @given(data=st.data())
@@ -205,6 +206,7 @@ def test_schema_valid_messages_are_accepted(msg_type, data):
     assert ok or semantic_reason_applies(reason, obj), (obj, reason)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("msg_type", TYPES)
 @AGREEMENT
 @given(data=st.data())
@@ -312,6 +314,7 @@ def single_mutations(obj):
             yield mutant
 
 
+@pytest.mark.slow
 def test_every_single_field_mutation_agrees():
     checked = 0
     for msg_type, obj in rich_examples():

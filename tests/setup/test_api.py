@@ -224,6 +224,7 @@ def test_load_cell_calibration_is_stored_pushed_and_restored_after_a_reboot(app)
     assert commands(app, "new-sled")[-1]["id"] == again["id"]
 
 
+@pytest.mark.slow
 def test_a_command_the_node_never_answers_fails_the_wizard(app):
     node = FakeNode(app, "lane9", [BEAM]).connect()
     app.setup.ack_timeout_us = 100_000
