@@ -65,7 +65,23 @@ def _install_sigterm() -> None:
 
 def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
             demo: bool = False, autostart: bool = True) -> int:
-    """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
+    """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process).
+
+    Exit status: 0 after a clean stop, 2 for a bad argument or port, 3 (``EXIT_STORE``) when the
+    database cannot be used (damaged, not SQLite, read-only, disk full): one line on stderr says which
+    file and why, and systemd does not restart (``RestartPreventExitStatus``).
+    """
+    from server.store.errors import EXIT_STORE, StoreError
+    try:
+        return _run_hub(config, broker=broker, managed=managed, host=host, port=port, demo=demo,
+                        autostart=autostart)
+    except StoreError as exc:
+        print(f"sledhub: {exc}", file=sys.stderr)
+        return EXIT_STORE
+
+
+def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
+             demo: bool, autostart: bool) -> int:
     from server.process_tuning import tune_process
     log.debug("process tuning: %s", tune_process())
     from server.app import create_app

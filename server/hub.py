@@ -67,6 +67,7 @@ class Hub:
         self.pipeline.add_ticker(self._advance)
         self.pipeline.add_ticker(self._ping_clocks)
         self.pipeline.add_ticker(broadcaster.flush)
+        self.pipeline.add_ticker(self.writer.retry)  # results the database refused (disk full, read-only)
         self._ping_interval_us = ping_interval_us
         self._last_ping_us = 0
         self._publish: Publish | None = None
@@ -313,6 +314,7 @@ class Hub:
                 "pipeline_backlog": self.pipeline.backlog,
                 "pipeline_errors": self.pipeline.errors,
                 "clients": self.broadcaster.client_count,
+                "results_pending": self.writer.pending,
             }
         return self.pipeline.run_sync(snap)
 

@@ -33,6 +33,9 @@ def api_blueprint(app: "HubApp") -> Blueprint:
     def health():
         data = hub.health()
         data["broker_connected"] = app.broker_connected()
+        data["store_writable"] = app.db.check_writable()
+        error = app.db.write_error
+        data["store_error"] = None if error is None else {"reason": error.reason, "message": error.message}
         data["api_errors"] = dict(app.api_errors)
         return jsonify(data)
 

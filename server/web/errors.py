@@ -7,6 +7,8 @@ from collections import Counter
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server.store.errors import StoreUnavailable
+
 
 class ApiError(Exception):
     """A client mistake: ``status`` (HTTP code) and a message saying what to fix."""
@@ -25,6 +27,13 @@ def install_error_handlers(app: Flask, counters: Counter) -> None:
     def _api_error(exc: ApiError):
         counters[str(exc.status)] += 1
         return jsonify({"error": exc.message, "status": exc.status, **exc.extra}), exc.status
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(exc: StoreUnavailable):
+        # the database refused a write (read-only, disk full): nothing was changed, try again later
+        counters["503"] += 1
+        body = {"error": exc.message, "status": 503, "reason": exc.reason}
+        return jsonify(body), 503, {"Retry-After": "30"}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -61,11 +61,14 @@ def _schemas() -> dict[str, S]:
                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                        "finished_at": NUM, "detail": ANY_OBJ})
     return {
-        "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT}, ["error", "status"]),
+        "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT, "reason": STR},
+                      ["error", "status"]),
         "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
                                           "messages_rejected", "duplicates", "sequence_gaps", "late_events",
-                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors", "clients")}
-                       | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ}),
+                                          "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors", "clients",
+                                          "results_pending")}
+                       | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ,
+                          "store_writable": BOOL, "store_error": _n(_obj({"reason": STR, "message": STR}))}),
         "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                         "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                         "finished_at": NUM}),
@@ -123,7 +126,8 @@ def _schemas() -> dict[str, S]:
 ERROR_TEXT = {400: "Invalid request (the message says what to fix)", 401: "Not signed in",
               403: "Wrong role, or missing/wrong CSRF token", 404: "Not found",
               409: "Not possible in the current state", 415: "Wrong content type",
-              429: "Too many failed sign-ins (see Retry-After)"}
+              429: "Too many failed sign-ins (see Retry-After)",
+              503: "The database cannot take writes (read-only, disk full): nothing changed, try again later"}
 
 
 def _op(summary: str, ok: S | None = None, *, role: str | None = None, write: bool = False, body: S | None = None,
@@ -141,7 +145,8 @@ def _op(summary: str, ok: S | None = None, *, role: str | None = None, write: bo
     if body is not None:
         op["requestBody"] = {"required": True, "content": {body_content: {"schema": body}}}
     responses: S = {str(status): {"description": "OK", "content": {ok_content: {"schema": ok or ANY_OBJ}}}}
-    codes = set(errors) | ({401, 403} if role else set()) | ({400} if body is not None else set())
+    codes = (set(errors) | ({401, 403} if role else set()) | ({400} if body is not None else set())
+             | ({503} if write or body is not None else set()))
     for code in sorted(codes):
         responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     op["responses"] = responses
