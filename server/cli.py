@@ -98,6 +98,8 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
             print(f"managed Mosquitto on {managed_broker.address}")
         app = create_app(config, broker=broker)
         stack.callback(app.stop)
+        if not demo:
+            _backup_at_start(app.db)
         from server.auth.users import bootstrap_hint, ensure_demo_user
         if demo:
             from server.sim.demo import attach_demo
@@ -120,6 +122,17 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
         except KeyboardInterrupt:
             print("\nstopping…", flush=True)
     return 0
+
+
+def _backup_at_start(db) -> None:
+    """A copy of the database that passed the start-up checks (docs/deploy.md, "Backups"); a failure
+    to take it is logged, it does not stop the hub."""
+    import sqlite3
+    from server.store.backup import take_backup
+    try:
+        log.info("database backed up to %s", take_backup(db))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("could not back up the database at start-up: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

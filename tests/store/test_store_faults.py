@@ -184,3 +184,40 @@ def test_systemd_does_not_restart_the_hub_in_a_loop_on_a_broken_database():
     unit = (Path(__file__).resolve().parents[2] / "systemd" / "sledhub.service").read_text()
     prevent = [line.split("=", 1)[1].split() for line in unit.splitlines() if line.startswith("RestartPreventExitStatus=")]
     assert prevent and str(EXIT_STORE) in prevent[0] and "2" in prevent[0]
+
+
+def test_a_backup_at_start_up_restores_every_result(tmp_path):
+    from server.store.backup import backups, take_backup
+    db = Database(tmp_path / "sledhub.db")
+    store, events = ResultStore(db), Events()
+    writer = ResultWriter(store, AttemptBook(prefix="t"), events, lambda: 1000.0)
+    for i in range(3):
+        writer.finished(Result(f"r{i}", 5.0 + i))
+    clock = iter(range(1_700_000_000, 1_700_000_100, 10))
+    made = [take_backup(db, keep=2, wall_clock=lambda: next(clock)) for _ in range(3)]
+    assert backups(db.path) == made[1:]  # the oldest copy is gone
+    db.close()
+    # the restore of docs/deploy.md: replace the file (and drop its -wal/-shm) with the newest copy
+    (tmp_path / "sledhub.db").write_bytes(made[-1].read_bytes())
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"sledhub.db{suffix}").unlink(missing_ok=True)
+    restored = Database(tmp_path / "sledhub.db")
+    assert sorted((r.id, r.time_s) for r in ResultStore(restored).recent()) == [("r0", 5.0), ("r1", 6.0), ("r2", 7.0)]
+    restored.close()
+
+
+def test_serve_takes_a_backup_at_start_up(tmp_path):
+    from server.store.backup import backups
+    from tests.support.waiting import wait_for
+    db_path = tmp_path / "state" / "sledhub.db"
+    (tmp_path / "hub.toml").write_text(f'[store]\npath = "{db_path}"\n[mqtt]\nport = 1\n')
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--config", str(tmp_path / "hub.toml"),
+                             "--port", "0", "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: backups(db_path), 30, 0.05, "a backup")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    copy = Database(backups(db_path)[0])
+    assert copy.query("PRAGMA quick_check")[0][0] == "ok" and copy.query("SELECT COUNT(*) FROM users")[0][0] == 0
+    copy.close()
