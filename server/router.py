@@ -35,6 +35,10 @@ class Router:
     def route_of(self, node_id: str, sensor_id: str) -> tuple[str, str] | None:
         return self._routes.get((node_id, sensor_id))
 
+    def is_bound(self, node_id: str) -> bool:
+        """Whether any sensor of ``node_id`` plays a role at a station (the node is adopted)."""
+        return any(n == node_id for n, _ in self._routes)
+
     def reset_node(self, node_id: str) -> None:
         """Forget the provisional offset of a node (on a new boot)."""
         self._provisional.pop(node_id, None)

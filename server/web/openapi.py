@@ -333,12 +333,16 @@ def _setup_schemas() -> dict[str, S]:
         "SetupWarnings": _obj({"ready": BOOL, "errors": INT, "warnings_count": INT, "warnings": _arr(warning),
                                "checked_at": NUM}),
         "SetupView": _obj({"nodes": _arr(ref("SetupNode")), "stations": _arr(ref("SetupStation")),
+                           "new_nodes": _obj({"total": INT, "shown": INT, "find": STR,
+                                              "hidden": _arr(_obj({"id": STR, "state": STR,
+                                                                   "last_seen_at": _n(NUM)}))}),
                            "wizards": _arr(ref("Wizard")), "warnings": _arr(warning), "server_time": NUM}),
         "StationInput": _obj({"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"},
                               "kind": {"enum": ["sled", "lane"]}, "name": {"type": "string", "maxLength": 40},
                               "config": ANY_OBJ, "bindings": _arr(_obj({"role": STR, "node_id": STR, "sensor_id": STR}))},
                              ["kind", "name"], extra=False),
         "StationSaved": _obj({"station": ref("Station"), "pushed": _arr(pushed)}),
+        "NodeForgotten": _obj({"id": STR, "forgotten": {"const": True}}),
         "Calibration": _obj({"id": INT, "node_id": STR, "sensor_id": STR, "kind": STR, "params": ANY_OBJ,
                              "report": ANY_OBJ, "user_name": STR, "calibrated_at": NUM}),
         "Wizard": _obj({"id": STR, "kind": {"enum": ["load_cell", "encoder", "beam"]}, "node_id": STR, "sensor_id": STR,
@@ -358,8 +362,12 @@ def _setup_paths() -> dict[str, dict[str, S]]:
         return _op(summary, ok, role="admin", write=True, body=body, errors=errors, tag="setup", **kw)
     wizard = ref("Wizard")
     return {
-        "/api/setup": {"get": _op("Nodes (new ones first) with sensors, live readings, health and calibration; "
-                                  "stations; running calibrations; warnings", ref("SetupView"), tag="setup")},
+        "/api/setup": {"get": _op("Nodes (new ones first) with sensors, live readings, health and calibration "
+                                  "(8 new nodes in full, those whose id contains ?find= first; the others in "
+                                  "new_nodes.hidden); stations; running calibrations; warnings", ref("SetupView"),
+                                  tag="setup", query=(("find", STR, "show new nodes whose id contains this"),))},
+        "/api/setup/nodes/{node_id}": {"delete": admin("Forget a node no station uses (it comes back as new at "
+                                                       "its next message)", ref("NodeForgotten"))},
         "/api/setup/warnings": {"get": _op("What to fix before a class (the tablet shows it)", ref("SetupWarnings"),
                                            tag="setup")},
         "/api/setup/calibrations": {"get": _op("The calibration each sensor runs with (newest per sensor)",
