@@ -160,6 +160,22 @@ class ClockSync:
         self._expire(clock, now_us)
         return message
 
+    def pending_n(self, node: str) -> int:
+        """The number of the node's latest ping."""
+        return self._nodes[node].next_n - 1
+
+    def sent(self, node: str, n: int, t1_us: int) -> None:
+        """Ping ``n`` left the hub at ``t1_us`` (later than the time given to ``ping``: the time it was
+        really written to the socket). Ignored when no longer pending or not later."""
+        clock = self._nodes.get(node)
+        if clock is not None and n in clock.pending and t1_us > clock.pending[n]:
+            clock.pending[n] = t1_us
+
+    def samples(self, node: str, boot_id: str | None = None) -> int:
+        """How many samples the node (boot; default its latest) has in the window."""
+        boot = self._boot(node, boot_id)
+        return 0 if boot is None else len(boot.window)
+
     def pong(self, pong: ClockPong) -> ClockSample | None:
         """Record the answer to a ping; returns the sample, or None if it matched no live ping."""
         clock = self._nodes.get(pong.node)
