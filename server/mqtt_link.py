@@ -7,6 +7,13 @@ parses, never blocks and never raises: all work happens on the pipeline thread.
 Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
 hub's own commands and pings. The hub publishes commands and clock pings with
 :meth:`publish`.
+
+Session: persistent (``clean_session=False`` under the fixed client id): while the hub is away (a
+restart, a stall past the keepalive, the broker restarting with persistence), the broker keeps its
+subscriptions and queues what nodes publish for it (QoS 1 always; QoS 0 telemetry too when the broker
+sets ``queue_qos0_messages``, as ``server/broker.py`` and the deploy drop-in do), and delivers it all
+when the hub reconnects. The hub subscribes again on every connect anyway (a new broker, or one
+without persistence, has no session), which also brings the retained statuses.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ class MqttLink:
         self.connected = threading.Event()
         self.connects = 0
         self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=mqtt.MQTTv311, clean_session=True)
+                                     protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             self.client.username_pw_set(username, password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
