@@ -150,7 +150,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
         link = MqttLink(host, port, hub.submit, clock_us, client_id=config.mqtt.client_id,
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s)
-        hub.attach_publisher(link.publish)
+        hub.attach_publisher(link.publish, link.publish_stamped)
         hub_app.link = link
     install_error_handlers(flask, hub_app.api_errors)
     flask.register_blueprint(pages_blueprint(web_root))

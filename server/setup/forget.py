@@ -63,5 +63,4 @@ class NodeForgetter:
         self.hub.nodes.forget(node_id)
         self.hub.protocol.forget(node_id)
         self.hub.clock_sync.reset(node_id)
-        self.hub.router.reset_node(node_id)
         self._on_forget(node_id)
