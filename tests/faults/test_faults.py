@@ -12,7 +12,9 @@ from tests.faults.run import table
 pytestmark = [pytest.mark.broker]
 
 SLICE = {
-    # "hub stall" joins once acc-fix is merged (a stall right after start-up skews the clock offset: 25 ms)
+    "hub stall": lambda rig: [sc.hub_stalls(rig, (1.0,))],
+    "broker restart": lambda rig: [sc.broker_restart(rig, 1)],
+    "node partition": lambda rig: [sc.node_partition(rig, 1, partition_s=2.0)],
     "node power cut": lambda rig: [sc.node_power_cut(rig, 1)],
     "hub kill -9": lambda rig: [sc.hub_kill(rig, 1)],
     "store": sc.store_faults,
