@@ -102,10 +102,11 @@ class HubProc:
 
     def spawn(self) -> subprocess.Popen:
         self.log = open(self.workdir / "hub.log", "ab")  # noqa: SIM115 - closed in wait/kill
+        self._log_start = self.log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--config", str(self.config), "--host", "127.0.0.1",
              "--port", str(self.port), "--broker", f"{self.broker[0]}:{self.broker[1]}"],
-            stdout=self.log, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         return self.proc
 
     def start(self, nodes_online: int = 0, timeout_s: float = 60.0) -> float:
@@ -131,9 +132,11 @@ class HubProc:
         return rc
 
     def stderr(self) -> str:
-        if self.proc is None or self.proc.poll() is None:
-            return ""
-        return self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        """What the hub printed since it was last spawned (stdout and stderr go to ``hub.log``: a pipe
+        nobody reads would fill up and freeze the hub)."""
+        with open(self.workdir / "hub.log", "rb") as f:
+            f.seek(getattr(self, "_log_start", 0))
+            return f.read().decode(errors="replace")
 
     def stall(self, seconds: float) -> None:
         """Freeze the hub (SIGSTOP) for ``seconds`` of simulated trouble, then let it go on (SIGCONT)."""
@@ -160,8 +163,6 @@ class HubProc:
         self._close_log()
 
     def _close_log(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
-            self.proc.stderr.close()
         if getattr(self, "log", None) is not None:
             self.log.close()
             self.log = None

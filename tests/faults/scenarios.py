@@ -254,23 +254,29 @@ def node_partition(rig: Rig, cases: int, partition_s: float = 3.0) -> Row:
     return rig.score(row, who)
 
 
+def _refused_cleanly(row: Row, rc: int, output: str) -> None:
+    """Exit status 3 and one line (``sledhub: ...``), no traceback; else the row counts it as wrong."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if rc != 3 or "Traceback" in output or len(lines) != 1 or not lines[0].startswith("sledhub: "):
+        row.wrong += 1
+        row.notes.append(f"exit status {rc}, output {output[-300:]!r}")
+
+
 def store_faults(rig: Rig) -> list[Row]:
     """Read-only and corrupt database at start-up: exit 3 with one line, nothing stored is lost (read-
     only: fixed in place; corrupt: restored from the start-up backup). Disk full while running: the
     results wait in memory and are all written once there is space."""
     rows = []
+    rig.score(Row("a result to keep"), [rig.run("lane1", "store")])  # at least one result at risk
     before = {r["id"]: r for r in rig.hub.api.results()}
     rig.hub.stop()
     ro = Row("read-only database at start")
     rig.fs.read_only()
     t0 = time.monotonic()
     rig.hub.spawn()
-    rc = rig.hub.exit_code()
+    _refused_cleanly(ro, rig.hub.exit_code(), rig.hub.stderr())
     rig.fs.read_write()
     ro.cases = len(before)
-    if rc != 3:
-        ro.notes.append(f"exit status {rc}, not 3")
-        ro.wrong += 1
     rig.hub.start(nodes_online=2)
     ro.recovered(time.monotonic() - t0)
     after = {r["id"]: r for r in rig.hub.api.results()}
@@ -285,10 +291,7 @@ def store_faults(rig: Rig) -> list[Row]:
         Path(f"{rig.db_path}{suffix}").unlink(missing_ok=True)
     t0 = time.monotonic()
     rig.hub.spawn()
-    rc = rig.hub.exit_code()
-    if rc != 3:
-        bad.wrong += 1
-        bad.notes.append(f"exit status {rc}, not 3")
+    _refused_cleanly(bad, rig.hub.exit_code(), rig.hub.stderr())
     rig.db_path.write_bytes(copies[-1].read_bytes())  # docs/deploy.md "Restore"
     rig.hub.start(nodes_online=2)
     bad.recovered(time.monotonic() - t0)
