@@ -221,3 +221,19 @@ def test_serve_takes_a_backup_at_start_up(tmp_path):
     copy = Database(backups(db_path)[0])
     assert copy.query("PRAGMA quick_check")[0][0] == "ok" and copy.query("SELECT COUNT(*) FROM users")[0][0] == 0
     copy.close()
+
+
+def test_health_probes_the_disk_at_most_every_5_s(tmp_path):
+    with SmallFs(tmp_path / "fs", size_kib=8192) as fs:
+        now = [100.0]
+        db = Database(fs.path / "sledhub.db", clock_s=lambda: now[0])
+        assert db.check_writable() is True
+        fs.fill()
+        assert db.check_writable() is True  # the last outcome, under 5 s old: no probe yet
+        now[0] += 5.0
+        assert db.check_writable() is False and db.write_error.reason == "disk_full"
+        fs.free()
+        assert db.check_writable() is False  # checked just now
+        now[0] += 5.0
+        assert db.check_writable() is True and db.write_error is None
+        db.close()
