@@ -207,17 +207,32 @@ def test_a_backup_at_start_up_restores_every_result(tmp_path):
 
 
 def test_serve_takes_a_backup_at_start_up(tmp_path):
+    import urllib.request
+    from server.broker import free_port
     from server.store.backup import backups
     from tests.support.waiting import wait_for
-    db_path = tmp_path / "state" / "sledhub.db"
+    db_path, port = tmp_path / "state" / "sledhub.db", free_port()
     (tmp_path / "hub.toml").write_text(f'[store]\npath = "{db_path}"\n[mqtt]\nport = 1\n')
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--config", str(tmp_path / "hub.toml"),
-                             "--port", "0", "--host", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--port", str(port), "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def serving() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
+                return True
+        except OSError:
+            return False
     try:
-        wait_for(lambda: backups(db_path), 30, 0.05, "a backup")
+        wait_for(serving, 60, 0.05, "the hub serving")  # stop it only once up (SIGTERM mid-start-up: see report)
+        assert backups(db_path)
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(30)
     copy = Database(backups(db_path)[0])
     assert copy.query("PRAGMA quick_check")[0][0] == "ok" and copy.query("SELECT COUNT(*) FROM users")[0][0] == 0
     copy.close()
