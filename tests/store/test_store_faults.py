@@ -224,7 +224,7 @@ def test_serve_takes_a_backup_at_start_up(tmp_path):
         except OSError:
             return False
     try:
-        wait_for(serving, 60, 0.05, "the hub serving")  # stop it only once up (SIGTERM mid-start-up: see report)
+        wait_for(serving, 60, 0.05, "the hub serving")  # stop it only once it is up
         assert backups(db_path)
     finally:
         proc.terminate()
