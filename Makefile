@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test test-fast lint bench bench-profile setup system-demo system-test clean
+.PHONY: demo test test-fast lint bench bench-profile faults setup system-demo system-test clean
 
 demo: system-demo setup
 	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
@@ -30,6 +30,11 @@ bench: system-demo setup
 bench-profile: system-demo setup
 	$(PY) -m pip install -q -e ".[test,profile]"
 	$(PY) -m bench.run --profile
+
+# every fault of docs/reliability.md against a real hub, broker and nodes; prints the table (needs root:
+# the database lives on a small tmpfs). make test runs a short slice (tests/faults/test_faults.py).
+faults: system-test setup
+	$(PY) -m tests.faults.run
 
 setup: $(VENV)/.installed web/node_modules/.installed
 

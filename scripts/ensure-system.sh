@@ -21,6 +21,8 @@ readonly TEST_PROGRAMS=(
   chromium:chromium                 # browser tests (Playwright drives Debian's Chromium)
   shellcheck:shellcheck             # lints scripts/*.sh and the deploy scripts
   systemd-analyze:systemd           # `systemd-analyze verify` of our units
+  mount:mount                       # store faults: a small tmpfs for a full disk, remounted read-only
+  umount:mount
 )
 
 mode="${1:-demo}"

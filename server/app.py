@@ -174,7 +174,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
         link = MqttLink(host, port, hub.submit, clock_us, client_id=config.mqtt.client_id,
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s)
-        hub.attach_publisher(link.publish)
+        hub.attach_publisher(link.publish, link.publish_stamped)
         hub_app.link = link
     _mount_web(hub_app, Path(config.http.web_root))
     _hook_hub(hub_app)
@@ -221,7 +221,8 @@ def _mount_web(hub_app: HubApp, web_root: Path) -> None:
 
     install_error_handlers(flask, hub_app.api_errors)
     install_guard(flask, auth)
-    for blueprint in (pages_blueprint(web_root), api_blueprint(hub, hub_app.broker_connected, hub_app.api_errors, demo),
+    for blueprint in (pages_blueprint(web_root),
+                      api_blueprint(hub, hub_app.db, hub_app.broker_connected, hub_app.api_errors, demo),
                       heats_blueprint(hub), auth_blueprint(auth), classes_blueprint(hub_app.classes, auth),
                       display_blueprint(hub_app.display), setup_blueprint(hub_app.setup, auth)):
         flask.register_blueprint(blueprint)

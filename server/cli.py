@@ -71,7 +71,23 @@ def _install_sigterm() -> None:
 
 def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
             demo: bool = False, autostart: bool = True) -> int:
-    """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process)."""
+    """Start everything, serve until Ctrl-C/SIGTERM, then stop everything (no stray process).
+
+    Exit status: 0 after a clean stop, 2 for a bad argument or port, 3 (``EXIT_STORE``) when the
+    database cannot be used (damaged, not SQLite, read-only, disk full): one line on stderr says which
+    file and why, and systemd does not restart (``RestartPreventExitStatus``).
+    """
+    from server.store.errors import EXIT_STORE, StoreError
+    try:
+        return _run_hub(config, broker=broker, managed=managed, host=host, port=port, demo=demo,
+                        autostart=autostart)
+    except StoreError as exc:
+        print(f"sledhub: {exc}", file=sys.stderr)
+        return EXIT_STORE
+
+
+def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, host: str, port: int,
+             demo: bool, autostart: bool) -> int:
     from server.process_tuning import tune_process
     log.debug("process tuning: %s", tune_process())
     try:
@@ -92,6 +108,8 @@ def run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, ho
             print(f"managed Mosquitto on {managed_broker.address}")
         app = create_app(config, broker=broker)
         stack.callback(app.stop)
+        if not demo:
+            _backup_at_start(app.db)
         from server.auth.users import bootstrap_hint, ensure_demo_user
         if demo:
             from server.sim.demo import attach_demo
@@ -121,6 +139,17 @@ def banner(host: str, port: int) -> str:
             f"sledhub is up:\n  wall display  http://{shown}:{port}/display\n"
             f"  instructor    http://{shown}:{port}/instructor\n  setup         http://{shown}:{port}/setup\n"
             f"  health        http://{shown}:{port}/api/health\nCtrl-C stops everything.")
+
+
+def _backup_at_start(db) -> None:
+    """A copy of the database that passed the start-up checks (docs/deploy.md, "Backups"); a failure
+    to take it is logged, it does not stop the hub."""
+    import sqlite3
+    from server.store.backup import take_backup
+    try:
+        log.info("database backed up to %s", take_backup(db))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("could not back up the database at start-up: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,12 @@ from server.store.stations import StationStore
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int], bool]
+PublishStamped = Callable[[str, bytes, Callable[[int], None]], bool]
+
+FAST_PINGS = 8
+"""A node boot with fewer clock samples than this is pinged every ``FAST_PING_INTERVAL_US`` (a good
+offset within a second or two of a node coming online or the hub starting)."""
+FAST_PING_INTERVAL_US = 250_000
 
 CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
@@ -67,9 +73,12 @@ class Hub:
         self.pipeline.add_ticker(self._advance)
         self.pipeline.add_ticker(self._ping_clocks)
         self.pipeline.add_ticker(broadcaster.flush)
+        self.pipeline.add_ticker(self.writer.retry)  # results the database refused (disk full, read-only)
         self._ping_interval_us = ping_interval_us
         self._last_ping_us = 0
         self._publish: Publish | None = None
+        self._publish_stamped: PublishStamped | None = None
+        self._last_fast_ping_us = 0
         self._overrides: dict[str, dict[str, Any]] = {}
         self._finish_shown: dict[str, None] = {}
         self._deferred_configs: dict[str, Any] = {}
@@ -82,9 +91,11 @@ class Hub:
         self.reload_stations()
 
     # lifecycle ----------------------------------------------------------------------------------
-    def attach_publisher(self, publish: Publish) -> None:
-        """Give the hub a way to send MQTT messages (commands, clock pings)."""
+    def attach_publisher(self, publish: Publish, publish_stamped: PublishStamped | None = None) -> None:
+        """Give the hub a way to send MQTT messages (commands, clock pings). ``publish_stamped`` (QoS 0)
+        reports when a message really left (``MqttLink.publish_stamped``): a clock ping's ``t1``."""
         self._publish = publish
+        self._publish_stamped = publish_stamped
 
     def start(self) -> None:
         self.pipeline.start()
@@ -207,10 +218,8 @@ class Hub:
             # the Last Will of an earlier boot, delivered late: the node is up; ask it to re-announce
             self._rebirth(item.node)
         elif isinstance(item, NodeStatus):
-            if item.state == "online":
-                self.clock_sync.reset(item.node)
-                self.router.reset_node(item.node)
-                self._ping_node(item.node, rx_us)
+            if item.state == "online":  # clocks are kept per boot: a repeated online changes nothing
+                self._ping_node(item.node, self.clock_us())
             if self.nodes.status(item.node, item.state, item.boot_id):
                 self.broadcaster.event("node", {"id": item.node, "state": item.state})
         elif isinstance(item, NodeDescriptor):
@@ -280,18 +289,32 @@ class Hub:
             listener(out)
 
     def _ping_node(self, node_id: str, now_us: int) -> None:
+        """Ping a node; ``t1`` is the time the ping really left when the publisher can tell (after a long
+        tick, or with paho's thread slow to wake, that is well after ``now_us``)."""
         if self._publish is None:
             return
-        topic, payload = self.clock_sync.ping(node_id, now_us)
-        self._publish(topic, payload, 0)
+        topic, payload = self.clock_sync.ping(node_id, self.clock_us())
+        if self._publish_stamped is None:
+            self._publish(topic, payload, 0)
+            return
+        n = self.clock_sync.pending_n(node_id)
+
+        def sent(tx_us: int) -> None:
+            self.pipeline.post(lambda: self.clock_sync.sent(node_id, n, tx_us))
+        self._publish_stamped(topic, payload, sent)
 
     def _ping_clocks(self, now_us: int) -> None:
-        if now_us - self._last_ping_us < self._ping_interval_us:
-            return
-        self._last_ping_us = now_us
-        for node_id, view in self.nodes.nodes.items():
-            if view.state == "online":
-                self._ping_node(node_id, now_us)
+        """Every online node every ping interval; a node (boot) with few samples yet every 250 ms."""
+        if now_us - self._last_ping_us >= self._ping_interval_us:
+            self._last_ping_us = self._last_fast_ping_us = now_us
+            for node_id, view in self.nodes.nodes.items():
+                if view.state == "online":
+                    self._ping_node(node_id, now_us)
+        elif now_us - self._last_fast_ping_us >= FAST_PING_INTERVAL_US:
+            self._last_fast_ping_us = now_us
+            for node_id, view in self.nodes.nodes.items():
+                if view.state == "online" and self.clock_sync.samples(node_id, view.boot_id) < FAST_PINGS:
+                    self._ping_node(node_id, now_us)
 
     # read side (any thread) -----------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -313,6 +336,7 @@ class Hub:
                 "pipeline_backlog": self.pipeline.backlog,
                 "pipeline_errors": self.pipeline.errors,
                 "clients": self.broadcaster.client_count,
+                "results_pending": self.writer.pending,
             }
         return self.pipeline.run_sync(snap)
 

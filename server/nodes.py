@@ -119,3 +119,12 @@ class NodeRegistry:
                 " last_seen=excluded.last_seen",
                 (v.node_id, v.boot_id, v.fw, desc, v.state, now, now),
             )
+
+    # forgetting (admin's "forget" and the expiry of unadopted announcements: server/setup/forget.py) ----
+    def forget(self, node_id: str) -> bool:
+        """Drop ``node_id`` from memory and from the database; True if it was known."""
+        known = self.nodes.pop(node_id, None) is not None
+        with self.db.transaction() as conn:
+            known = conn.execute("DELETE FROM nodes WHERE id = ?", (node_id,)).rowcount > 0 or known
+        return known
+

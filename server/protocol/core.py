@@ -21,7 +21,7 @@ import logging
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 from server.protocol.messages import (
     HUB_TO_NODE, MAX_NODES, TOPIC_ROOT, ClockPong, Inbound, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent,
@@ -70,10 +70,14 @@ class Protocol:
     """Validates, dedupes and counts inbound messages; see the module docstring."""
 
     def __init__(self, *, max_nodes: int = MAX_NODES, boots_per_node: int = 4, max_holes: int = 4096,
-                 log_interval_us: int = 10_000_000):
+                 log_interval_us: int = 10_000_000, idle_us: int = 60_000_000):
         if boots_per_node < 2 or max_holes < 1:
             raise ValueError("boots_per_node must be >= 2 and max_holes >= 1")
         self._max_nodes = max_nodes
+        self._idle_us = idle_us
+        self.adopted: Callable[[str], bool] = lambda node_id: False
+        """Whether a node is bound to a station (set by whoever knows; adopted nodes never count
+        against ``max_nodes`` and are never dropped to make room)."""
         self._boots_per_node = boots_per_node
         self._max_holes = max_holes
         self._log_interval_us = log_interval_us
@@ -92,7 +96,7 @@ class Protocol:
             node = None
             try:
                 node_id, msg_type = parse_topic(topic)
-                node = self._node(node_id)
+                node = self._node(node_id, rx_us)
                 node.msgs += 1
                 node.last_seen_rx_us = rx_us
                 if msg_type in HUB_TO_NODE:
@@ -140,14 +144,29 @@ class Protocol:
             boot = node.boots.get(boot_id or node.boot_id)  # type: ignore[arg-type]  # .get(None) is None
             return boot.descriptor if boot else None
 
+    def forget(self, node_id: str) -> bool:
+        """Drop everything known of ``node_id`` (an admin forgot it, or it expired); True if known.
+        A later message from it makes it a new node again."""
+        with self._lock:
+            return self._nodes.pop(node_id, None) is not None
+
     # internals ----------------------------------------------------------------------------------
-    def _node(self, node_id: str) -> _Node:
+    def _node(self, node_id: str, rx_us: int) -> _Node:
         node = self._nodes.get(node_id)
         if node is None:
-            if len(self._nodes) >= self._max_nodes:
+            if len(self._nodes) >= self._max_nodes and self._live_unadopted(rx_us) >= self._max_nodes:
                 raise Reject("too_many_nodes", node_id)
             node = self._nodes[node_id] = _Node()
         return node
+
+    def _live_unadopted(self, now_us: int) -> int:
+        """At the cap: drop unadopted nodes silent for ``idle_us`` (e.g. a flood of fake announcements
+        long gone) and count the unadopted ones left. ``max_nodes`` caps only these."""
+        unadopted = [nid for nid in self._nodes if not self.adopted(nid)]
+        for nid in unadopted:
+            if now_us - (self._nodes[nid].last_seen_rx_us or 0) > self._idle_us:
+                del self._nodes[nid]
+        return sum(1 for nid in unadopted if nid in self._nodes)
 
     def _boot(self, node: _Node, boot_id: str) -> _Boot:
         boot = node.boots.get(boot_id)

@@ -34,6 +34,7 @@ from server.protocol import CommandAck, NodeDescriptor, NodeHealth, NodeStatus, 
 from server.setup import calibration as cal
 from server.setup.health import (KIND_LABELS, SensorFacts, Thresholds, effective_state, missing_roles,
                                  role_label, sensor_health)
+from server.setup.forget import NodeForgetter
 from server.setup.readings import LiveReadings
 from server.setup.stations import parse_station
 from server.setup.store import Calibration, CalibrationStore
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from server.hub import Hub
 
 ROOM = "setup"
+NEW_NODES_SHOWN = 8
+"""New (unadopted) nodes ``/setup`` shows in full; the others are listed one line each."""
 Emit = Callable[[str, Any, "str | None"], None]
 SensorKey = tuple[str, str]
 SLED_RATE_HZ = 80
@@ -100,6 +103,7 @@ class SetupService:
         self._view_dirty = True
         self._warnings_key: Any = None
         self._silent: frozenset[str] = frozenset()
+        self.forgetter = NodeForgetter(hub, wall_clock=wall_clock, on_forget=self._forgotten)
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` on the pipeline thread and return its result (web handlers use this)."""
@@ -117,7 +121,7 @@ class SetupService:
             if w is not None:
                 cmds: list[Command] = []
                 for sample in item.samples:
-                    cmds += w.on_sample(sample[1], sample[2], item.rx_us / 1e6)
+                    cmds += w.on_sample(sample[1], sample[2], item.rx_us / 1e6, sample[0])
                 self._after(w, cmds, item.rx_us)
         elif kind is SensorEvent:
             self.readings.on_event(item)
@@ -241,7 +245,7 @@ class SetupService:
         elif kind == "encoder":
             r = self.readings.get(node_id, sensor_id)
             w = cls(wid, node_id, sensor_id, now_s, latest_counts=r.raw if r else None,  # type: ignore[call-arg]
-                    counts_per_m=calib.get("counts_per_m"))
+                    latest_t_us=r.t_us if r else None, counts_per_m=calib.get("counts_per_m"))
         else:
             w = cls(wid, node_id, sensor_id, now_s, window_s=calib.get("window_s"))  # type: ignore[call-arg]
         self.wizards[wid] = w
@@ -398,16 +402,29 @@ class SetupService:
     def _gaps(self) -> dict[str, int]:
         return {nid: n["gaps"] for nid, n in self.hub.protocol.stats()["nodes"].items()}
 
-    def view(self) -> dict[str, Any]:
-        """Everything ``/setup`` shows (``GET /api/setup``)."""
+    def view(self, find: str = "", shown: int = NEW_NODES_SHOWN) -> dict[str, Any]:
+        """Everything ``/setup`` shows (``GET /api/setup``). Nodes in stations come in full; of the new
+        (unadopted) nodes only ``shown`` do (online and recently heard first; ``find`` picks those whose
+        id contains it), the rest as one line each in ``new_nodes.hidden``, so a flood of hundreds of
+        announcements keeps the page small."""
         now_us = self._now_us()
         stations = self.hub.stations.all()
         names = {s.id: s.name for s in stations}
         stored = self.calibrations.current_all()
         gaps = self._gaps()
-        nodes = [self._node_view(v, names, stored, gaps, now_us) for v in self.hub.nodes.nodes.values()]
+        views = list(self.hub.nodes.nodes.values())
+        fresh = [v for v in views if not self.hub.router.is_bound(v.node_id)]
+        fresh.sort(key=lambda v: (v.state != "online", -v.last_seen_at, v.node_id))
+        needle = find.strip().lower()
+        picked = [v for v in fresh if needle in v.node_id.lower()][:shown]
+        picked_ids = {v.node_id for v in picked}
+        full = [v for v in views if v.node_id in picked_ids or self.hub.router.is_bound(v.node_id)]
+        nodes = [self._node_view(v, names, stored, gaps, now_us) for v in full]
         nodes.sort(key=lambda n: (not n["new"], n["id"]))
+        hidden = [{"id": v.node_id, "state": self._node_state(v, now_us), "last_seen_at": v.last_seen_at or None}
+                  for v in fresh if v.node_id not in picked_ids]
         return {"nodes": nodes, "stations": [self._station_view(s) for s in stations],
+                "new_nodes": {"total": len(fresh), "shown": len(picked), "find": find, "hidden": hidden},
                 "wizards": [self.wizard_view(wid) for wid in self._active.values()],
                 "warnings": self.warnings(now_us, stations)["warnings"], "server_time": self._wall()}
 
@@ -460,7 +477,17 @@ class SetupService:
                 "checked_at": self._wall()}
 
     # -- ticker (pipeline thread) --------------------------------------------------------------------------------
+    def forget_node(self, node_id: str) -> dict[str, Any]:
+        """``DELETE /api/setup/nodes/{node_id}`` (server/setup/forget.py)."""
+        return self.forgetter.forget(node_id)
+
+    def _forgotten(self, node_id: str) -> None:
+        self._boots.pop(node_id, None)
+        self._errors.pop(node_id, None)
+        self._view_dirty = True
+
     def tick(self, now_us: int) -> None:
+        self.forgetter.tick(now_us)
         silent = frozenset(nid for nid, v in self.hub.nodes.nodes.items() if self._node_state(v, now_us) == "silent")
         if silent != self._silent:  # a node stopped (or resumed) answering: tell everyone now
             self._silent = silent

@@ -145,7 +145,9 @@ class Wizard:
         return []
 
     # -- inputs from the sensor and the node --------------------------------------------------------
-    def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
+    def on_sample(self, value: float | None, raw: int | None, now_s: float,
+                  t_us: int | None = None) -> list[Command]:
+        """One telemetry sample: ``value`` as the node computed it, ``raw`` counts, ``t_us`` node clock."""
         return []
 
     def on_event(self, kind: str, t_us: int, detail: dict[str, Any] | None, now_s: float) -> list[Command]:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Protocol
 from flask import Blueprint, jsonify, request
 
 from server.hub import Hub
+from server.store.db import Database
 from server.web.errors import ApiError
 
 NO_DEMO = "this hub runs no demo class (start it with 'sledhub demo')"
@@ -40,9 +41,10 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
-def api_blueprint(hub: Hub, broker_connected: Callable[[], bool], api_errors: Counter, demo: DemoOf) -> Blueprint:
-    """Health (with the MQTT link's state and the count of refused API calls by status), results,
-    stations, nodes and the demo class."""
+def api_blueprint(hub: Hub, db: Database, broker_connected: Callable[[], bool], api_errors: Counter,
+                  demo: DemoOf) -> Blueprint:
+    """Health (with the MQTT link's state, whether the store takes writes and the count of refused API
+    calls by status), results, stations, nodes and the demo class."""
     bp = Blueprint("api", __name__, url_prefix="/api")
 
     def demo_rig() -> DemoControl:
@@ -55,6 +57,9 @@ def api_blueprint(hub: Hub, broker_connected: Callable[[], bool], api_errors: Co
     def health():
         data = hub.health()
         data["broker_connected"] = broker_connected()
+        data["store_writable"] = db.check_writable()
+        error = db.write_error
+        data["store_error"] = None if error is None else {"reason": error.reason, "message": error.message}
         data["api_errors"] = dict(api_errors)
         return jsonify(data)
 

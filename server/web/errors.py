@@ -15,6 +15,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from server.errors import AccessRefused, Conflict, DomainError, InvalidInput, NotFound
+from server.store.errors import StoreUnavailable
 
 HTTP_STATUS: tuple[tuple[type[DomainError], int], ...] = ((InvalidInput, 400), (NotFound, 404), (Conflict, 409))
 """The status each domain error answers with (:class:`ApiError` and
@@ -60,6 +61,13 @@ def install_error_handlers(app: Flask, counters: Counter) -> None:
         counters[str(body["status"])] += 1
         headers = {"Retry-After": str(body["retry_after_s"])} if "retry_after_s" in body else {}
         return jsonify(body), body["status"], headers
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(exc: StoreUnavailable):
+        # the database refused a write (read-only, disk full): nothing was changed, try again later
+        counters["503"] += 1
+        body = {"error": exc.message, "status": 503, "reason": exc.reason}
+        return jsonify(body), 503, {"Retry-After": "30"}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -84,12 +84,14 @@ def _schemas() -> dict[str, S]:
                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                        "finished_at": NUM, "detail": ANY_OBJ})
     return {
-        "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT}, ["error", "status"]),
+        "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT, "reason": STR},
+                      ["error", "status"]),
         "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
                                           "messages_rejected", "duplicates", "sequence_gaps", "late_events",
                                           "late_events_used", "unbound_messages", "pipeline_backlog", "pipeline_errors",
-                                          "clients")}
-                       | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ}),
+                                          "clients", "results_pending")}
+                       | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ,
+                          "store_writable": BOOL, "store_error": _n(_obj({"reason": STR, "message": STR}))}),
         "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                         "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                         "finished_at": NUM}),
@@ -152,7 +154,8 @@ def _schemas() -> dict[str, S]:
 ERROR_TEXT = {400: "Invalid request (the message says what to fix)", 401: "Not signed in",
               403: "Wrong role, or missing/wrong CSRF token", 404: "Not found",
               409: "Not possible in the current state", 415: "Wrong content type",
-              429: "Too many failed sign-ins (see Retry-After)"}
+              429: "Too many failed sign-ins (see Retry-After)",
+              503: "The database cannot take writes (read-only, disk full): nothing changed, try again later"}
 
 
 def _op(summary: str, ok: S | None = None, *, role: str | None = None, write: bool = False, body: S | None = None,
@@ -170,7 +173,8 @@ def _op(summary: str, ok: S | None = None, *, role: str | None = None, write: bo
     if body is not None:
         op["requestBody"] = {"required": True, "content": {body_content: {"schema": body}}}
     responses: S = {str(status): {"description": "OK", "content": {ok_content: {"schema": ok or ANY_OBJ}}}}
-    codes = set(errors) | ({401, 403} if role else set()) | ({400} if body is not None else set())
+    codes = (set(errors) | ({401, 403} if role else set()) | ({400} if body is not None else set())
+             | ({503} if write or body is not None else set()))
     for code in sorted(codes):
         responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     op["responses"] = responses
@@ -364,12 +368,16 @@ def _setup_schemas() -> dict[str, S]:
         "SetupWarnings": _obj({"ready": BOOL, "errors": INT, "warnings_count": INT, "warnings": _arr(warning),
                                "checked_at": NUM}),
         "SetupView": _obj({"nodes": _arr(ref("SetupNode")), "stations": _arr(ref("SetupStation")),
+                           "new_nodes": _obj({"total": INT, "shown": INT, "find": STR,
+                                              "hidden": _arr(_obj({"id": STR, "state": STR,
+                                                                   "last_seen_at": _n(NUM)}))}),
                            "wizards": _arr(ref("Wizard")), "warnings": _arr(warning), "server_time": NUM}),
         "StationInput": _obj({"id": {"type": "string", "pattern": setup_stations.STATION_ID_RE.pattern},
                               "kind": {"enum": ["sled", "lane"]}, "name": _text(setup_stations.MAX_NAME),
                               "config": ANY_OBJ, "bindings": _arr(_obj({"role": STR, "node_id": STR, "sensor_id": STR}))},
                              ["kind", "name"], extra=False),
         "StationSaved": _obj({"station": ref("Station"), "pushed": _arr(pushed)}),
+        "NodeForgotten": _obj({"id": STR, "forgotten": {"const": True}}),
         "Calibration": _obj({"id": INT, "node_id": STR, "sensor_id": STR, "kind": STR, "params": ANY_OBJ,
                              "report": ANY_OBJ, "user_name": STR, "calibrated_at": NUM}),
         "Wizard": _obj({"id": STR, "kind": {"enum": ["load_cell", "encoder", "beam"]}, "node_id": STR, "sensor_id": STR,
@@ -389,8 +397,12 @@ def _setup_paths() -> dict[str, dict[str, S]]:
         return _op(summary, ok, role="admin", write=True, body=body, errors=errors, tag="setup", **kw)
     wizard = ref("Wizard")
     return {
-        "/api/setup": {"get": _op("Nodes (new ones first) with sensors, live readings, health and calibration; "
-                                  "stations; running calibrations; warnings", ref("SetupView"), tag="setup")},
+        "/api/setup": {"get": _op("Nodes (new ones first) with sensors, live readings, health and calibration "
+                                  "(8 new nodes in full, those whose id contains ?find= first; the others in "
+                                  "new_nodes.hidden); stations; running calibrations; warnings", ref("SetupView"),
+                                  tag="setup", query=(("find", STR, "show new nodes whose id contains this"),))},
+        "/api/setup/nodes/{node_id}": {"delete": admin("Forget a node no station uses (it comes back as new at "
+                                                       "its next message)", ref("NodeForgotten"))},
         "/api/setup/warnings": {"get": _op("What to fix before a class (the tablet shows it)", ref("SetupWarnings"),
                                            tag="setup")},
         "/api/setup/calibrations": {"get": _op("The calibration each sensor runs with (newest per sensor)",

@@ -3,8 +3,10 @@
 
 REST (documented in ``docs/api.md``; reads are public, writes need an admin and the CSRF header):
 
-- ``GET /api/setup`` — nodes (new ones first) with their sensors' bindings, live readings, health and
+- ``GET /api/setup[?find=TEXT]`` — nodes (new ones first; only 8 new ones in full, the others in
+  ``new_nodes.hidden``) with their sensors' bindings, live readings, health and
   calibration; stations; running calibrations; warnings
+- ``DELETE /api/setup/nodes/{node_id}`` — forget a node no station uses (server/setup/forget.py)
 - ``GET /api/setup/warnings`` — what to fix before a class: ``{"ready", "errors", "warnings_count",
   "warnings": [{"level", "code", "message", "station_id", "station_name", "role", "node_id",
   "sensor_id"}], "checked_at"}``
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask_socketio import SocketIO, join_room, leave_room
 
 from server.auth.guard import Auth, require_role
@@ -42,7 +44,13 @@ def setup_blueprint(service: SetupService, auth: Auth) -> Blueprint:
 
     @bp.get("")
     def overview():
-        return jsonify(call(service.view))
+        find = request.args.get("find", "")[:64]
+        return jsonify(call(lambda: service.view(find)))
+
+    @bp.delete("/nodes/<node_id>")
+    @require_role(Role.ADMIN)
+    def forget_node(node_id: str):
+        return jsonify(call(lambda: service.forget_node(node_id)))
 
     @bp.get("/warnings")
     def warnings():

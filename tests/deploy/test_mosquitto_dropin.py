@@ -217,3 +217,31 @@ def test_the_monitor_login_reads_everything_and_writes_nothing(setup, clients):
     wait_for(lambda: len(monitor.received()) >= 2, what="A's event and the hub's command at the monitor")
     assert lane_a.received() == [(f"{ROOT}/laneA/cmd", b"from-hub")]
     assert monitor.received() == [(f"{ROOT}/laneA/evt", b"A's event"), (f"{ROOT}/laneA/cmd", b"from-hub")]
+
+
+def _largest_tel() -> bytes:
+    """A ``tel`` batch at every limit of docs/protocol.md: 512 samples, each number at its longest."""
+    from firmware_bridge.messages import encode
+    samples = [[2**63 - 1 - 512 + i, -123456.78901234567, -(2**63)] for i in range(512)]
+    return encode({"v": 1, "boot_id": "b" * 64, "seq": 2**53 - 1, "sensor": "s" * 64, "kind": "force",
+                   "samples": samples})
+
+
+def test_the_broker_drops_messages_over_the_hubs_payload_limit_and_passes_the_largest_tel(setup, clients):
+    from server.protocol import MAX_PAYLOAD_BYTES, Protocol
+    from tests.deploy.secured_broker import DROPIN, dropin_directives
+    limit = int(dropin_directives(DROPIN.read_text())["message_size_limit"][0])
+    assert limit == MAX_PAYLOAD_BYTES
+    tel = _largest_tel()
+    assert len(tel) <= limit
+    hub = clients(setup.probe("hub"))
+    hub.subscribe("sledhub/v1/#")
+    lane_a = clients(setup.probe("laneA"))
+    lane_a.publish(f"{ROOT}/laneA/tel", tel)
+    lane_a.publish(f"{ROOT}/laneA/evt", b"x" * (limit + 1))
+    lane_a.publish(f"{ROOT}/laneA/evt", b"marker")
+    wait_for(lambda: (f"{ROOT}/laneA/evt", b"marker") in hub.received(), what="A's marker at the hub")
+    assert [len(p) for t, p in hub.received()] == [len(tel), len(b"marker")]
+    protocol = Protocol()
+    protocol.handle(f"{ROOT}/laneA/status", b'{"v":1,"node":"laneA","state":"online","boot_id":"' + b"b" * 64 + b'"}', 1)
+    assert protocol.handle(f"{ROOT}/laneA/tel", tel, 2), protocol.stats()["rejected_by_reason"]

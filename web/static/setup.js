@@ -8,7 +8,7 @@ import { StationForm } from "./setup-form.js";
 import { WizardPanel } from "./setup-wizard.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { view: null, readings: {}, sensors: {} };
+const state = { view: null, readings: {}, sensors: {}, find: "" };
 const api = new Api();
 const wizard = new WizardPanel(api);
 const form = new StationForm(api, async (station) => {
@@ -107,13 +107,42 @@ function nodePill(node) {
     dataTestid: `node-state-${node.id}` }, text);
 }
 
+function forgetButton(id) {
+  return adminButton("Forget", `forget-${id}`, () => forgetNode(id));
+}
+
+function renderMoreNodes(more) {
+  const box = $("more-nodes");
+  const hidden = (more && more.hidden) || [];
+  box.hidden = !hidden.length && !state.find;
+  $("more-nodes-title").textContent = `${hidden.length} more new node(s) not shown (${more ? more.total : 0} new in all)`;
+  const shown = hidden.slice(0, 300);  // the hub keeps at most 256 live ones; a line each stays cheap
+  $("more-nodes-list").replaceChildren(...shown.map((n) => el("li", { dataTestid: `more-node-${n.id}` },
+    el("span", {}, n.id), el("span", { class: "hint" }, n.state), forgetButton(n.id))));
+}
+
+$("node-find").addEventListener("input", (e) => {
+  state.find = e.target.value.trim();
+  refresh().catch(() => {});
+});
+
+async function forgetNode(id) {
+  try {
+    await api.send("DELETE", `/api/setup/nodes/${encodeURIComponent(id)}`);
+    notice(`Forgot ${id}.`, true);
+    refresh();
+  } catch (err) {
+    notice(`Not forgotten: ${err.message}`);
+  }
+}
+
 function renderNewNodes(nodes) {
   const fresh = nodes.filter((n) => n.new);
   $("new-nodes").replaceChildren(...(fresh.length ? fresh.map((n) => {
     const use = adminButton("Use these sensors in a new station", `adopt-${n.id}`, () => form.prefill(n));
     use.classList.add("primary");
     return el("div", { class: "card new", dataTestid: `node-${n.id}` },
-      el("h3", {}, n.id, nodePill(n)),
+      el("h3", {}, n.id, nodePill(n), forgetButton(n.id)),
       el("div", { class: "sub" }, `${n.fw || "unknown firmware"} · last seen `,
         el("span", { dataLastSeen: n.id }, ago(n.last_seen_s_ago))),
       ...n.sensors.map((s) => sensorRow(n, s, KIND_LABELS[s.kind] || s.kind)), n.sensors.length ? use : "");
@@ -187,6 +216,7 @@ function render(view) {
   state.view = view;
   state.sensors = {};
   renderNewNodes(view.nodes);
+  renderMoreNodes(view.new_nodes);
   renderStations(view);
   renderHealth(view.nodes);
   renderWarnings({ warnings: view.warnings });
@@ -223,18 +253,23 @@ async function deleteStation(st) {
 }
 
 async function refresh() {
-  render(await api.get("/api/setup"));
+  render(await api.get(state.find ? `/api/setup?find=${encodeURIComponent(state.find)}` : "/api/setup"));
+}
+
+function onView(view) {  // a push knows no search: with one typed, ask for the view that matches it
+  if (state.find) refresh().catch(() => {});
+  else render(view);
 }
 
 const SAFETY_REFRESH_MS = 2000;  // a lost push (busy hub, flaky Wi-Fi) never leaves a node's state stale
 
 api.refreshSession().catch((err) => notice(`Hub not reachable: ${err.message}`)).then(() => {
   socket = connect({
-    connect: () => socket.emit("setup:join", {}, (view) => render(view)),
-    "setup:view": render,
+    connect: () => socket.emit("setup:join", {}, (view) => onView(view)),
+    "setup:view": onView,
     "setup:readings": onReadings,
     "setup:warnings": renderWarnings,
-    signed_out: () => loadSession(),  // the hub ended this session (sign-out elsewhere, a new PIN)
+    signed_out: () => api.sessionEnded(),  // the hub ended this session (sign-out elsewhere, a new PIN)
   });
   setInterval(() => { if (socket.connected && !document.hidden) refresh().catch(() => {}); }, SAFETY_REFRESH_MS);
 });
