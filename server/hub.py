@@ -363,17 +363,23 @@ class Hub:
             self.journal.clear()
 
     def _persist(self, now_us: int, final: bool = False) -> None:
-        """Every tick: write the journal's new entries; every 5 s (and at stop): the node clocks."""
+        """Every tick: write the journal's new entries; every 5 s (and at stop): the node clocks and the
+        protocol's sequence trackers (dedupe, gaps)."""
         self.journal.flush()
         if final or now_us - self._clock_saved_us >= CLOCK_SAVE_INTERVAL_US:
             self._clock_saved_us = now_us
             if self.journal.host_boot is not None:
                 self.journal.save_state("clock", {"host_boot": self.journal.host_boot,
                                                   "nodes": self.clock_sync.export()})
+            self.journal.save_state("seqs", self.protocol.export_seqs())
 
     def _resume(self) -> None:
-        """After a restart on the same machine boot: take back the node clocks and replay the runs that
-        were armed or running (their results come once the engine's clock has caught up)."""
+        """After a restart: take back the sequence trackers; on the same machine boot also the node clocks,
+        and replay the runs that were armed or running (their results come once the engine's clock has
+        caught up)."""
+        seqs = self.journal.load_state("seqs")
+        if isinstance(seqs, dict):
+            self.protocol.restore_seqs(seqs)  # dedupe and gap counts go on where they were
         host_boot = self.journal.host_boot
         clock = self.journal.load_state("clock") if host_boot else None
         if isinstance(clock, dict) and clock.get("host_boot") == host_boot and isinstance(clock.get("nodes"), dict):
