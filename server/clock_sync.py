@@ -16,14 +16,18 @@ Drift: node crystals run up to ±100 ppm off the hub's (±6 ms per minute), so t
 the node's time, not a constant. Over the last ``window_samples`` samples (≈ 256 s at one ping per
 2 s) the hub takes the min-RTT sample of each of ``buckets`` consecutive groups and fits a line
 through them (least squares, weighted by ``1 / rtt²``); its slope is the drift (clamped to
-±``MAX_DRIFT_PPM``). A time is placed with an anchor sample plus the drift since it::
+±``MAX_DRIFT_PPM``). A time is placed with a level (below) plus the drift since it::
 
-    offset(t_node) = anchor.offset + drift · (t_node - anchor.t2)
+    offset(t_node) = level + drift · (t_node - t_level)
 
-The anchor is the sample with the least error bound at later times, ``rtt / 2 + u · age``: ``u`` is
-``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
+The samples are ranked by their error bound at the latest sample's time, ``rtt / 2 + u · age``: ``u``
+is ``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
 ``min_fit_span_us``; candidates: the last ``samples_per_boot``) and ``fitted_drift_error`` (5 ppm)
-once fitted (candidates: the whole window). With ±100 ppm, pings every 2 s and links that queue
+once fitted (candidates: the whole window). The offset is the mean of the best ``blend`` (4) of them,
+each carried forward with the drift and weighted by ``1 / bound²``: a new best sample then moves
+the offset by its share instead of making it jump (between two pings on a loaded machine the best
+sample's error can differ by 1 ms; blended, a run's start and finish 3 s apart see nearly the same
+offset). ``error_bound_us`` is the same weighted mean of the bounds. With ±100 ppm, pings every 2 s and links that queue
 ≈ 1 ms each way, times are placed within 1 ms after 16 exchanges and within ≈ 0.35 ms once the
 drift is fitted, for an hour and more (``tests/protocol/test_clock_drift.py``); a constant offset
 would be up to 3.2 ms off.
@@ -72,13 +76,16 @@ class _BootClock:
     drift: float = 0.0                  # d offset / d t_node (1e-6 = 1 ppm)
     unsure: float = MAX_NODE_DRIFT      # how far the drift may be off (same unit)
 
+    level_us: float = 0.0               # the offset at node time level_t_us (blend of the best samples)
+    level_t_us: int = 0
+    bound_us: int = 0                   # how far level_us can be off (the blend of the samples' bounds)
+
     def offset_at(self, t_node_us: int | None) -> int | None:
-        best = self.best
-        if best is None:
+        if self.best is None:
             return None
-        if t_node_us is None or not self.drift:
-            return best.offset_us
-        return best.offset_us + round(self.drift * (t_node_us - best.t_node_us))
+        if t_node_us is None:
+            t_node_us = self.level_t_us
+        return round(self.level_us + self.drift * (t_node_us - self.level_t_us))
 
 
 @dataclass(slots=True)
@@ -120,7 +127,7 @@ class ClockSync:
 
     def __init__(self, *, samples_per_boot: int = 16, ping_timeout_us: int = 2_000_000, max_pending: int = 8,
                  window_samples: int = 128, buckets: int = 8, min_fit_span_us: int = 40_000_000,
-                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6):
+                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6, blend: int = 4):
         if min(samples_per_boot, ping_timeout_us, max_pending, buckets, boots_per_node) < 1:
             raise ValueError("samples_per_boot, ping_timeout_us, max_pending, buckets and boots_per_node "
                              "must be positive")
@@ -132,6 +139,7 @@ class ClockSync:
         self.min_fit_span_us = min_fit_span_us
         self.boots_per_node = boots_per_node
         self.fitted_drift_error = fitted_drift_error
+        self.blend = max(1, blend)
         self._nodes: dict[str, _NodeClock] = {}
 
     def _clock(self, node: str) -> _NodeClock:
@@ -218,8 +226,19 @@ class ClockSync:
             unsure, candidates = MAX_NODE_DRIFT, self.samples_per_boot
         # the anchor: the least error bound at any later time, rtt/2 + (what drift may add since it)
         recent = [window[i] for i in range(max(0, len(window) - candidates), len(window))]
-        boot.best = min(reversed(recent), key=lambda s: s.rtt_us / 2 - unsure * s.t_node_us)
+        t_now = window[-1].t_node_us
+        ranked = sorted(recent, key=lambda s: (s.rtt_us / 2 + unsure * (t_now - s.t_node_us), -s.t_node_us))
+        boot.best = ranked[0]
         boot.unsure = unsure
+        # the level: the best few samples, each carried to now with the drift, weighted by 1 / bound²,
+        # so a new best sample moves the offset by its share instead of making it jump
+        top = ranked[:self.blend]
+        weights = [1.0 / (s.rtt_us / 2 + unsure * (t_now - s.t_node_us) + 50.0) ** 2 for s in top]
+        bounds = [s.rtt_us / 2 + unsure * (t_now - s.t_node_us) for s in top]
+        boot.level_t_us = t_now
+        boot.level_us = sum(w * (s.offset_us + boot.drift * (t_now - s.t_node_us))
+                            for w, s in zip(weights, top)) / sum(weights)
+        boot.bound_us = math.ceil(sum(w * b for w, b in zip(weights, bounds)) / sum(weights))
 
     def export(self) -> dict[str, Any]:
         """Every node's samples of its latest boot, as plain JSON-able data (for ``restore``)."""
@@ -270,13 +289,10 @@ class ClockSync:
         return None if boot is None else boot.offset_at(t_node_us)
 
     def error_bound_us(self, node: str, boot_id: str | None = None) -> int | None:
-        """How far a time placed now can be off: half the anchor's RTT (rounded up) plus what the drift
-        may have added since the anchor (up to the latest sample; see the module docstring)."""
+        """How far a time placed now can be off: each blended sample is within its ``rtt / 2`` plus what
+        the drift may have added since it, so their weighted mean is within the same mean of those."""
         boot = self._boot(node, boot_id)
-        if boot is None or boot.best is None:
-            return None
-        age_us = boot.window[-1].t_node_us - boot.best.t_node_us
-        return (boot.best.rtt_us + 1) // 2 + math.ceil(boot.unsure * age_us)
+        return None if boot is None or boot.best is None else boot.bound_us
 
     def drift_ppm(self, node: str, boot_id: str | None = None) -> float | None:
         """How fast the node's clock runs against the hub's (ppm, positive: the node's runs fast; 0 until
