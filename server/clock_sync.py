@@ -15,8 +15,8 @@ ever adds delay; ties: the most recent).
 Drift: node crystals run up to ±100 ppm off the hub's (±6 ms per minute), so the offset is a line in
 the node's time, not a constant. Over the last ``window_samples`` samples (≈ 256 s at one ping per
 2 s) the hub takes the min-RTT sample of each of ``buckets`` consecutive groups and fits a line
-through them (least squares, weighted by ``1 / rtt²``); its slope is the drift (clamped to
-±``MAX_DRIFT_PPM``). A time is placed with a level (below) plus the drift since it::
+through them (Theil–Sen: the median of the pairwise slopes, so one wrong sample cannot tilt it); its
+slope is the drift (clamped to ±``MAX_DRIFT_PPM``). A time is placed with a level (below) plus the drift since it::
 
     offset(t_node) = level + drift · (t_node - t_level)
 
@@ -101,23 +101,55 @@ class _NodeClock:
     invalid: int = 0
 
 
+SLACK_US = 100
+"""Added to every sample's bound when checking samples against each other (hub and node stamping)."""
+
+
+def consistent(samples: list[ClockSample], t_now_us: int, drift: float, unsure: float) -> list[ClockSample]:
+    """The samples that agree with the most others (Marzullo's intersection): each says the offset at
+    ``t_now_us`` lies within ``offset + drift·age ± (rtt/2 + unsure·age + SLACK_US)``; the point most of
+    those intervals share is found and the samples whose interval misses it are dropped. A sample with
+    a small RTT but a wrong node time (a node that stamped late, a pong matched to the wrong ping)
+    would otherwise outweigh every good one."""
+    if len(samples) < 3:
+        return samples
+    spans = []
+    for s in samples:
+        age = t_now_us - s.t_node_us
+        mid = s.offset_us + drift * age
+        half = s.rtt_us / 2 + unsure * abs(age) + SLACK_US
+        spans.append((mid - half, mid + half))
+    edges = sorted([(lo, 0) for lo, _ in spans] + [(hi, 1) for _, hi in spans])
+    depth = best = 0
+    point = spans[0][0]
+    for x, is_end in edges:
+        if is_end:
+            depth -= 1
+        else:
+            depth += 1
+            if depth > best:
+                best, point = depth, x
+    return [s for s, (lo, hi) in zip(samples, spans) if lo <= point <= hi]
+
+
 def fit_drift(samples: list[ClockSample], buckets: int) -> float:
-    """The drift (d offset / d t_node) of ``samples`` (oldest first): a line, weighted by ``1/rtt²``,
-    through the min-RTT sample of each of ``buckets`` consecutive groups; clamped to ±MAX_DRIFT_PPM."""
+    """The drift (d offset / d t_node) of ``samples`` (oldest first): the Theil–Sen slope (the median of
+    the slopes between every two points) of the min-RTT sample of each of ``buckets`` consecutive
+    groups. A sample with a small RTT but a wrong offset (a node that stamped late) cannot tilt it, not
+    even at the end of the window. Clamped to ±MAX_DRIFT_PPM."""
     k = max(2, min(buckets, len(samples) // 2))
     size = len(samples) / k
     points = []
     for i in range(k):
         group = samples[round(i * size):round((i + 1) * size)]
         s = min(reversed(group), key=lambda x: x.rtt_us)
-        points.append((s.t_node_us, s.offset_us, 1.0 / (s.rtt_us + 100) ** 2))
-    sw = sum(w for _, _, w in points)
-    mt = sum(t * w for t, _, w in points) / sw
-    mo = sum(o * w for _, o, w in points) / sw
-    stt = sum(w * (t - mt) ** 2 for t, _, w in points)
-    if stt <= 0:
+        points.append((s.t_node_us, s.offset_us))
+    slopes = sorted((o2 - o1) / (t2 - t1) for i, (t1, o1) in enumerate(points)
+                    for t2, o2 in points[i + 1:] if t2 != t1)
+    if not slopes:
         return 0.0
-    slope = sum(w * (t - mt) * (o - mo) for t, o, w in points) / stt
+    n = len(slopes)
+    slope = slopes[n // 2] if n % 2 else (slopes[n // 2 - 1] + slopes[n // 2]) / 2
     limit = MAX_DRIFT_PPM * 1e-6
     return max(-limit, min(limit, slope))
 
@@ -227,6 +259,7 @@ class ClockSync:
         # the anchor: the least error bound at any later time, rtt/2 + (what drift may add since it)
         recent = [window[i] for i in range(max(0, len(window) - candidates), len(window))]
         t_now = window[-1].t_node_us
+        recent = consistent(recent, t_now, boot.drift, unsure)
         ranked = sorted(recent, key=lambda s: (s.rtt_us / 2 + unsure * (t_now - s.t_node_us), -s.t_node_us))
         boot.best = ranked[0]
         boot.unsure = unsure
