@@ -22,8 +22,10 @@ slope is the drift (clamped to ±``MAX_DRIFT_PPM``). A time is placed with a lev
 
 The samples are ranked by their error bound at the latest sample's time, ``rtt / 2 + u · age``: ``u``
 is ``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
-``min_fit_span_us``; candidates: the last ``samples_per_boot``) and ``fitted_drift_error`` (5 ppm)
-once fitted (candidates: the whole window). The offset is the mean of the best ``blend`` (4) of them,
+``min_fit_span_us``, 40 s, or the fit is no better than that; candidates: the last
+``samples_per_boot``) and once fitted ``2 · spread / span`` (the points' median distance from the
+line, at least ``FIT_NOISE_US``) but at least ``fitted_drift_error`` (5 ppm) (candidates: the whole
+window). The offset is the mean of the best ``blend`` (4) of them,
 each carried forward with the drift and weighted by ``1 / bound²``: a new best sample then moves
 the offset by its share instead of making it jump (between two pings on a loaded machine the best
 sample's error can differ by 1 ms; blended, a run's start and finish 3 s apart see nearly the same
@@ -101,6 +103,9 @@ class _NodeClock:
     invalid: int = 0
 
 
+FIT_NOISE_US = 400
+"""The least sample error assumed when judging how well a span fits the drift (µs)."""
+
 SLACK_US = 100
 """Added to every sample's bound when checking samples against each other (hub and node stamping)."""
 
@@ -132,11 +137,12 @@ def consistent(samples: list[ClockSample], t_now_us: int, drift: float, unsure: 
     return [s for s, (lo, hi) in zip(samples, spans) if lo <= point <= hi]
 
 
-def fit_drift(samples: list[ClockSample], buckets: int) -> float:
+def fit_drift(samples: list[ClockSample], buckets: int) -> tuple[float, float]:
     """The drift (d offset / d t_node) of ``samples`` (oldest first): the Theil–Sen slope (the median of
     the slopes between every two points) of the min-RTT sample of each of ``buckets`` consecutive
     groups. A sample with a small RTT but a wrong offset (a node that stamped late) cannot tilt it, not
-    even at the end of the window. Clamped to ±MAX_DRIFT_PPM."""
+    even at the end of the window. Clamped to ±MAX_DRIFT_PPM. Returns ``(drift, spread_us)``: the
+    median distance (µs) of the points from the line, what the fit's slope can be trusted to."""
     k = max(2, min(buckets, len(samples) // 2))
     size = len(samples) / k
     points = []
@@ -147,11 +153,13 @@ def fit_drift(samples: list[ClockSample], buckets: int) -> float:
     slopes = sorted((o2 - o1) / (t2 - t1) for i, (t1, o1) in enumerate(points)
                     for t2, o2 in points[i + 1:] if t2 != t1)
     if not slopes:
-        return 0.0
+        return 0.0, float("inf")
     n = len(slopes)
     slope = slopes[n // 2] if n % 2 else (slopes[n // 2 - 1] + slopes[n // 2]) / 2
+    level = sorted(o - slope * t for t, o in points)[len(points) // 2]
+    spread = sorted(abs(o - slope * t - level) for t, o in points)[len(points) // 2]
     limit = MAX_DRIFT_PPM * 1e-6
-    return max(-limit, min(limit, slope))
+    return max(-limit, min(limit, slope)), spread
 
 
 class ClockSync:
@@ -250,9 +258,16 @@ class ClockSync:
         clock.boot_id = boot_id
         window = boot.window
         window.append(sample)
-        if len(window) >= 4 and window[-1].t_node_us - window[0].t_node_us >= self.min_fit_span_us:
-            boot.drift = fit_drift(list(window), self.buckets)
-            unsure, candidates = self.fitted_drift_error, len(window)
+        span_us = window[-1].t_node_us - window[0].t_node_us
+        fitted = False
+        if len(window) >= 4 and span_us >= self.min_fit_span_us:
+            drift, spread_us = fit_drift(list(window), self.buckets)
+            # how far the slope may be off: the points' spread (at least FIT_NOISE_US) over the span;
+            # a fit no better than knowing nothing (noisy links, a short span) is not used
+            unsure = max(self.fitted_drift_error, 2 * max(spread_us, FIT_NOISE_US) / span_us)
+            fitted = unsure < MAX_NODE_DRIFT
+        if fitted:
+            boot.drift, candidates = drift, len(window)
         else:
             boot.drift = 0.0
             unsure, candidates = MAX_NODE_DRIFT, self.samples_per_boot
