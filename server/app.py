@@ -43,6 +43,7 @@ from server.classes.service import ClassService
 from server.config import Config, read_password
 from server.hub import Hub, monotonic_us
 from server.mqtt_link import MqttLink
+from server.run_journal import read_host_boot
 from server.setup.health import Thresholds
 from server.setup.service import ROOM as SETUP_ROOM
 from server.setup.service import SetupService
@@ -164,7 +165,9 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     db = Database(config.store.path)
     broadcaster = Broadcaster(SocketIOEmitter(socketio), frame_interval_us=config.timing.frame_interval_ms * 1000)
     hub = Hub(db, broadcaster, clock_us=clock_us, lateness_us=config.timing.lateness_ms * 1000,
-              ping_interval_us=int(config.timing.clock_ping_interval_s * 1e6))
+              ping_interval_us=int(config.timing.clock_ping_interval_s * 1e6),
+              # runs resume after a restart only on the real hub clock (the machine's monotonic clock)
+              host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
                      display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app)),
@@ -175,6 +178,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s)
         hub.attach_publisher(link.publish, link.publish_stamped)
+        link.state_listeners.append(hub.broker_state)
         hub_app.link = link
     _mount_web(hub_app, Path(config.http.web_root))
     _hook_hub(hub_app)
