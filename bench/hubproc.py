@@ -26,7 +26,7 @@ from bench.nodes import LANE_GATES
 from bench.plan import BENCH_USER, Pinning, Plan
 from server.auth.roles import Role
 from server.auth.users import UserStore
-from server.broker import free_port
+from server.mqtt.broker import free_port
 from server.process_tuning import launch_env
 from server.store.db import Database
 from server.store.stations import Binding, Station, StationStore

@@ -34,7 +34,7 @@ import paho.mqtt.client as mqtt
 from bench.plan import (FORCE_RATE_HZ, HEALTH_INTERVAL_S, SLED_COUNTS_PER_M, TEL_BATCH_S, TEL_MAX_SAMPLES,
                         WHEEL_MIN_RATE_HZ)
 from firmware_bridge import messages as msg
-from server.hub import monotonic_us as mono_us  # the hub's clock, and the origin of every bench node clock
+from server.hub.service import monotonic_us as mono_us  # the hub's clock, and the origin of every bench node clock
 from server.sim.physics import ShuffleAthlete, Sled, SledAthlete, SledRun
 from server.sim.stations import HX711_OFFSET_COUNTS as HX711_OFFSET, HX711_SCALE_COUNTS_PER_N as HX711_SCALE
 

@@ -5,7 +5,7 @@
 A private Mosquitto; a publisher process sends ``--messages`` telemetry batches (15 wheel samples,
 like a bench sled) at QoS 0 as fast as it can; a subscriber in this process, alone, runs paho's
 loop in the main thread and counts them. Reported: the subscriber's CPU time per message (µs), for
-``paho.mqtt.client.Client`` and for ``server.mqtt_socket.BufferedClient``. No hub code runs.
+``paho.mqtt.client.Client`` and for ``server.mqtt.buffered_socket.BufferedClient``. No hub code runs.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import time
 import paho.mqtt.client as mqtt
 
 from firmware_bridge.wire import TOPIC_ROOT, topic
-from server.broker import ManagedBroker
-from server.mqtt_socket import BufferedClient
+from server.mqtt.broker import ManagedBroker
+from server.mqtt.buffered_socket import BufferedClient
 
 TOPIC = topic("bench-sled1", "tel")
 PAYLOAD = json.dumps({"v": 1, "boot_id": "b1", "seq": 1, "sensor": "wheel", "kind": "position",

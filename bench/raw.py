@@ -22,7 +22,7 @@ from bench.fleet import NodeFleet, join_or_kill
 from bench.hubproc import broker_pid
 from bench.plan import Pinning, Plan
 from bench.saturation import process_cpu_s, ramp
-from server.broker import ManagedBroker
+from server.mqtt.broker import ManagedBroker
 from server.protocol.messages import TOPIC_ROOT
 
 

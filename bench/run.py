@@ -40,7 +40,7 @@ from bench.plan import Pinning, Plan, tiny
 from bench.profile import Profiler
 from bench.raw import probe_process, raw_ceiling
 from bench.saturation import process_cpu_s, ramp, settle
-from server.broker import ManagedBroker
+from server.mqtt.broker import ManagedBroker
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 Log = Callable[[str], None]

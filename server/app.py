@@ -10,8 +10,8 @@ nothing is looked up by name, and nothing depends on the order of registration c
 
 What is built, and who gets it:
 
-- ``db`` (:class:`~server.store.db.Database`), ``hub`` (:class:`~server.hub.Hub`, with its
-  :class:`~server.broadcast.Broadcaster` on Socket.IO) and ``link`` (:class:`~server.mqtt_link.MqttLink`);
+- ``db`` (:class:`~server.store.db.Database`), ``hub`` (:class:`~server.hub.service.Hub`, with its
+  :class:`~server.hub.broadcast.Broadcaster` on Socket.IO) and ``link`` (:class:`~server.mqtt.link.MqttLink`);
 - ``auth`` (:class:`~server.auth.guard.Auth`): the ``/api/`` guard, the session/user routes, every
   write route and the Socket.IO control events;
 - ``classes`` (:class:`~server.classes.service.ClassService`): class routes and control events, a
@@ -38,16 +38,16 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from server.auth.guard import Auth, configure_session_cookie, install_guard
 from server.boards.display import DisplayFeatures
-from server.broadcast import Broadcaster
+from server.hub.broadcast import Broadcaster
 from server.classes.service import ClassService
 from server.config import Config, read_password
-from server.hub import Hub, monotonic_us
-from server.mqtt_link import MqttLink
-from server.run_journal import read_host_boot
+from server.hub.service import Hub, monotonic_us
+from server.mqtt.link import MqttLink
+from server.hub.run_journal import read_host_boot
 from server.setup.health import Thresholds
 from server.setup.service import ROOM as SETUP_ROOM
 from server.setup.service import SetupService
-from server.sio_transport import NoDelayHandler, hub_packet_class
+from server.web.sio_transport import NoDelayHandler, hub_packet_class
 from server.store.db import Database
 from server.web.api import DemoControl, api_blueprint
 from server.web.auth_api import auth_blueprint

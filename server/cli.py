@@ -95,7 +95,7 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
     except ModuleNotFoundError as exc:  # a sensor node's install (`pip install sledhub`) has no web stack
         print(f"sledhub: the hub needs its extra, pip install 'sledhub[hub]' ({exc})", file=sys.stderr)
         return 2
-    from server.broker import BrokerError, ManagedBroker
+    from server.mqtt.broker import BrokerError, ManagedBroker
 
     with ExitStack() as stack:
         if managed:
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _install_sigterm()
     if args.command == "node":
-        from server.nodeadmin import main_node_add
+        from server.mqtt.nodeadmin import main_node_add
         return main_node_add([a for a in args.rest if a != "--"])
     if args.command == "user":
         from server.auth.cli import main_user_add

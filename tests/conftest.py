@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 
-from server.broker import ManagedBroker
+from server.mqtt.broker import ManagedBroker
 
 LEAK_GRACE_S = 5.0
 

@@ -15,11 +15,11 @@ from server.boards.reader import BoardReader
 from server.boards.selection import Selection, SelectionError, parse_selection
 from server.boards.service import Leaderboards
 from server.errors import InvalidInput
-from server.station_setup import engine_config
+from server.hub.station_setup import engine_config
 from server.store.db import Database
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from server.hub.service import Hub
 
 LATEST_RESULTS = 8
 CLASS_FIELDS = ("id", "name", "state", "round_no", "rounds_total", "heat_no", "heats_in_round", "clock")

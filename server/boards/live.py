@@ -21,7 +21,7 @@ from server import engine as eng
 from server.engine.enums import AttemptState
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from server.hub.service import Hub
 
 Emit = Callable[[str, Any], None]
 Identify = Callable[[str | None, str], tuple[str, bool]]

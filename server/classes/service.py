@@ -43,7 +43,7 @@ from server.store.db import Database
 from server.classes.members import MemberStore
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from server.hub.service import Hub
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from server.store.db import Database
 from server.store.stations import Station
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from server.hub.service import Hub
 
 ROOM = "setup"
 NEW_NODES_SHOWN = 8

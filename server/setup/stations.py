@@ -12,7 +12,7 @@ becomes a :class:`~server.store.stations.Station`, or an error listing every pro
 - lane options that follow from the bindings are filled in unless given: ``split_roles`` (the bound
   split gates in order) and ``start_gate`` (a start sensor is bound); a bound turn gate needs
   ``shuttle_legs`` of 2 or more;
-- the whole config must be a valid engine configuration (:func:`server.station_setup.engine_config`).
+- the whole config must be a valid engine configuration (:func:`server.hub.station_setup.engine_config`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from server.errors import Conflict, InvalidInput
 from server.fields import clean_text
 from server.setup.health import KIND_LABELS
-from server.station_setup import engine_config
+from server.hub.station_setup import engine_config
 from server.store.stations import Binding, Station, valid_role
 
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

@@ -7,7 +7,7 @@ from typing import Any, Callable, Protocol
 
 from flask import Blueprint, jsonify, request
 
-from server.hub import Hub
+from server.hub.service import Hub
 from server.store.db import Database
 from server.web.errors import ApiError
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from server.fields import clean_text, number_in
-from server.hub import Hub
+from server.hub.service import Hub
 from server.web.errors import ApiError, json_body
 
 MAX_NAME = 40

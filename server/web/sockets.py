@@ -9,7 +9,7 @@ from flask import request
 from flask_socketio import SocketIO, emit
 
 from server.auth.guard import Auth
-from server.hub import Hub
+from server.hub.service import Hub
 from server.web.api import DemoOf
 
 

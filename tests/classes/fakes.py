@@ -1,5 +1,5 @@
 """A fake hub for class-service tests: records arm/go/stop/abort calls and finishes attempts on demand,
-storing and announcing results the way ``server.results_writer.ResultWriter`` does (commit, then
+storing and announcing results the way ``server.hub.results_writer.ResultWriter`` does (commit, then
 listeners)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from server.attempts import Assignment
+from server.hub.attempts import Assignment
 from server.store.db import Database
 from server.store.results import ResultStore, StoredResult
 from server.store.stations import Station, StationStore

@@ -242,7 +242,7 @@ def test_circuit_parameters_go_to_the_hub_for_the_class(service, hub, circuit_id
 
 
 def test_circuit_overrides_are_valid_engine_configs(hub, circuit_id, service):
-    from server.station_setup import engine_config
+    from server.hub.station_setup import engine_config
     circuit = service.circuits.get(circuit_id).circuit
     for station in hub.stations.all():
         if station.id in circuit.station_params:

@@ -109,7 +109,7 @@ def test_no_package_of_server_imports_one_that_imports_it_back():
 
 PURE_PACKAGES = ("server.engine", "server.protocol", "server.classes")
 """Imported with every module in them."""
-PURE_MODULES = ("server.errors", "server.clock_sync", "server.setup.wizards", "server.setup.stations",
+PURE_MODULES = ("server.errors", "server.hub.clock_sync", "server.setup.wizards", "server.setup.stations",
                 "server.boards.display")
 
 

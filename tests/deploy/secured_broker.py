@@ -20,7 +20,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from server.broker import find_mosquitto, free_port, wait_listening
+from server.mqtt.broker import find_mosquitto, free_port, wait_listening
 from tests.support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from server import nodeadmin
+from server.mqtt import nodeadmin
 from tests.deploy.secured_broker import ACL, DROPIN, SHIPPED_ACL_FILE, SHIPPED_PASSWD_FILE, dropin_directives
 
 REPO = Path(__file__).resolve().parents[2]

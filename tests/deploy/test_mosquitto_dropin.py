@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 import pytest
 
-from server import nodeadmin
+from server.mqtt import nodeadmin
 from tests.deploy.secured_broker import MqttProbe, SecuredBroker
 from tests.support.waiting import wait_for
 

@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from server import nodeadmin
-from server.nodeadmin import NodeAdminError, NodeCredentials
+from server.mqtt import nodeadmin
+from server.mqtt.nodeadmin import NodeAdminError, NodeCredentials
 
 @pytest.mark.parametrize("name", ["lane1", "sled-2", "A_b-9", "x" * 64])
 def test_valid_node_names(name):

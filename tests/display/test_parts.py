@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server import engine as eng
-from server.attempts import AttemptBook
+from server.hub.attempts import AttemptBook
 from server.boards.live import LiveTiles
 from server.boards.selection import BoardChoice, SelectionError, parse_selection
 from server.boards.service import day_bounds
-from server.broadcast import Broadcaster
+from server.hub.broadcast import Broadcaster
 from server.engine.enums import AttemptState, FalseStartPolicy, FalseStartReason
 
 

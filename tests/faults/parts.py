@@ -1,7 +1,7 @@
 """The real parts a fault is injected into: the hub as a process (``sledhub serve``), protocol-level
 lane nodes (paho clients speaking protocol v1, as a node would), a TCP proxy between a node and the
 broker that can be cut (a network partition without root tricks), and an HTTP client signed in as an
-instructor. The broker is :class:`server.broker.ManagedBroker`.
+instructor. The broker is :class:`server.mqtt.broker.ManagedBroker`.
 
 Times: node clocks in integer µs (``t_us``), waits in seconds.
 """
@@ -28,7 +28,7 @@ import paho.mqtt.client as mqtt
 
 from server.auth.roles import Role
 from server.auth.users import UserStore
-from server.broker import free_port
+from server.mqtt.broker import free_port
 from server.store.db import Database
 from server.store.stations import Binding, Station, StationStore
 from tests.support.waiting import wait_for

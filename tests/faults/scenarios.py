@@ -19,7 +19,7 @@ from typing import Callable
 
 import websocket
 
-from server.broker import ManagedBroker
+from server.mqtt.broker import ManagedBroker
 from server.store.backup import backups
 from tests.faults.parts import HubProc, LaneNode, Proxy, seed
 from tests.support.smallfs import SmallFs

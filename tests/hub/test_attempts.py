@@ -1,4 +1,4 @@
-from server.attempts import AttemptBook
+from server.hub.attempts import AttemptBook
 
 
 def test_heats_assign_athletes_and_rearmed_attempts_keep_them():

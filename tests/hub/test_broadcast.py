@@ -1,4 +1,4 @@
-from server.broadcast import ACK_TIMEOUT_US, Broadcaster
+from server.hub.broadcast import ACK_TIMEOUT_US, Broadcaster
 
 
 class FakeEmitter:

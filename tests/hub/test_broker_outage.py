@@ -13,7 +13,7 @@ import pytest
 
 from server.app import create_app
 from server.config import Config
-from server.hub import BROKER_GRACE_US
+from server.hub.service import BROKER_GRACE_US
 from server.store.stations import Binding, Station
 
 ROOT = "sledhub/v1/node/n2"

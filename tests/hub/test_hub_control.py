@@ -94,7 +94,7 @@ def test_the_watermark_waits_for_a_backlog_the_hub_is_working_off(tmp_path):
 def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
     """The process froze for 2 s: the messages sent meanwhile are still in the broker and the kernel.
     The watermark must not jump past them at the first tick after the stall."""
-    from server.hub import CATCH_UP_STEP_US
+    from server.hub.service import CATCH_UP_STEP_US
     base = Config()
     app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "s.db"))), connect_mqtt=False)
     try:

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from server.mqtt_socket import BufferedSocket
+from server.mqtt.buffered_socket import BufferedSocket
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from server.pipeline import Pipeline
+from server.hub.pipeline import Pipeline
 from tests.support.waiting import wait_for
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from server.hub import monotonic_us
-from server.mqtt_link import MqttLink
+from server.hub.service import monotonic_us
+from server.mqtt.link import MqttLink
 from tests.support.waiting import wait_for
 
 

@@ -1,4 +1,4 @@
-from server.router import Router
+from server.hub.router import Router
 from server.store.stations import Binding, Station
 
 

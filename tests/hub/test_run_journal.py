@@ -1,4 +1,4 @@
-"""A hub restart in the middle of a run costs nothing: the run journal (``server/run_journal.py``) brings
+"""A hub restart in the middle of a run costs nothing: the run journal (``server/hub/run_journal.py``) brings
 back the armed attempt and what was measured, and the finish published while the hub was down (here:
 handed to the new hub, as the broker's persistent session does) gets its exact time.
 
@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from server.app import create_app
 from server.config import Config
-from server.hub import monotonic_us
+from server.hub.service import monotonic_us
 from server.store.stations import Binding, Station
 from tests.support.waiting import wait_for
 

@@ -2,7 +2,7 @@
 
 import json
 
-from server.sio_transport import hub_packet_class
+from server.web.sio_transport import hub_packet_class
 from socketio import packet as sio_packet
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from server.mqtt_link import MqttLink
+from server.mqtt.link import MqttLink
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import urllib.request
 import psutil
 import pytest
 
-from server.broker import free_port
+from server.mqtt.broker import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.broker

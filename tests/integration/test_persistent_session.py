@@ -9,8 +9,8 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 
-from server.hub import monotonic_us
-from server.mqtt_link import MqttLink
+from server.hub.service import monotonic_us
+from server.mqtt.link import MqttLink
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.broker

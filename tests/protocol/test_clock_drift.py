@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from server.clock_sync import ClockSync
+from server.hub.clock_sync import ClockSync
 from server.protocol import ClockPong
 
 HOUR_US = 3_600_000_000

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.clock_sync import ClockSync
+from server.hub.clock_sync import ClockSync
 from server.protocol import ClockPong
 
 

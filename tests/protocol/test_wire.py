@@ -12,7 +12,7 @@ from firmware_bridge import messages as node_msg
 from firmware_bridge import wire
 from firmware_bridge.config import ID_PATTERN as NODE_ID_RE
 from server import protocol
-from server.nodeadmin import NODE_ID_RE as ADMIN_ID_RE
+from server.mqtt.nodeadmin import NODE_ID_RE as ADMIN_ID_RE
 from server.protocol.core import parse_topic
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ older boot arriving after the node reconnected does not take it offline."""
 
 from __future__ import annotations
 
-from server.nodes import NodeRegistry
+from server.hub.nodes import NodeRegistry
 from server.store.db import Database
 
 

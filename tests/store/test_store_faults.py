@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from server.app import create_app
-from server.attempts import AttemptBook
-from server.results_writer import ResultWriter
+from server.hub.attempts import AttemptBook
+from server.hub.results_writer import ResultWriter
 from server.store.db import Database
 from server.store.errors import EXIT_STORE, StoreCorrupt, StoreUnavailable
 from server.store.results import ResultStore
@@ -208,7 +208,7 @@ def test_a_backup_at_start_up_restores_every_result(tmp_path):
 
 def test_serve_takes_a_backup_at_start_up(tmp_path):
     import urllib.request
-    from server.broker import free_port
+    from server.mqtt.broker import free_port
     from server.store.backup import backups
     from tests.support.waiting import wait_for
     db_path, port = tmp_path / "state" / "sledhub.db", free_port()

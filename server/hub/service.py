@@ -1,6 +1,6 @@
 """The hub service: protocol → router → timing engine → store → broadcast, on the pipeline thread.
 
-``Hub`` owns one :class:`~server.pipeline.Pipeline`; MQTT messages and control calls from the web
+``Hub`` owns one :class:`~server.hub.pipeline.Pipeline`; MQTT messages and control calls from the web
 handlers are serialised through it, so the engine, the node registry and the attempt book are only
 ever touched by that one thread. Control methods (``arm``, ``go``, ``stop``, ``abort``) may be called
 from any thread: they run on the pipeline and return its answer.
@@ -17,17 +17,17 @@ from typing import Any, Callable
 
 from server import engine as eng
 from server.engine.enums import ACTIVE_STATES
-from server.attempts import AttemptBook, Assignment
-from server.broadcast import Broadcaster
-from server.clock_sync import ClockSync
-from server.nodes import NodeRegistry
-from server.pipeline import Pipeline
+from server.hub.attempts import AttemptBook, Assignment
+from server.hub.broadcast import Broadcaster
+from server.hub.clock_sync import ClockSync
+from server.hub.nodes import NodeRegistry
+from server.hub.pipeline import Pipeline
 from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, NodeStatus, Protocol,
                              SensorEvent, TelemetryBatch, make_command)
-from server.results_writer import ResultWriter
-from server.router import Router
-from server.run_journal import RunJournal
-from server.station_setup import engine_config
+from server.hub.results_writer import ResultWriter
+from server.hub.router import Router
+from server.hub.run_journal import RunJournal
+from server.hub.station_setup import engine_config
 from server.store.db import Database
 from server.store.results import ResultStore
 from server.store.stations import StationStore
@@ -342,7 +342,7 @@ class Hub:
         for listener in self.listeners:
             listener(out)
 
-    # restart safety (server/run_journal.py) -------------------------------------------------------
+    # restart safety (server/hub/run_journal.py) -------------------------------------------------------
     def _journal_arm(self, made: list[Assignment], t_us: int) -> None:
         """Start (or go on) journaling the heat's stations: what they start from, then the arm. Attempts
         of a class session are not journaled: the session re-arms its attempts in flight after a

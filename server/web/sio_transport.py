@@ -11,7 +11,7 @@ from typing import Any
 from socketio.packet import Packet
 from werkzeug.serving import WSGIRequestHandler
 
-from server.broadcast import FRAMES_EVENT
+from server.hub.broadcast import FRAMES_EVENT
 
 _FRAMES_PREFIX = f'["{FRAMES_EVENT}",'
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol
 log = logging.getLogger(__name__)
 
 FRAMES_EVENT = "frames"
-"""The Socket.IO event that carries live frames (``server.sio_transport`` encodes its payload once)."""
+"""The Socket.IO event that carries live frames (``server.web.sio_transport`` encodes its payload once)."""
 
 ACK_TIMEOUT_US = 2_000_000
 """A frame not acknowledged within 2 s is taken as lost, and the client gets the next one."""

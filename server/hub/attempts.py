@@ -51,7 +51,7 @@ class AttemptBook:
         return made
 
     def restore(self, made: list[Assignment]) -> None:
-        """Take back the assignments of a heat armed before a restart (``server/run_journal.py``)."""
+        """Take back the assignments of a heat armed before a restart (``server/hub/run_journal.py``)."""
         for a in made:
             self._by_attempt[a.attempt_id] = a
             self._current[a.station_id] = a

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from server.attempts import AttemptBook
-from server.broadcast import Broadcaster
+from server.hub.attempts import AttemptBook
+from server.hub.broadcast import Broadcaster
 from server.store.errors import StoreUnavailable
 from server.store.results import ResultStore, StoredResult
 
@@ -53,7 +53,7 @@ class ResultWriter:
     def finished(self, result: Any) -> StoredResult:
         """Store ``result`` (an engine ``AttemptResult``) and broadcast it once committed. A result of
         record is never written twice: when the attempt already has one (a run replayed after a hub
-        restart, ``server/run_journal.py``), that one stands and nothing is announced again."""
+        restart, ``server/hub/run_journal.py``), that one stands and nothing is announced again."""
         known = self.results.get(result.attempt_id)
         if known is not None:
             self.book.finished(result.attempt_id)

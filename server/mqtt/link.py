@@ -11,7 +11,7 @@ hub's own commands and pings. The hub publishes commands and clock pings with
 Session: persistent (``clean_session=False`` under the fixed client id): while the hub is away (a
 restart, a stall past the keepalive, the broker restarting with persistence), the broker keeps its
 subscriptions and queues what nodes publish for it (QoS 1 always; QoS 0 telemetry too when the broker
-sets ``queue_qos0_messages``, as ``server/broker.py`` and the deploy drop-in do), and delivers it all
+sets ``queue_qos0_messages``, as ``server/mqtt/broker.py`` and the deploy drop-in do), and delivers it all
 when the hub reconnects. The hub subscribes again on every connect anyway (a new broker, or one
 without persistence, has no session), which also brings the retained statuses.
 """
@@ -26,7 +26,7 @@ from typing import Callable
 
 import paho.mqtt.client as mqtt
 
-from server.mqtt_socket import BufferedClient
+from server.mqtt.buffered_socket import BufferedClient
 from server.protocol import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
