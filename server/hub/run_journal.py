@@ -17,7 +17,10 @@ runs with their exact times.
 ``hub_state`` keeps small bits of state the same way (the node clock samples, ``ClockSync.export``), so
 those queued messages are placed on the hub clock before the nodes have answered a new ping.
 
-Runs on the pipeline thread only (not thread-safe); all I/O goes through :class:`Database`.
+Runs on the pipeline thread only (not thread-safe); all I/O goes through :class:`Database`. When the
+database refuses a write (disk full, read-only: :class:`StoreUnavailable`) nothing raises: entries stay
+queued (at most :data:`MAX_PENDING`, the oldest dropped beyond) and a pending clear is retried, at every
+tick, until it takes writes again; the outage is logged once.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ import logging
 from typing import Any, Iterable
 
 from server.store.db import Database
+from server.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+MAX_PENDING = 100_000
+"""Entries kept in memory while the database refuses writes (about 10 min of a full class's telemetry)."""
 
 
 class RunJournal:
@@ -39,8 +46,12 @@ class RunJournal:
         self.host_boot = host_boot
         self._pending: list[tuple[str, str]] = []
         self._rows = 0          # rows written since the journal was last emptied
+        self._clear_due = False  # a clear the database refused: done before the next write
+        self._outage = False    # the database refuses writes (logged once)
         self.written = 0
         self.replayed = 0
+        self.dropped = 0        # entries dropped past MAX_PENDING during an outage
+        self._saved: dict[str, str] = {}  # what save_state last wrote, per key
 
     # writing ------------------------------------------------------------------------------------
     def add(self, kind: str, body: dict[str, Any]) -> None:
@@ -55,24 +66,54 @@ class RunJournal:
                              "x": [list(s) for s in samples]})
 
     def flush(self) -> None:
-        """Write the queued entries in one transaction."""
+        """Write the queued entries in one transaction (kept queued if the database refuses)."""
+        if self._clear_due and not self._delete_all():
+            return
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
-        with self.db.transaction() as conn:
+        rows = self._pending
+
+        def insert(conn: Any) -> None:
             if self._rows == 0:
                 self._mark_boot(conn)
             conn.executemany("INSERT INTO run_journal (kind, body) VALUES (?, ?)", rows)
-        self._rows += len(rows)
-        self.written += len(rows)
+
+        if self._write(insert):
+            self._pending = []
+            self._rows += len(rows)
+            self.written += len(rows)
+        elif len(self._pending) > MAX_PENDING:
+            extra = len(self._pending) - MAX_PENDING
+            del self._pending[:extra]
+            self.dropped += extra
 
     def clear(self) -> None:
-        """No attempt is active any more: forget every entry."""
+        """No attempt is active any more: forget every entry (retried at the next flush if refused)."""
         self._pending.clear()
-        if self._rows:
-            with self.db.transaction() as conn:
-                conn.execute("DELETE FROM run_journal")
+        if self._rows or self._clear_due:
+            self._delete_all()
+
+    def _delete_all(self) -> bool:
+        done = self._write(lambda conn: conn.execute("DELETE FROM run_journal"))
+        if done:
             self._rows = 0
+        self._clear_due = not done
+        return done
+
+    def _write(self, work: Any) -> bool:
+        """Run ``work(conn)`` in one transaction; False (logged once per outage) if the database refuses."""
+        try:
+            with self.db.transaction() as conn:
+                work(conn)
+        except StoreUnavailable as exc:
+            if not self._outage:
+                log.error("run journal kept in memory until the database takes writes again: %s", exc)
+            self._outage = True
+            return False
+        if self._outage:
+            log.info("run journal: the database takes writes again")
+        self._outage = False
+        return True
 
     def _mark_boot(self, conn) -> None:
         conn.execute("INSERT OR REPLACE INTO hub_state (key, value) VALUES ('host_boot', ?)",
@@ -99,9 +140,16 @@ class RunJournal:
         return out
 
     # small state ----------------------------------------------------------------------------------
-    def save_state(self, key: str, value: Any) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO hub_state (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+    def save_state(self, key: str, value: Any) -> bool:
+        """Keep ``value`` under ``key``; False if the database refused (the caller saves again later)."""
+        text = json.dumps(value, separators=(",", ":"))
+        if self._saved.get(key) == text:
+            return True  # unchanged since the last save: no write
+        done = self._write(lambda conn: conn.execute("INSERT OR REPLACE INTO hub_state (key, value) VALUES (?, ?)",
+                                                     (key, text)))
+        if done:
+            self._saved[key] = text
+        return done
 
     def load_state(self, key: str) -> Any:
         rows = self.db.query("SELECT value FROM hub_state WHERE key = ?", (key,))

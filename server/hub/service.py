@@ -117,11 +117,13 @@ class Hub:
 
     def stop(self) -> None:
         self.pipeline.stop()
-        self._persist(self.clock_us(), final=True)
+        self._persist(self.clock_us(), final=True)  # the journal never raises when the disk refuses
 
     def broker_state(self, connected: bool) -> None:
-        """The MQTT link lost (False) or regained (True) the broker; any thread."""
-        self.pipeline.post(lambda: self._broker_state(connected, self.clock_us()))
+        """The MQTT link lost (False) or regained (True) the broker; any thread. The time is read here,
+        not when the pipeline gets to it behind a backlog."""
+        now_us = self.clock_us()
+        self.pipeline.post(lambda: self._broker_state(connected, now_us))
 
     def _broker_state(self, connected: bool, now_us: int) -> None:
         if not connected:

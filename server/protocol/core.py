@@ -33,6 +33,9 @@ from server.protocol.validate import CHECKERS, Reject, parse_payload
 log = logging.getLogger(__name__)
 
 _PREFIX = TOPIC_ROOT + "/"
+EXPORT_HOLES = 256
+"""Holes per boot a saved sequence tracker keeps (:meth:`Protocol.export_seqs`): the save runs on the
+pipeline thread every 5 s, so it stays small however much telemetry a node lost."""
 
 
 def parse_topic(topic: Any) -> tuple[str, str]:
@@ -136,9 +139,13 @@ class Protocol:
             }
 
     def export_seqs(self) -> dict[str, dict[str, list[Any]]]:
-        """Every node's sequence trackers (per boot) as plain data, to survive a hub restart."""
+        """Every node's sequence trackers (per boot) as plain data, to survive a hub restart: the node's
+        current boot last, each with at most :data:`EXPORT_HOLES` holes (the older ones become the
+        floor: a seq there is late after the restart, as when the tracker itself forgets a hole)."""
         with self._lock:
-            return {nid: {bid: b.seqs.export() for bid, b in n.boots.items()} for nid, n in self._nodes.items()}
+            return {nid: {bid: b.seqs.export(EXPORT_HOLES)
+                          for bid, b in sorted(n.boots.items(), key=lambda kv: kv[0] == n.boot_id)}
+                    for nid, n in self._nodes.items()}
 
     def restore_seqs(self, state: dict[str, dict[str, list[Any]]], now_us: int) -> int:
         """Take back :meth:`export_seqs` (at start, before any message; ``now_us`` hub clock): a copy of
@@ -156,6 +163,7 @@ class Protocol:
                     except (Reject, TypeError, ValueError):
                         continue
                     self._boot(node, str(boot_id)).seqs = tracker
+                    node.boot_id = str(boot_id)  # exported last: the node's current boot
                     restored += 1
         return restored
 

@@ -40,10 +40,14 @@ class SeqTracker:
         self._ends: list[int] = []
         self._counted: list[bool] = []
 
-    def export(self) -> list[Any]:
-        """The tracker as plain JSON-able data (for :meth:`restore`)."""
-        return [self.next, self.floor, self.missing,
-                [[a, b, int(c)] for a, b, c in zip(self._starts, self._ends, self._counted)]]
+    def export(self, max_holes: int | None = None) -> list[Any]:
+        """The tracker as plain JSON-able data (for :meth:`restore`), with at most ``max_holes`` of the
+        newest holes: the older ones are forgotten as :meth:`_forget_oldest` does (the floor moves up)."""
+        keep = len(self._starts) if max_holes is None else min(max_holes, len(self._starts))
+        cut = len(self._starts) - keep
+        floor = self._ends[cut - 1] if cut else self.floor
+        return [self.next, floor, self.missing,
+                [[a, b, int(c)] for a, b, c in zip(self._starts[cut:], self._ends[cut:], self._counted[cut:])]]
 
     @classmethod
     def restore(cls, data: list[Any], max_holes: int = 4096) -> "SeqTracker":

@@ -32,6 +32,7 @@ from server.auth.guard import Auth
 from server.auth.roles import Role
 from server.errors import DomainError, InvalidInput
 from server.fields import is_int
+from server.store.errors import StoreUnavailable
 from server.web.errors import error_ack
 from server.classes.service import ClassService
 from server.classes.session import Event
@@ -113,6 +114,8 @@ def _handler(role: Role, call: Call, service: ClassService, auth: Auth) -> Calla
             return {"ok": True, "class": call(service, data)}
         except DomainError as exc:
             return error_ack(exc)
+        except StoreUnavailable as exc:  # the database refused the write: nothing changed, as over HTTP
+            return {"ok": False, "status": 503, "error": exc.message, "reason": exc.reason}
         except Exception as exc:  # every control gets an answer, never silence
             log.exception("control event failed")
             return {"ok": False, "status": 500, "error": f"the hub could not do that: {exc}"}

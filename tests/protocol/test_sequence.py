@@ -146,3 +146,26 @@ def test_a_tracker_survives_export_and_restore():
     assert (copy.next, copy.missing, copy.holes) == (13, 4, 3)
     assert [copy.add(s) for s in (6, 7, 3, 13)] == [DUPLICATE, FILLED, FILLED, NEW]
     assert copy.missing == 3
+
+
+def test_a_restore_takes_the_node_s_current_boot_back_as_current():
+    """Saved trackers come back with the boot the node was on; its older boot's Last Will stays stale."""
+    p = Protocol()
+    send(p, "status", f.status(boot_id="old"))
+    send(p, "evt", f.evt(seq=0, boot_id="old"))
+    send(p, "status", f.status(boot_id="new"))
+    send(p, "evt", f.evt(seq=0, boot_id="new"))
+    again = Protocol()
+    assert again.restore_seqs(p.export_seqs(), 0) == 2
+    assert again.stats()["nodes"]["sled1"]["boot_id"] == "new"
+    [last_will] = send(again, "status", f.status(boot_id="old", state="offline"))
+    assert last_will.stale
+
+
+def test_a_saved_tracker_keeps_only_its_newest_holes():
+    t = SeqTracker()
+    for seq in range(0, 1000, 2):  # 499 one-seq holes
+        t.add(seq)
+    copy = SeqTracker.restore(t.export(max_holes=10))
+    assert copy.holes == 10 and copy.floor == 978 and copy.missing == t.missing
+    assert copy.add(977) == LATE and copy.add(979) == FILLED and copy.add(998) == DUPLICATE

@@ -252,3 +252,42 @@ def test_health_probes_the_disk_at_most_every_5_s(tmp_path):
         now[0] += 5.0
         assert db.check_writable() is True and db.write_error is None
         db.close()
+
+
+def test_the_run_journal_keeps_its_entries_while_the_disk_is_full_and_never_raises(tmp_path):
+    from server.hub.run_journal import RunJournal
+    with SmallFs(tmp_path / "fs", size_kib=8192) as fs:
+        db = Database(fs.path / "sledhub.db")
+        journal = RunJournal(db, host_boot="boot-1")
+        journal.event("lane1", "start", "break", 1_000, None)
+        journal.flush()
+        fs.fill()
+        for i in range(400):  # enough to need new pages
+            journal.samples("sled1", "force", "force", [(2_000 + i, 150.0 + i, 1234)] * 8, 0)
+            journal.flush()
+        assert db.writable is False and journal.written == 1
+        assert journal.save_state("seqs", {"n": {"b": [1, 0, 0, [[5, 9, 1]] * 200]}}) is False
+        journal.clear()  # the last attempt finished while the disk was full: the clear waits too
+        fs.free()
+        journal.flush()
+        assert db.writable is True and db.query("SELECT COUNT(*) AS n FROM run_journal")[0]["n"] == 0
+        journal.event("lane1", "start", "break", 9_000, None)
+        journal.flush()
+        assert journal.entries() == [("event", {"s": "lane1", "r": "start", "k": "break", "t": 9_000, "v": None})]
+        db.close()
+
+
+def test_entries_queued_during_an_outage_are_written_once_the_disk_takes_writes(tmp_path):
+    from server.hub.run_journal import RunJournal
+    with SmallFs(tmp_path / "fs", size_kib=8192) as fs:
+        db = Database(fs.path / "sledhub.db")
+        journal = RunJournal(db, host_boot="boot-1")
+        fs.fill()
+        for i in range(400):
+            journal.samples("sled1", "force", "force", [(2_000 + i, 150.0 + i, 1234)] * 8, 0)
+            journal.flush()
+        assert journal.written == 0
+        fs.free()
+        journal.flush()
+        assert journal.written == 400 and len(journal.entries()) == 400
+        db.close()

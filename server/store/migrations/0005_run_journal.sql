@@ -1,4 +1,4 @@
--- What a hub restart must not lose (server/run_journal.py): the inputs of the attempts still armed or
+-- What a hub restart must not lose (server/hub/run_journal.py): the inputs of the attempts still armed or
 -- running, in the order the hub applied them, and small bits of hub state (node clock samples).
 CREATE TABLE run_journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
