@@ -1,0 +1,256 @@
+"""The end-to-end accuracy suite: real Mosquitto, real ``sledhub serve``, independent protocol nodes.
+
+``python -m tests.accuracy.runner --runs 300 --seed 1`` (``make accuracy``) sets up ``--rigs`` rigs of five
+nodes (see :mod:`tests.accuracy.rig`), creates their stations through ``/api/setup``, then runs heats
+(``POST /api/heats``, ``POST /api/heats/go``) of every station at once until ``--runs`` runs are done.
+Each heat has one perturbation besides the ones always on (clock offsets ±5 s, drift ±100 ppm,
+0–200 ms random delay with reordering, 10 % duplicates, a lane split across two nodes):
+
+- ``none``; ``stall``: the hub is frozen (SIGSTOP) 0.5–5 s during the runs, then SIGCONT;
+- ``hub_restart``: SIGTERM and start again on the same database during the runs;
+- ``broker_restart``: Mosquitto stopped and started again (same port) during the runs.
+
+It prints the table of :func:`tests.accuracy.check.table`, writes every failing run to
+``<workdir>/failures.txt`` and exits 1 when any run is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from server.broker import ManagedBroker
+from tests.accuracy.check import Outcome, compare, failed, table
+from tests.accuracy.emit import emit_lane, emit_sled
+from tests.accuracy.harness import Api, ApiError, Hub
+from tests.accuracy.node import Perturbation, ProtocolNode, Scheduler, hub_clock_us
+from tests.accuracy.rig import COUNTDOWN_S, StationPlan, build_rig, create_station
+from tests.accuracy.truth import SLED_DISTANCE_M, TIME_CAP_S, Expected, lane_run, sled_run
+
+PERTURBATIONS = ("none", "stall", "none", "hub_restart", "stall", "none", "broker_restart")
+DNF_P = 0.06
+
+
+@dataclass
+class Planned:
+    plan: StationPlan
+    attempt_id: str
+    heat_id: str
+    expected: Expected
+
+
+class Suite:
+    def __init__(self, workdir: Path, seed: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
+                 log=print):
+        self.workdir, self.seed, self.log = workdir, seed, log
+        self.rng = random.Random(seed)
+        self.perturbations = perturbations
+        self.broker = ManagedBroker(workdir=workdir / "broker")
+        self.hub: Hub | None = None
+        self.sched = Scheduler()
+        self.nodes: list[ProtocolNode] = []
+        self.plans: list[StationPlan] = []
+        self.wheel_m: dict[str, float] = {}
+        self.api: Api | None = None
+        self._rigs = rigs
+
+    # -- set-up ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.broker.start()
+        self.hub = Hub(self.workdir / "hub", self.broker)
+        self.hub.add_admin()
+        self.api = self.hub.start()
+        epoch = hub_clock_us()
+        for k in range(1, self._rigs + 1):
+            nodes, plans = build_rig(k, (self.broker.host, self.broker.port), self.sched, self.rng,
+                                     Perturbation(), epoch)
+            self.nodes += nodes
+            self.plans += plans
+        for n in self.nodes:
+            n.start()
+        self._wait(lambda: self._nodes_known(), 30, "every node online with its descriptor on /api/setup")
+        for plan in self.plans:
+            create_station(self.api, plan)
+            self.wheel_m[plan.id] = 0.0
+        self._wait(lambda: self._stations_ready(), 30, "every station ready (no missing role)")
+        self._wait(self._clocks_synced, 30, "a clock sample of every node")
+
+    def _nodes_known(self) -> bool:
+        view = self.api.get("/api/setup")
+        seen = {n.get("node_id") or n.get("id") for n in view.get("nodes", []) if n.get("sensors")}
+        return all(n.node_id in seen for n in self.nodes)
+
+    def _stations_ready(self) -> bool:
+        view = self.api.get("/api/setup")
+        mine = {s["id"]: s for s in view.get("stations", [])}
+        return all(p.id in mine and not mine[p.id].get("missing_roles") for p in self.plans)
+
+    def _clocks_synced(self) -> bool:
+        nodes = self.api.get("/api/nodes")
+        rows = nodes if isinstance(nodes, list) else nodes.get("nodes", [])
+        synced = {r.get("node_id") or r.get("id") for r in rows if _has_clock(r)}
+        return all(n.node_id in synced for n in self.nodes)
+
+    def _wait(self, pred, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if pred():
+                    return
+            except (OSError, ApiError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
+
+    def close(self) -> None:
+        for n in self.nodes:
+            try:
+                n.close()
+            except Exception:  # noqa: BLE001 - best effort while tearing down
+                pass
+        self.sched.close()
+        if self.hub is not None:
+            self.hub.stop()
+        self.broker.close()
+
+    # -- one heat of every station ---------------------------------------------------------------------
+    def heat(self, cycle: int, perturbation: str) -> list[Outcome]:
+        rng = self.rng
+        runs = {p.id: (lane_run if p.kind == "lane" else sled_run)(rng, rng.random() < DNF_P) for p in self.plans}
+        made = self.api.call("POST", "/api/heats", {"entries": [{"station_id": p.id, "athlete": f"c{cycle}"}
+                                                                for p in self.plans]})
+        by_station = {m["station_id"]: m for m in made}
+        go = self.api.call("POST", "/api/heats/go", {"station_ids": [p.id for p in self.plans]})
+        go_us = go["go_t_us"] + int(COUNTDOWN_S * 1e6)        # the GO signal (docs/api.md)
+        planned = []
+        end_us = go_us
+        for p in self.plans:
+            run = runs[p.id]
+            if p.kind == "lane":
+                emit_lane(self.sched, p, run, go_us)
+            else:
+                emit_sled(self.sched, p, run, go_us, self.wheel_m[p.id], -COUNTDOWN_S * 1e6)
+                self.wheel_m[p.id] += run.edges[-1][1] if run.edges else 0.0
+            end_us = max(end_us, go_us + (TIME_CAP_S * 1e6 if run.expected.status != "OK" else run.expected.time_us))
+            planned.append(Planned(p, by_station[p.id]["attempt_id"], by_station[p.id].get("heat_id", ""),
+                                   run.expected))
+        self._perturb(perturbation, go_us, end_us)
+        rows = self._collect({x.attempt_id for x in planned}, end_us)
+        outs = []
+        for x in planned:
+            got = [r for r in rows if _attempt(r) == x.attempt_id]
+            out = Outcome(cycle, x.plan.id, x.plan.case, perturbation, x.expected.status,
+                          got[0].get("status") if got else None, len(got))
+            if got:
+                compare(out, x.expected, got[0], go_us)
+            outs.append(out)
+        self._settle()
+        return outs
+
+    def _perturb(self, what: str, go_us: int, end_us: int) -> None:
+        rng = self.rng
+        if what == "none":
+            return
+        at_s = (go_us + rng.uniform(0.3, 0.8) * (end_us - go_us)) / 1e6 if what != "stall" else \
+            (go_us + rng.uniform(0.0, 0.7) * (end_us - go_us)) / 1e6
+        _sleep_until(at_s)
+        if what == "stall":
+            pause = rng.uniform(0.5, 5.0)
+            self.log(f"  stall {pause:.2f} s")
+            self.hub.freeze()
+            time.sleep(pause)
+            self.hub.thaw()
+        elif what == "hub_restart":
+            self.log("  hub restart")
+            self.hub.stop()
+            self.api = self.hub.start()
+        elif what == "broker_restart":
+            self.log("  broker restart")
+            self.broker.restart()
+
+    def _collect(self, attempts: set[str], end_us: int) -> list[dict[str, Any]]:
+        """Every stored result of these attempts, once all are there or 15 s after the last run's end."""
+        _sleep_until(end_us / 1e6)
+        deadline = time.monotonic() + 15.0
+        rows: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            try:
+                rows = [r for r in self.api.get("/api/results?limit=1000") if _attempt(r) in attempts]
+            except (OSError, ApiError):
+                rows = rows
+            if {_attempt(r) for r in rows} >= attempts:
+                time.sleep(0.5)      # a doubled result would come right after: look once more
+                return [r for r in self.api.get("/api/results?limit=1000") if _attempt(r) in attempts]
+            time.sleep(0.2)
+        return rows
+
+    def _settle(self) -> None:
+        """Before the next heat: the scheduler's queue has drained and no station still runs."""
+        self._wait(lambda: self.sched.pending() == 0, 20, "the nodes' send queue to drain")
+        self._wait(lambda: all(n.connected() for n in self.nodes), 30, "every node reconnected")
+
+
+def _attempt(row: dict[str, Any]) -> str | None:
+    """A stored result's attempt id: ``GET /api/results`` gives it as ``id``."""
+    return row.get("attempt_id") or row.get("id")
+
+
+def _has_clock(row: dict[str, Any]) -> bool:
+    clock = row.get("clock") or {}
+    return bool(clock.get("samples") or clock.get("offset_us") is not None or row.get("offset_us") is not None)
+
+
+def _sleep_until(t_s: float) -> None:
+    delay = t_s - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
+              log=print) -> list[Outcome]:
+    suite = Suite(workdir, seed, rigs, perturbations, log)
+    outcomes: list[Outcome] = []
+    try:
+        suite.start()
+        cycle = 0
+        while len(outcomes) < runs:
+            what = perturbations[cycle % len(perturbations)]
+            log(f"heat {cycle} ({what})")
+            outcomes += suite.heat(cycle, what)
+            cycle += 1
+    finally:
+        suite.close()
+    return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=300, help="at least this many runs (default 300)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rigs", type=int, default=3, help="rigs of 5 nodes, 2 lanes and 2 sleds each (default 3)")
+    p.add_argument("--perturbations", default=",".join(PERTURBATIONS),
+                   help="the heats' perturbations in turn (none, stall, hub_restart, broker_restart)")
+    p.add_argument("--workdir", help="keep the hub's database and logs here (default: a temporary folder)")
+    args = p.parse_args(argv)
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sledhub-accuracy-"))
+    t0 = time.monotonic()
+    outcomes = run_suite(workdir, args.seed, args.runs, args.rigs, tuple(args.perturbations.split(",")))
+    print(f"\n{len(outcomes)} runs, seed {args.seed}, {args.rigs} rigs, {time.monotonic() - t0:.0f} s, work dir {workdir}\n")
+    print(table(outcomes))
+    bad = failed(outcomes)
+    with open(workdir / "failures.txt", "w", encoding="utf-8") as f:
+        for o in bad:
+            f.write(f"heat {o.cycle} {o.station_id} {o.case} {o.perturbation}: expected {o.expected}, "
+                    f"got {o.got} x{o.copies}; {'; '.join(o.problems)}\n")
+    print(f"\n{len(bad)} wrong runs" + (f" (see {workdir / 'failures.txt'})" if bad else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
