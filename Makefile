@@ -4,13 +4,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test bench bench-profile setup system-demo system-test clean
+.PHONY: demo test accuracy bench bench-profile setup system-demo system-test clean
 
 demo: system-demo setup
 	$(VENV)/bin/sledhub demo --port $(PORT)
 
 test: system-test setup
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the end-to-end accuracy suite: >= 300 runs against a real hub and broker, a table of errors per field
+# (tests/accuracy/README.md; ACCURACY_ARGS e.g. "--seed 3 --runs 600 --broker-nodelay")
+ACCURACY_ARGS ?=
+accuracy: system-test setup
+	$(PY) -m tests.accuracy.runner --runs 300 $(ACCURACY_ARGS)
 
 bench: system-demo setup
 	$(PY) -m bench.run

@@ -54,14 +54,14 @@ def emit_sled(sched: Scheduler, plan: StationPlan, run: SledRun, go_us: int, bas
     for batch in batches(before + run.forces):
         due = go_us + due_us(batch)
 
-        def send_force(batch=batch):
+        def send_force(batch=batch, due=due):
             rows = [(go_us + t, *load_cell_reading(lc_node.sensors[lc], f)) for t, f in batch]
-            lc_node.samples(lc, "force", rows)
+            lc_node.samples(lc, "force", rows, due)
         _at(sched, due, send_force)
     for batch in batches(run.edges):
         due = go_us + due_us(batch)
 
-        def send_position(batch=batch):
+        def send_position(batch=batch, due=due):
             rows = [(go_us + t, *encoder_reading(enc_node.sensors[enc], base_m + x)) for t, x in batch]
-            enc_node.samples(enc, "position", rows)
+            enc_node.samples(enc, "position", rows, due)
         _at(sched, due, send_position)

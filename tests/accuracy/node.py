@@ -71,6 +71,8 @@ class Scheduler:
         self._n = itertools.count()
         self._cv = threading.Condition()
         self._stop = False
+        self.max_lag_s = 0.0
+        """The latest any callable ran after its time (s): the test's own delay, reported per heat."""
         self._thread = threading.Thread(target=self._run, name="acc-scheduler", daemon=True)
         self._thread.start()
 
@@ -97,7 +99,8 @@ class Scheduler:
                     self._cv.wait(wait)
                 if self._stop:
                     return
-                _, _, fn = heapq.heappop(self._heap)
+                due, _, fn = heapq.heappop(self._heap)
+            self.max_lag_s = max(self.max_lag_s, time.monotonic() - due)
             fn()
 
 
@@ -244,23 +247,24 @@ class ProtocolNode:
         payload = _json({"v": 1, "boot_id": self.boot_id, "seq": self._next_seq(), "sensor": sensor,
                          "kind": kind, "t_us": self.clock.node_us(true_us)})
         self.sent["evt"] += 1
-        self.send_later(self._topic("evt"), payload, 1)
+        self.send_later(self._topic("evt"), payload, 1, true_us / 1e6)
 
-    def samples(self, sensor: str, kind: str, rows: list[tuple[float, float, int]]) -> None:
-        """A batch of ``(true_us, value, raw)`` (1–512, in time order) as one ``tel``."""
+    def samples(self, sensor: str, kind: str, rows: list[tuple[float, float, int]], ready_us: float) -> None:
+        """A batch of ``(true_us, value, raw)`` (1–512, in time order) as one ``tel``, complete at ``ready_us``."""
         payload = _json({"v": 1, "boot_id": self.boot_id, "seq": self._next_seq(), "sensor": sensor,
                          "kind": kind, "samples": [[self.clock.node_us(t), v, r] for t, v, r in rows]})
         self.sent["tel"] += 1
-        self.send_later(self._topic("tel"), payload, 0)
+        self.send_later(self._topic("tel"), payload, 0, ready_us / 1e6)
 
-    def send_later(self, topic: str, payload: bytes, qos: int) -> None:
-        """The perturbation layer: a random delay, and sometimes a second copy (same ``seq``)."""
+    def send_later(self, topic: str, payload: bytes, qos: int, ready_s: float) -> None:
+        """The perturbation layer: sent a random delay after ``ready_s`` (the true time, monotonic s, when
+        the message was complete: so the test's own lag on a busy machine is not added to the delay),
+        and sometimes a second copy (same ``seq``)."""
         lo, hi = self._perturb.delay_s
-        now = time.monotonic()
-        self._sched.at(now + self._rng.uniform(lo, hi), lambda: self._publish(topic, payload, qos))
+        self._sched.at(ready_s + self._rng.uniform(lo, hi), lambda: self._publish(topic, payload, qos))
         if self._rng.random() < self._perturb.dup_p:
             self.sent["dup"] += 1
-            self._sched.at(now + self._rng.uniform(lo, hi), lambda: self._publish(topic, payload, qos))
+            self._sched.at(ready_s + self._rng.uniform(lo, hi), lambda: self._publish(topic, payload, qos))
 
     # -- clock and commands (§7, §8) ------------------------------------------------------------------
     def _on_message(self, client, userdata, msg) -> None:
