@@ -1,4 +1,4 @@
-"""Put every node on the hub clock: a ping/pong offset estimate per node boot, filtered by minimum RTT.
+"""Put every node on the hub clock: ping/pong offsets per node boot, min-RTT filtered, drift corrected.
 
 The exchange (``docs/protocol.md``, "Clock exchange"): the hub sends ping ``n`` at hub time ``t1``;
 the node stamps its clock ``t2`` when the ping arrives (and, optionally, ``t3`` when it answers); the
@@ -8,10 +8,30 @@ hub receives the pong at ``t4``::
     offset = ((t1 - t2) + (t4 - t3)) / 2      # = (t1 + t4) / 2 - t2 when t3 = t2
     t_hub  = t_node + offset
 
-Whatever the delays, the true offset lies within ``rtt / 2`` of a sample's estimate, so the sample
-with the smallest ``rtt`` among the last ``samples_per_boot`` is used (queueing only ever adds delay).
-A new boot id starts afresh (the node's clock restarted). Unanswered pings expire after
-``ping_timeout_us``; a pong that matches no pending ping is ignored.
+Whatever the delays, the true offset at ``t2`` lies within ``rtt / 2`` of a sample's estimate, so the
+*anchor* is the sample with the smallest ``rtt`` among the last ``samples_per_boot`` (queueing only
+ever adds delay; ties: the most recent).
+
+Drift: node crystals run up to ±100 ppm off the hub's (±6 ms per minute), so the offset is a line in
+the node's time, not a constant. Over the last ``window_samples`` samples (≈ 256 s at one ping per
+2 s) the hub takes the min-RTT sample of each of ``buckets`` consecutive groups and fits a line
+through them (least squares, weighted by ``1 / rtt²``); its slope is the drift (clamped to
+±``MAX_DRIFT_PPM``). A time is placed with an anchor sample plus the drift since it::
+
+    offset(t_node) = anchor.offset + drift · (t_node - anchor.t2)
+
+The anchor is the sample with the least error bound at later times, ``rtt / 2 + u · age``: ``u`` is
+``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
+``min_fit_span_us``; candidates: the last ``samples_per_boot``) and ``fitted_drift_error`` (5 ppm)
+once fitted (candidates: the whole window). With ±100 ppm, pings every 2 s and links that queue
+≈ 1 ms each way, times are placed within 1 ms after 16 exchanges and within ≈ 0.35 ms once the
+drift is fitted, for an hour and more (``tests/protocol/test_clock_drift.py``); a constant offset
+would be up to 3.2 ms off.
+
+Every boot keeps its own samples (the last ``boots_per_node`` boots of a node), so a repeated
+``online`` of the same boot changes nothing and a backlog of an earlier boot, delivered after the node
+rebooted, is still placed with that boot's offset. Unanswered pings expire after ``ping_timeout_us``;
+a pong that matches no pending ping is ignored.
 
 Pure: no I/O, no clock reads (the caller passes ``now_us``; a pong carries its receipt time ``rx_us``).
 Not thread-safe: use it from one thread (the hub's pipeline).
@@ -19,11 +39,18 @@ Not thread-safe: use it from one thread (the hub's pipeline).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.protocol import ClockPong, make_ping
+
+MAX_NODE_DRIFT = 100e-6
+"""How far (d offset / d t_node) a node's clock may drift before its drift is known: a crystal's ±100 ppm."""
+
+MAX_DRIFT_PPM = 500.0
+"""A fitted drift beyond this (ppm) is clamped: no crystal is that far off; the fit was fooled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +66,27 @@ class ClockSample:
 
 
 @dataclass(slots=True)
+class _BootClock:
+    window: deque                       # the last window_samples samples, oldest first
+    best: ClockSample | None = None     # the anchor: min rtt among the last samples_per_boot
+    drift: float = 0.0                  # d offset / d t_node (1e-6 = 1 ppm)
+    unsure: float = MAX_NODE_DRIFT      # how far the drift may be off (same unit)
+
+    def offset_at(self, t_node_us: int | None) -> int | None:
+        best = self.best
+        if best is None:
+            return None
+        if t_node_us is None or not self.drift:
+            return best.offset_us
+        return best.offset_us + round(self.drift * (t_node_us - best.t_node_us))
+
+
+@dataclass(slots=True)
 class _NodeClock:
     next_n: int = 0
     pending: OrderedDict = field(default_factory=OrderedDict)  # n -> t1_us, oldest first
-    boot_id: str | None = None
-    samples: deque = field(default_factory=deque)
-    best: ClockSample | None = None
+    boot_id: str | None = None                                  # the boot of the latest pong
+    boots: OrderedDict = field(default_factory=OrderedDict)    # boot_id -> _BootClock, oldest first
     pings: int = 0
     pongs: int = 0
     expired: int = 0
@@ -52,21 +94,50 @@ class _NodeClock:
     invalid: int = 0
 
 
+def fit_drift(samples: list[ClockSample], buckets: int) -> float:
+    """The drift (d offset / d t_node) of ``samples`` (oldest first): a line, weighted by ``1/rtt²``,
+    through the min-RTT sample of each of ``buckets`` consecutive groups; clamped to ±MAX_DRIFT_PPM."""
+    k = max(2, min(buckets, len(samples) // 2))
+    size = len(samples) / k
+    points = []
+    for i in range(k):
+        group = samples[round(i * size):round((i + 1) * size)]
+        s = min(reversed(group), key=lambda x: x.rtt_us)
+        points.append((s.t_node_us, s.offset_us, 1.0 / (s.rtt_us + 100) ** 2))
+    sw = sum(w for _, _, w in points)
+    mt = sum(t * w for t, _, w in points) / sw
+    mo = sum(o * w for _, o, w in points) / sw
+    stt = sum(w * (t - mt) ** 2 for t, _, w in points)
+    if stt <= 0:
+        return 0.0
+    slope = sum(w * (t - mt) * (o - mo) for t, o, w in points) / stt
+    limit = MAX_DRIFT_PPM * 1e-6
+    return max(-limit, min(limit, slope))
+
+
 class ClockSync:
     """Per-node clock offsets from ping/pong exchanges; see the module docstring."""
 
-    def __init__(self, *, samples_per_boot: int = 16, ping_timeout_us: int = 2_000_000, max_pending: int = 8):
-        if samples_per_boot < 1 or ping_timeout_us <= 0 or max_pending < 1:
-            raise ValueError("samples_per_boot, ping_timeout_us and max_pending must be positive")
+    def __init__(self, *, samples_per_boot: int = 16, ping_timeout_us: int = 2_000_000, max_pending: int = 8,
+                 window_samples: int = 128, buckets: int = 8, min_fit_span_us: int = 40_000_000,
+                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6):
+        if min(samples_per_boot, ping_timeout_us, max_pending, buckets, boots_per_node) < 1:
+            raise ValueError("samples_per_boot, ping_timeout_us, max_pending, buckets and boots_per_node "
+                             "must be positive")
         self.samples_per_boot = samples_per_boot
         self.ping_timeout_us = ping_timeout_us
         self.max_pending = max_pending
+        self.window_samples = max(window_samples, samples_per_boot)
+        self.buckets = buckets
+        self.min_fit_span_us = min_fit_span_us
+        self.boots_per_node = boots_per_node
+        self.fitted_drift_error = fitted_drift_error
         self._nodes: dict[str, _NodeClock] = {}
 
     def _clock(self, node: str) -> _NodeClock:
         clock = self._nodes.get(node)
         if clock is None:
-            clock = self._nodes[node] = _NodeClock(samples=deque(maxlen=self.samples_per_boot))
+            clock = self._nodes[node] = _NodeClock()
         return clock
 
     def _expire(self, clock: _NodeClock, now_us: int) -> None:
@@ -107,52 +178,79 @@ class ClockSync:
         if rtt < 0 or t3 < t2:
             clock.invalid += 1
             return None
-        if pong.boot_id != clock.boot_id:
-            clock.boot_id = pong.boot_id
-            clock.samples.clear()
-            clock.best = None
         sample = ClockSample(pong.n, t1, t4, t2, rtt, (t1 - t2 + t4 - t3) // 2)
-        clock.samples.append(sample)
+        self._add(clock, pong.boot_id, sample)
         clock.pongs += 1
-        clock.best = min(reversed(clock.samples), key=lambda s: s.rtt_us)  # ties: the most recent
         return sample
 
+    def _add(self, clock: _NodeClock, boot_id: str, sample: ClockSample) -> None:
+        boot = clock.boots.get(boot_id)
+        if boot is None:
+            boot = clock.boots[boot_id] = _BootClock(deque(maxlen=self.window_samples))
+            while len(clock.boots) > self.boots_per_node:
+                clock.boots.popitem(last=False)
+        else:
+            clock.boots.move_to_end(boot_id)
+        clock.boot_id = boot_id
+        window = boot.window
+        window.append(sample)
+        if len(window) >= 4 and window[-1].t_node_us - window[0].t_node_us >= self.min_fit_span_us:
+            boot.drift = fit_drift(list(window), self.buckets)
+            unsure, candidates = self.fitted_drift_error, len(window)
+        else:
+            boot.drift = 0.0
+            unsure, candidates = MAX_NODE_DRIFT, self.samples_per_boot
+        # the anchor: the least error bound at any later time, rtt/2 + (what drift may add since it)
+        recent = [window[i] for i in range(max(0, len(window) - candidates), len(window))]
+        boot.best = min(reversed(recent), key=lambda s: s.rtt_us / 2 - unsure * s.t_node_us)
+        boot.unsure = unsure
+
     def reset(self, node: str) -> None:
-        """Forget the node's samples and pending pings (e.g. it came online again)."""
+        """Forget everything about the node's clock (every boot's samples, pending pings)."""
         clock = self._nodes.get(node)
         if clock is not None:
             clock.pending.clear()
-            clock.samples.clear()
-            clock.best = None
+            clock.boots.clear()
             clock.boot_id = None
 
-    def _best(self, node: str, boot_id: str | None) -> ClockSample | None:
+    def _boot(self, node: str, boot_id: str | None) -> _BootClock | None:
         clock = self._nodes.get(node)
-        if clock is None or clock.best is None or (boot_id is not None and boot_id != clock.boot_id):
+        if clock is None:
             return None
-        return clock.best
+        return clock.boots.get(clock.boot_id if boot_id is None else boot_id)
 
-    def offset_us(self, node: str, boot_id: str | None = None) -> int | None:
-        """``t_hub - t_node`` for ``node`` (of ``boot_id`` if given), from the min-RTT sample; None if unknown."""
-        best = self._best(node, boot_id)
-        return None if best is None else best.offset_us
+    def offset_us(self, node: str, boot_id: str | None = None, t_node_us: int | None = None) -> int | None:
+        """``t_hub - t_node`` for ``node`` (of ``boot_id``, default the latest boot answering pings) at
+        node time ``t_node_us`` (drift corrected; None: at the anchor sample); None if unknown."""
+        boot = self._boot(node, boot_id)
+        return None if boot is None else boot.offset_at(t_node_us)
 
     def error_bound_us(self, node: str, boot_id: str | None = None) -> int | None:
-        """How far the offset can be from the truth: half the min RTT (rounded up)."""
-        best = self._best(node, boot_id)
-        return None if best is None else (best.rtt_us + 1) // 2
+        """How far a time placed now can be off: half the anchor's RTT (rounded up) plus what the drift
+        may have added since the anchor (up to the latest sample; see the module docstring)."""
+        boot = self._boot(node, boot_id)
+        if boot is None or boot.best is None:
+            return None
+        age_us = boot.window[-1].t_node_us - boot.best.t_node_us
+        return (boot.best.rtt_us + 1) // 2 + math.ceil(boot.unsure * age_us)
+
+    def drift_ppm(self, node: str, boot_id: str | None = None) -> float | None:
+        """How fast the node's clock runs against the hub's (ppm, positive: the node's runs fast; 0 until
+        the samples span ``min_fit_span_us``). The offset falls by this much per node µs."""
+        boot = self._boot(node, boot_id)
+        return None if boot is None else round(-boot.drift * 1e6, 3) + 0.0
 
     def jitter_us(self, node: str) -> int | None:
-        """Spread (max - min) of the offsets of the kept samples; None before the first."""
-        clock = self._nodes.get(node)
-        if clock is None or not clock.samples:
+        """Spread (max - min) of the offsets of the last ``samples_per_boot`` samples; None before the first."""
+        boot = self._boot(node, None)
+        if boot is None or not boot.window:
             return None
-        offsets = [s.offset_us for s in clock.samples]
+        offsets = [s.offset_us for s in list(boot.window)[-self.samples_per_boot:]]
         return max(offsets) - min(offsets)
 
     def to_hub_us(self, node: str, t_node_us: int, boot_id: str | None = None) -> int | None:
         """A node time on the hub clock; None until the node (boot) has answered a ping."""
-        off = self.offset_us(node, boot_id)
+        off = self.offset_us(node, boot_id, t_node_us)
         return None if off is None else t_node_us + off
 
     def describe(self, node: str) -> dict[str, Any]:
@@ -160,14 +258,16 @@ class ClockSync:
         clock = self._nodes.get(node)
         if clock is None:
             return {}
-        best = clock.best
+        boot = self._boot(node, None)
+        best = boot.best if boot else None
         return {
             "boot_id": clock.boot_id,
             "offset_us": best.offset_us if best else None,
             "rtt_us": best.rtt_us if best else None,
             "error_bound_us": self.error_bound_us(node),
             "jitter_us": self.jitter_us(node),
-            "samples": len(clock.samples),
+            "drift_ppm": self.drift_ppm(node),
+            "samples": min(len(boot.window), self.samples_per_boot) if boot else 0,
             "pending": len(clock.pending),
             "pings": clock.pings,
             "pongs": clock.pongs,

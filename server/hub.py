@@ -207,10 +207,8 @@ class Hub:
             # the Last Will of an earlier boot, delivered late: the node is up; ask it to re-announce
             self._rebirth(item.node)
         elif isinstance(item, NodeStatus):
-            if item.state == "online":
-                self.clock_sync.reset(item.node)
-                self.router.reset_node(item.node)
-                self._ping_node(item.node, rx_us)
+            if item.state == "online":  # clocks are kept per boot: a repeated online changes nothing
+                self._ping_node(item.node, self.clock_us())
             if self.nodes.status(item.node, item.state, item.boot_id):
                 self.broadcaster.event("node", {"id": item.node, "state": item.state})
         elif isinstance(item, NodeDescriptor):

@@ -12,6 +12,7 @@ hub's own commands and pings. The hub publishes commands and clock pings with
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Callable
 
@@ -42,6 +43,7 @@ class MqttLink:
             self.client.username_pw_set(username, password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         self.client.max_queued_messages_set(10000)
+        self.client.on_socket_open = self._on_socket_open
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -68,6 +70,13 @@ class MqttLink:
         return info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN
 
     # paho callbacks (network thread) -------------------------------------------------------------
+    def _on_socket_open(self, client, userdata, sock) -> None:
+        """No Nagle delay on the hub's socket: a clock ping must leave at once, not wait for an ACK."""
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):  # not TCP (a Unix socket, a WebSocket transport)
+            pass
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("broker %s:%s refused the hub: %s", self.host, self.port, reason_code)

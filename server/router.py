@@ -1,9 +1,10 @@
 """From sensors to stations: turns accepted protocol messages into timing-engine events.
 
 A binding says sensor ``node/sensor`` plays ``role`` at ``station``. Node edge times are put on the
-hub clock with the measured offset of the node's boot that stamped them (``ClockSync``); until the
-first clock exchange of that boot has answered (or for a backlog from an earlier boot), the offset is estimated from the message's receipt time (an upper bound that
-includes the transport delay, typically a few ms) and the event is marked provisional in the count.
+hub clock with the measured, drift-corrected offset of the node's boot that stamped them
+(``ClockSync``, at the edge's own node time). Only until the first clock exchange of that boot has
+answered is the offset estimated from receipt times (the smallest ``rx_us - t_us`` seen for that boot:
+an upper bound that includes the transport delay) and counted in ``provisional``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Callable, Iterable
 from server.engine import EngineEvent
 from server.store.stations import Station
 
-OffsetFn = Callable[[str, str | None], int | None]
+OffsetFn = Callable[[str, str | None, int], int | None]
+"""``(node_id, boot_id, t_node_us) -> t_hub - t_node`` (µs) at that node time, None when not measured."""
 
 
 class Router:
@@ -22,7 +24,7 @@ class Router:
     def __init__(self, offset_us: OffsetFn):
         self._offset_us = offset_us
         self._routes: dict[tuple[str, str], tuple[str, str]] = {}
-        self._provisional: dict[str, int] = {}
+        self._provisional: dict[tuple[str, str | None], int] = {}
         self.unbound = 0
         self.provisional = 0
 
@@ -35,19 +37,18 @@ class Router:
     def route_of(self, node_id: str, sensor_id: str) -> tuple[str, str] | None:
         return self._routes.get((node_id, sensor_id))
 
-    def reset_node(self, node_id: str) -> None:
-        """Forget the provisional offset of a node (on a new boot)."""
-        self._provisional.pop(node_id, None)
-
     def _offset(self, node_id: str, boot_id: str | None, t_node_us: int, rx_us: int) -> int:
-        off = self._offset_us(node_id, boot_id)
+        off = self._offset_us(node_id, boot_id, t_node_us)
         if off is not None:
             return off
         self.provisional += 1
         est = rx_us - t_node_us
-        prev = self._provisional.get(node_id)
+        key = (node_id, boot_id)
+        prev = self._provisional.get(key)
         if prev is None or est < prev:  # smallest apparent delay is the best estimate
-            self._provisional[node_id] = est
+            if prev is None and len(self._provisional) >= 1024:
+                self._provisional.pop(next(iter(self._provisional)))
+            self._provisional[key] = est
             prev = est
         return prev
 

@@ -41,6 +41,11 @@ def _no_rule(t_us: int, value: float) -> None:
     """Sample rule while nothing is being judged."""
 
 
+MARK_TOLERANCE_M = 1e-9
+"""A mark (split, finish) counts as reached when the distance is within this (m) of it: positions are
+``counts / counts_per_m``, so a sled stopping on the line can compute ``x - rest`` a few 1e-15 m short of
+``distance_m`` (16.0175 - 1.0175 = 14.999999999999998). 1 nm is far below one encoder count."""
+
 REST_JUMP_M = 1.0
 """With no wheel sample before the go command, a first sample this far (m) from ``rest_position_m``
 means the rest position was unknown (the count runs from the node's boot), not that the sled moved."""
@@ -205,7 +210,7 @@ class SledStation(StationRuntime):
             if self.attempt is None or self.attempt.state is not S.RUNNING:
                 return
         d = x - self.p0
-        if d >= self._next_mark_m:
+        if d >= self._next_mark_m - MARK_TOLERANCE_M:
             self._cross(t, x)
         elif d < -self._thr_m:
             self._backward(t, d)
@@ -227,7 +232,7 @@ class SledStation(StationRuntime):
         start = self._running_since(ev)
         if start is None or ev.role != "wheel" or ev.kind != "position" or ev.value is None:
             return None
-        if ev.value - self.p0 < self.cfg.distance_m:
+        if ev.value - self.p0 < self.cfg.distance_m - MARK_TOLERANCE_M:
             return None
         return ev.t_us - start
 
@@ -245,10 +250,10 @@ class SledStation(StationRuntime):
         a = self.attempt
         assert a is not None
         t0, x0 = self.pos_t[-2], self.pos_x[-2]
-        while self._marks and x - self.p0 >= self._marks[0][0]:
+        while self._marks and x - self.p0 >= self._marks[0][0] - MARK_TOLERANCE_M:
             dist, idx = self._marks.pop(0)
             target = self.p0 + dist
-            t_c = t0 + round((target - x0) / (x - x0) * (t - t0)) if x != x0 else t
+            t_c = t0 + round(min(1.0, (target - x0) / (x - x0)) * (t - t0)) if x != x0 else t
             if idx >= 0:
                 self._splits[idx] = t_c
                 self._next_mark_m = self._marks[0][0]

@@ -1,7 +1,7 @@
 """The latest reading of every sensor, bound or not, for ``/setup`` and the health checks.
 
 Fed with the protocol's ``tel`` batches and ``evt`` events (``hub.listeners``, on the pipeline thread;
-not thread-safe: use it from that thread only). Per ``(node, sensor)`` it keeps the last value and raw
+not thread-safe: use it from that thread only). Per ``(node, sensor)`` it keeps the newest (by node time) value and raw
 count, the beam state (broken/clear), samples per second over the last ``window_us`` (the rate the
 sensor really delivers), a load cell's raw counts of the last ``recent_us`` (for the zero-drift check) and the
 last fault. Sequence-numbered messages per node are counted too (the denominator of the loss %).
@@ -22,7 +22,8 @@ class Reading:
     sensor_id: str
     kind: str = ""                           # telemetry kind (force, position) or "beam"
     value: float | None = None               # force_n or position_m as the node computed it
-    raw: int | None = None                   # raw counts of the last sample
+    raw: int | None = None                   # raw counts of the newest sample (by node time)
+    t_us: int | None = None                  # node time of that sample
     beam: str | None = None                  # "broken" | "clear" (beams)
     breaks: int = 0
     rx_us: int = 0                           # hub time the last message arrived
@@ -65,7 +66,10 @@ class LiveReadings:
             return
         r = self._get(item.node, item.sensor)
         t_us, value, raw = item.samples[-1]
-        r.kind, r.value, r.raw, r.rx_us, r.boot_id = item.kind, value, raw, item.rx_us, item.boot_id
+        # batches can arrive out of order: the value shown is the newest by node time (of this boot)
+        if r.t_us is None or r.boot_id != item.boot_id or t_us >= r.t_us:
+            r.value, r.raw, r.t_us = value, raw, t_us
+        r.kind, r.rx_us, r.boot_id = item.kind, item.rx_us, item.boot_id
         r._rate.append((item.rx_us, len(item.samples)))
         if item.kind == "force":  # the zero-drift check averages a load cell's last second of raw counts
             horizon = item.rx_us - self.recent_us
@@ -91,7 +95,7 @@ class LiveReadings:
         """A node rebooted: beam states and counts start afresh."""
         for key, r in self.sensors.items():
             if key[0] == node:
-                r.beam, r.raw, r.value, r.fault = None, None, None, None
+                r.beam, r.raw, r.value, r.fault, r.t_us = None, None, None, None, None
                 r._recent.clear()
                 self.changed.add(key)
 

@@ -113,7 +113,7 @@ class SetupService:
             if w is not None:
                 cmds: list[Command] = []
                 for sample in item.samples:
-                    cmds += w.on_sample(sample[1], sample[2], item.rx_us / 1e6)
+                    cmds += w.on_sample(sample[1], sample[2], item.rx_us / 1e6, sample[0])
                 self._after(w, cmds, item.rx_us)
         elif kind is SensorEvent:
             self.readings.on_event(item)
@@ -237,7 +237,7 @@ class SetupService:
             elif kind == "encoder":
                 r = self.readings.get(node_id, sensor_id)
                 w = cls(wid, node_id, sensor_id, now_s, latest_counts=r.raw if r else None,  # type: ignore[call-arg]
-                        counts_per_m=calib.get("counts_per_m"))
+                        latest_t_us=r.t_us if r else None, counts_per_m=calib.get("counts_per_m"))
             else:
                 w = cls(wid, node_id, sensor_id, now_s, window_s=calib.get("window_s"))  # type: ignore[call-arg]
         except WizardError as exc:

@@ -113,7 +113,9 @@ class Wizard:
         return [] if self.state in TERMINAL else [*self.ACTIONS.get(self.state, ()), "cancel"]
 
     # -- inputs from the sensor and the node --------------------------------------------------------
-    def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
+    def on_sample(self, value: float | None, raw: int | None, now_s: float,
+                  t_us: int | None = None) -> list[Command]:
+        """One telemetry sample: ``value`` as the node computed it, ``raw`` counts, ``t_us`` node clock."""
         return []
 
     def on_event(self, kind: str, t_us: int, detail: dict[str, Any] | None, now_s: float) -> list[Command]:
@@ -232,7 +234,8 @@ class LoadCellWizard(Wizard):
     def _on_skip(self, params: dict[str, Any], now_s: float) -> list[Command]:
         return self._save(now_s)
 
-    def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
+    def on_sample(self, value: float | None, raw: int | None, now_s: float,
+                  t_us: int | None = None) -> list[Command]:
         if self.state not in SAMPLING or raw is None:
             return []
         self._samples.append(raw)
@@ -347,13 +350,18 @@ class LoadCellWizard(Wizard):
 class EncoderWizard(Wizard):
     """Start mark, pull a measured distance, save ``counts_per_m`` and ``invert``.
 
-    ``latest_counts``: the raw count of the sensor's last sample, if any (else the first sample after
-    *start* is the start: at most one count off). ``counts_per_m``: what the node uses now (for the live
-    distance estimate)."""
+    ``latest_counts``: the raw count of the sensor's newest sample (by node time ``latest_t_us``), if
+    any; else the earliest sample after *start*, by node time, is the start (at most one count off).
+    Samples may arrive out of order (QoS 1 retries, a node's outbox): the newest by node time counts,
+    never the last to arrive. ``counts_per_m``: what the node uses now (for the live distance
+    estimate)."""
 
     latest_counts: int | None = None
     counts_per_m: float | None = None
+    latest_t_us: int | None = None
     start_counts: int | None = None
+    start_t_us: int | None = None
+    start_from_first_sample: bool = False
     result_counts_per_m: float | None = None
     invert: bool = False
     distance_m: float | None = None
@@ -369,13 +377,14 @@ class EncoderWizard(Wizard):
                                              "Then press Start.")
 
     def _on_start(self, params: dict[str, Any], now_s: float) -> list[Command]:
-        self.start_counts = self.latest_counts
+        self.start_counts, self.start_t_us = self.latest_counts, self.latest_t_us
+        self.start_from_first_sample = False
         self._go(State.PULLING, now_s, "Pull the sled toward the athlete's end over a distance you measure with a "
                                        "tape (10 m is good). Enter the distance and press Done.")
         return []
 
     def _on_restart(self, params: dict[str, Any], now_s: float) -> list[Command]:
-        self.start_counts = None
+        self.start_counts, self.start_t_us = None, None
         self.__post_init__()
         self._touch(now_s)
         return []
@@ -399,13 +408,17 @@ class EncoderWizard(Wizard):
         self._go(State.SAVING, now_s, "Saving the wheel calibration on the sensor…")
         return [Command("calibrate", {"counts_per_m": round(cpm, 4), "invert": invert})]
 
-    def on_sample(self, value: float | None, raw: int | None, now_s: float) -> list[Command]:
+    def on_sample(self, value: float | None, raw: int | None, now_s: float,
+                  t_us: int | None = None) -> list[Command]:
         if raw is None:
             return []
-        self.latest_counts = raw
+        if t_us is None or self.latest_t_us is None or t_us >= self.latest_t_us:
+            self.latest_counts, self.latest_t_us = raw, t_us
         if self.state is State.PULLING:
-            if self.start_counts is None:
-                self.start_counts = raw
+            earlier = t_us is not None and self.start_t_us is not None and t_us < self.start_t_us
+            if self.start_counts is None or (self.start_from_first_sample and earlier):
+                self.start_counts, self.start_t_us = raw, t_us
+                self.start_from_first_sample = True
             self._touch(now_s)
         return []
 

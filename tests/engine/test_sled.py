@@ -283,3 +283,24 @@ def test_sled_results_do_not_depend_on_arrival(seed):
     shuffled = s.play(delay_us=jitter(seed), duplicate=lambda ev: (ev.t_us + seed) % 3 == 0,
                       advance_every=7).result("a1")
     assert shuffled == in_order
+
+
+@pytest.mark.parametrize("rest_counts", [407, 410, 413, 421])
+def test_a_pull_that_stops_exactly_on_the_finish_line_finishes(rest_counts):
+    """Issue 13 (1): positions are counts / counts-per-metre, so ``x - rest`` of a sled that stops on
+    the line can come out a hair short of ``distance_m`` in floating point (16.0175 - 1.0175 =
+    14.999999999999998). That was DNF time_cap with ``distance_m`` 15.0 and no finish."""
+    cpm = 400.0
+    cfg = sled(distance_m=15.0, time_cap_s=10.0)
+    s = Script((cfg,)).arm(0.5, S1="a1").go(1.0, "S1")
+    s.ev("S1", "wheel", "position", 0.2, rest_counts / cpm)
+    forces(s, 0.0, 4.0, 20.0)
+    forces(s, 4.0125, 9.0, 400.0)
+    last = rest_counts + 6000
+    for k in range(rest_counts + 1, last + 1):
+        s.ev("S1", "wheel", "position", 4.2 + (k - rest_counts) * 0.0005, k / cpm)
+    assert last / cpm - rest_counts / cpm < 15.0  # the case this test is about
+    r = s.play().result("a1")
+    assert r.status is ResultStatus.OK
+    assert r.finish_t_us == us(4.2 + 6000 * 0.0005)
+    assert r.metrics["distance_m"] == 15.0

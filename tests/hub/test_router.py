@@ -3,7 +3,7 @@ from server.store.stations import Binding, Station
 
 
 def _router(offsets):
-    r = Router(lambda node, boot: offsets.get((node, boot)))
+    r = Router(lambda node, boot, t_node: offsets.get((node, boot)))
     r.load([Station("lane1", "lane", "L", {}, (Binding("finish", "n1", "f"),))])
     return r
 
@@ -25,7 +25,7 @@ def test_without_a_measured_offset_the_smallest_apparent_delay_is_used():
 
 
 def test_a_telemetry_batch_is_routed_with_one_offset():
-    r = Router(lambda node, boot: 100)
+    r = Router(lambda node, boot, t_node: 100)
     r.load([Station("sled1", "sled", "S", {}, (Binding("wheel", "n2", "w"),))])
     assert r.batch_route("n2", "w", [(10, 0.5, 100), (20, 0.55, 110)], rx_us=0, boot_id="b") == ("sled1", "wheel", 100)
     assert r.batch_route("n2", "w", [], rx_us=0, boot_id="b") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from server.setup.wizards import (BeamWizard, Command, EncoderWizard, LoadCellWizard, State, WizardError)
@@ -246,3 +248,53 @@ def test_dual_beam_reports_how_far_apart_its_beams_break():
     w.on_event("break", 1_000_000, {"edges_us": [998_000, 1_000_000]}, 1.0)
     w.on_event("restore", 1_300_000, None, 1.3)
     assert w.view()["live"]["dual_gap_ms"] == 2.0 and w.passes == 1
+
+
+# -- encoder under reordering (issue 13, 3) -------------------------------------------------------------
+def reordered(samples: list[tuple[int, int]], seed: int) -> list[tuple[int, int]]:
+    """``(t_us, counts)`` in an arrival order where each sample is delayed 0–200 ms at random."""
+    rng = random.Random(seed)
+    return [s for _, s in sorted((t + rng.randrange(200_000), (t, c)) for t, c in samples)]
+
+
+def pull(w: EncoderWizard, start: int, counts: int, t0_us: int, seed: int) -> None:
+    """A 10 m pull of ``counts`` edges (one sample per edge, 1 ms apart), delivered out of order."""
+    edges = [(t0_us + i * 1000, start + i) for i in range(1, counts + 1)]
+    for t, c in reordered(edges, seed):
+        w.on_sample(None, c, t / 1e6, t)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_encoder_takes_the_newest_reading_by_node_time_not_the_last_to_arrive(seed):
+    w = EncoderWizard("w2", "n", "wheel", started_s=0.0)
+    for t, c in reordered([(i * 1000, 100 + i) for i in range(300)], seed):  # a nudge before the start
+        w.on_sample(None, c, t / 1e6, t)
+    assert (w.latest_counts, w.latest_t_us) == (399, 299_000)
+    w.act("start", {}, 1.0)
+    assert w.start_counts == 399
+    pull(w, 399, 4000, 2_000_000, seed + 100)
+    assert w.latest_counts == 4399
+    assert w.act("finish", {"distance_m": 10}, 9.0) == [Command("calibrate", {"counts_per_m": 400.0,
+                                                                               "invert": False})]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_encoder_without_a_reading_before_start_starts_at_the_earliest_sample(seed):
+    w = EncoderWizard("w2", "n", "wheel", started_s=0.0)
+    w.act("start", {}, 1.0)
+    pull(w, 0, 4000, 2_000_000, seed)
+    assert (w.start_counts, w.start_t_us) == (1, 2_001_000)  # the first edge: one count from rest
+    assert w.act("finish", {"distance_m": 10}, 9.0) == [Command("calibrate", {"counts_per_m": 399.9,
+                                                                               "invert": False})]
+
+
+def test_live_readings_show_the_newest_sample_by_node_time():
+    from server.protocol import TelemetryBatch
+    from server.setup.readings import LiveReadings
+    readings = LiveReadings()
+    newer = TelemetryBatch("n", "b1", 2, "wheel", "position", ((2_000, 0.5, 200), (3_000, 0.51, 204)), 10, True)
+    older = TelemetryBatch("n", "b1", 1, "wheel", "position", ((1_000, 0.4, 160),), 11, True)
+    readings.on_batch(newer)
+    readings.on_batch(older)  # arrives last, but is older
+    r = readings.get("n", "wheel")
+    assert (r.raw, r.t_us, r.value) == (204, 3_000, 0.51)

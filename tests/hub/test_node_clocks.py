@@ -1,0 +1,82 @@
+"""The hub keeps each node's measured clock offset through repeated ``online`` statuses of the same boot
+(a duplicate, a ``rebirth`` answer, the retained status again after the hub reconnected): issue 13 (2).
+
+Messages go through the hub's one message seam (``Hub._on_message``) with injected receipt times; the
+hub is not started, so everything runs on the calling thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from server.app import create_app
+from server.config import Config
+from server.store.stations import Binding, Station
+
+ROOT = "sledhub/v1/node"
+OFFSET_US = -4_700_000   # t_hub = t_node + OFFSET_US
+
+
+@pytest.fixture
+def hub(tmp_path):
+    base = Config()
+    now = [0]
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "h.db"))), connect_mqtt=False,
+                     clock_us=lambda: now[0])
+    app.hub.now = now
+    sent: list[tuple[str, bytes]] = []
+    app.hub.attach_publisher(lambda topic, payload, qos: sent.append((topic, payload)) or True)
+    app.hub.stations.upsert(Station("lane1", "lane", "Lane 1", {}, (Binding("finish", "n2", "f"),)))
+    app.hub.reload_stations()
+    app.hub.sent = sent
+    yield app.hub
+    app.stop()
+
+
+def push(hub, suffix: str, rx_us: int, **body) -> None:
+    hub.now[0] = rx_us
+    hub._on_message(f"{ROOT}/n2/{suffix}", json.dumps({"v": 1, **body}).encode(), rx_us)
+
+
+def online(hub, rx_us: int, boot: str = "b1") -> None:
+    push(hub, "status", rx_us, node="n2", state="online", boot_id=boot)
+
+
+def answer_last_ping(hub, rx_us: int, boot: str = "b1", rtt_us: int = 400) -> None:
+    """The node answers the hub's latest ping: it arrived halfway through a ``rtt_us`` round trip."""
+    n = json.loads(hub.sent[-1][1])["n"]
+    t_node = rx_us - rtt_us // 2 - OFFSET_US
+    push(hub, "clock/pong", rx_us, boot_id=boot, n=n, t_us=t_node)
+
+
+def finish_break_hub_us(hub, t_node_us: int, rx_us: int, seq: int, boot: str = "b1") -> int:
+    """The hub time the hub gives a finish-gate break the node stamped ``t_node_us``."""
+    push(hub, "evt", rx_us, boot_id=boot, seq=seq, sensor="f", kind="break", t_us=t_node_us)
+    return hub.router.event("n2", "f", "break", t_node_us, rx_us, boot_id=boot).t_us
+
+
+def test_a_repeated_online_of_the_same_boot_keeps_the_measured_offset(hub):
+    online(hub, 1_000_000)
+    answer_last_ping(hub, 1_000_400)
+    t_node = 10_000_000 - OFFSET_US
+    assert finish_break_hub_us(hub, t_node, rx_us=10_019_000, seq=0) == 10_000_000
+    online(hub, 10_100_000)  # the same boot again: a duplicate, a rebirth answer, a reconnect
+    # before the answer to the ping it triggers arrives, the offset is still the measured one (not the
+    # receipt-time estimate, which is late by the transport delay: 19 ms here)
+    assert finish_break_hub_us(hub, t_node + 500_000, rx_us=10_519_000, seq=1) == 10_500_000
+    assert hub.router.provisional == 0
+
+
+def test_a_new_boot_is_placed_by_its_own_samples_and_the_old_boots_backlog_by_its(hub):
+    online(hub, 1_000_000)
+    answer_last_ping(hub, 1_000_400)
+    online(hub, 20_000_000, boot="b2")  # the node rebooted: its clock restarted at another offset
+    n = json.loads(hub.sent[-1][1])["n"]
+    push(hub, "clock/pong", 20_000_400, boot_id="b2", n=n, t_us=20_000_200 - 777)   # b2: offset +777 µs
+    assert finish_break_hub_us(hub, 21_000_000 - 777, rx_us=21_010_000, seq=0, boot="b2") == 21_000_000
+    # a backlog of the earlier boot, delivered late, is still placed with b1's measured offset
+    assert finish_break_hub_us(hub, 19_000_000 - OFFSET_US, rx_us=21_020_000, seq=5) == 19_000_000
+    assert hub.router.provisional == 0
