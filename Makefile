@@ -13,7 +13,7 @@ test: system-test setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # the end-to-end accuracy suite: >= 300 runs against a real hub and broker, a table of errors per field
-# (tests/accuracy/README.md; ACCURACY_ARGS e.g. "--seed 3 --runs 600 --broker-nodelay")
+# (tests/accuracy/README.md; ACCURACY_ARGS e.g. "--seed 3 --runs 600 --rigs 2")
 ACCURACY_ARGS ?=
 accuracy: system-test setup
 	$(PY) -m tests.accuracy.runner --runs 300 $(ACCURACY_ARGS)

@@ -52,9 +52,11 @@ def sled_sensors(reversed_wheel: bool) -> list[Sensor]:
 
 
 def build_rig(k: int, broker: tuple[str, int], sched: Scheduler, rng: random.Random,
-              perturb: Perturbation, epoch_us: int) -> tuple[list[ProtocolNode], list[StationPlan]]:
+              perturb: Perturbation, epoch_us: int, max_drift_ppm: float = 100.0
+              ) -> tuple[list[ProtocolNode], list[StationPlan]]:
     def node(name: str, sensors: list[Sensor]) -> ProtocolNode:
-        clock = NodeClock(offset_s=rng.uniform(-5.0, 5.0), drift_ppm=rng.uniform(-100.0, 100.0), epoch_us=epoch_us)
+        clock = NodeClock(offset_s=rng.uniform(-5.0, 5.0), drift_ppm=rng.uniform(-max_drift_ppm, max_drift_ppm),
+                          epoch_us=epoch_us)
         return ProtocolNode(f"r{k}-{name}", broker, clock, sensors, sched, random.Random(rng.getrandbits(64)), perturb)
 
     ga, gb, gc = node("gate-a", beams("g1")), node("gate-b", beams("g1", "g2")), node("gate-c", beams("g1", "g2", "g3"))

@@ -51,14 +51,11 @@ class Planned:
 
 class Suite:
     def __init__(self, workdir: Path, seed: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-                 log=print, broker_nodelay: bool = False):
+                 log=print, max_drift_ppm: float = 100.0):
         self.workdir, self.seed, self.log = workdir, seed, log
         self.rng = random.Random(seed)
         self.perturbations = perturbations
-        # the broker as the hub's own ManagedBroker writes it; ``broker_nodelay`` adds set_tcp_nodelay
-        # (finding F1 in /work/notes/acc-findings.md: without it Nagle skews clock offsets by ~20 ms)
-        self.broker = ManagedBroker(workdir=workdir / "broker",
-                                    extra_config=["set_tcp_nodelay true"] if broker_nodelay else [])
+        self.broker = ManagedBroker(workdir=workdir / "broker")   # configured as the hub's own managed broker
         self.hub: Hub | None = None
         self.sched = Scheduler()
         self.nodes: list[ProtocolNode] = []
@@ -68,6 +65,7 @@ class Suite:
         self._rigs = rigs
         self.lag_s = 0.0
         self.discarded = 0
+        self.max_drift_ppm = max_drift_ppm
 
     # -- set-up ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -78,7 +76,7 @@ class Suite:
         epoch = hub_clock_us()
         for k in range(1, self._rigs + 1):
             nodes, plans = build_rig(k, (self.broker.host, self.broker.port), self.sched, self.rng,
-                                     Perturbation(), epoch)
+                                     Perturbation(), epoch, self.max_drift_ppm)
             self.nodes += nodes
             self.plans += plans
         for n in self.nodes:
@@ -239,8 +237,8 @@ def _sleep_until(t_s: float) -> None:
 
 
 def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-              log=print, broker_nodelay: bool = False) -> list[Outcome]:
-    suite = Suite(workdir, seed, rigs, perturbations, log, broker_nodelay)
+              log=print, max_drift_ppm: float = 100.0) -> list[Outcome]:
+    suite = Suite(workdir, seed, rigs, perturbations, log, max_drift_ppm)
     outcomes: list[Outcome] = []
     try:
         suite.start()
@@ -270,14 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rigs", type=int, default=3, help="rigs of 5 nodes, 2 lanes and 2 sleds each (default 3)")
     p.add_argument("--perturbations", default=",".join(PERTURBATIONS),
                    help="the heats' perturbations in turn (none, stall, hub_restart, broker_restart)")
-    p.add_argument("--broker-nodelay", action="store_true",
-                   help="set_tcp_nodelay in the broker's config (not in the hub's ManagedBroker or deploy drop-in yet)")
+    p.add_argument("--max-drift-ppm", type=float, default=100.0, help="node clocks drift up to ± this (default 100)")
     p.add_argument("--workdir", help="keep the hub's database and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sledhub-accuracy-"))
     t0 = time.monotonic()
     outcomes = run_suite(workdir, args.seed, args.runs, args.rigs, tuple(args.perturbations.split(",")),
-                         broker_nodelay=args.broker_nodelay)
+                         max_drift_ppm=args.max_drift_ppm)
     print(f"\n{len(outcomes)} runs, seed {args.seed}, {args.rigs} rigs, {time.monotonic() - t0:.0f} s, work dir {workdir}\n")
     print(table(outcomes))
     bad = failed(outcomes)
