@@ -35,10 +35,10 @@ from tests.accuracy.truth import SLED_DISTANCE_M, TIME_CAP_S, Expected, lane_run
 
 PERTURBATIONS = ("none", "stall", "none", "hub_restart", "stall", "none", "broker_restart")
 DNF_P = 0.06
-LAG_LIMIT_S = 0.1
+LAG_LIMIT_S = 0.15
 """A heat in which the test itself sent something more than this late (its scheduler starved on a busy
-machine) did not get the perturbation it asked for (delays would exceed 0–200 ms): it is run again and
-counted as discarded, never judged."""
+machine) did not get the perturbation it asked for (delays would exceed 0–200 ms by more than the hub's
+300 ms lateness bound leaves room for): it is run again and counted as discarded, never judged."""
 
 
 @dataclass
@@ -251,7 +251,7 @@ def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tup
             if suite.lag_s > LAG_LIMIT_S:
                 suite.discarded += 1
                 log(f"  discarded: the test sent {suite.lag_s * 1e3:.0f} ms late (limit {LAG_LIMIT_S * 1e3:.0f} ms)")
-                if suite.discarded > max(3, cycle // 2):
+                if suite.discarded > 3 + cycle // 2:
                     raise RuntimeError(f"{suite.discarded} of {cycle} heats discarded: the machine is too busy")
                 continue
             outcomes += outs
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=300, help="at least this many runs (default 300)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--rigs", type=int, default=3, help="rigs of 5 nodes, 2 lanes and 2 sleds each (default 3)")
+    p.add_argument("--rigs", type=int, default=2, help="rigs of 5 nodes, 2 lanes and 2 sleds each (default 2)")
     p.add_argument("--perturbations", default=",".join(PERTURBATIONS),
                    help="the heats' perturbations in turn (none, stall, hub_restart, broker_restart)")
     p.add_argument("--max-drift-ppm", type=float, default=100.0, help="node clocks drift up to ± this (default 100)")
