@@ -17,7 +17,7 @@ LIMIT_US_MS = 1.0          # µs fields: within 1 ms
 LIMIT_ROUNDED_MS = 1.5     # fields rounded to the ms: 1 ms + the rounding
 LIMIT_PCT = 1.0
 FIELDS_MS = ("time", "time_s", "reaction_s", "split_s")
-FIELDS_PCT = ("peak_force_n", "mean_force_n", "peak_power_w")
+FIELDS_PCT = ("peak_force_n", "mean_force_n", "peak_power_w", "counts_per_m", "scale_counts_per_n")
 
 
 @dataclass
@@ -104,6 +104,32 @@ def table(outcomes: list[Outcome]) -> str:
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def check_calibrations(results: dict[str, dict[str, Any]], plans) -> list[Outcome]:
+    """One ``calibration`` outcome per sled: what the hub's wizards sent against the sensors as built
+    (``tests.accuracy.node``): counts per metre and scale within 1 %, offset within 1 count, ``invert``
+    exactly when the wheel is wired the other way round."""
+    from tests.accuracy.node import ENCODER_TRUE_COUNTS_PER_M, LOAD_CELL_TRUE
+    out = []
+    for plan in plans:
+        if plan.id not in results:
+            continue
+        wheel, force = results[plan.id]["wheel"], results[plan.id]["force"]
+        node, enc = plan.roles["wheel"]
+        reversed_wheel = bool(node.sensors[enc].wiring.get("reversed"))
+        o = Outcome(-1, plan.id, "calibration", "setup", "DONE", "DONE", 1)
+        _err(o, "counts_per_m", abs(wheel["counts_per_m"] - ENCODER_TRUE_COUNTS_PER_M) / ENCODER_TRUE_COUNTS_PER_M * 100,
+             LIMIT_PCT, f"counts_per_m {wheel['counts_per_m']} vs {ENCODER_TRUE_COUNTS_PER_M}")
+        if wheel["invert"] is not reversed_wheel:
+            o.problems.append(f"invert {wheel['invert']} for a wheel wired {'reversed' if reversed_wheel else 'right'}")
+        true_scale = LOAD_CELL_TRUE["scale_counts_per_n"]
+        _err(o, "scale_counts_per_n", abs(force["scale_counts_per_n"] - true_scale) / true_scale * 100, LIMIT_PCT,
+             f"scale_counts_per_n {force['scale_counts_per_n']} vs {true_scale}")
+        if abs(force["offset_counts"] - LOAD_CELL_TRUE["offset_counts"]) > 1:
+            o.problems.append(f"offset_counts {force['offset_counts']} vs {LOAD_CELL_TRUE['offset_counts']}")
+        out.append(o)
+    return out
 
 
 def failed(outcomes: list[Outcome]) -> list[Outcome]:

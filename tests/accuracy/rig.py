@@ -8,7 +8,7 @@ One *rig* is five nodes, as in the third party's test (issue 13):
 | ``r<k>-gate-b`` | beams ``g1``, ``g2`` | lane ``r<k>-lane-a`` ``split1``, ``finish`` (one lane split across two nodes) |
 | ``r<k>-gate-c`` | beams ``g1``, ``g2``, ``g3`` | lane ``r<k>-lane-b`` ``start``, ``split1``, ``finish`` |
 | ``r<k>-sled-a`` | load cell ``lc``, encoder ``enc`` | sled ``r<k>-sled-a`` ``force``, ``wheel`` |
-| ``r<k>-sled-b`` | load cell ``lc``, encoder ``enc`` (wired the other way round, ``invert``) | sled ``r<k>-sled-b`` |
+| ``r<k>-sled-b`` | load cell ``lc``, encoder ``enc`` (wired the other way round) | sled ``r<k>-sled-b`` |
 
 Every node gets its own clock offset (±5 s) and drift (±100 ppm) from the seed.
 """
@@ -19,8 +19,7 @@ import random
 from dataclasses import dataclass
 
 from tests.accuracy.harness import Api
-from tests.accuracy.node import (ENCODER_TRUE_COUNTS_PER_M, LOAD_CELL_TRUE, NodeClock, Perturbation, ProtocolNode,
-                                 Scheduler, Sensor)
+from tests.accuracy.node import NodeClock, Perturbation, ProtocolNode, Scheduler, Sensor
 from tests.accuracy.truth import SLED_DISTANCE_M, TIME_CAP_S
 
 COUNTDOWN_S = 1.0
@@ -45,10 +44,11 @@ def beams(*ids: str) -> list[Sensor]:
 
 
 def sled_sensors(reversed_wheel: bool) -> list[Sensor]:
+    """A load cell and a wheel that start uncalibrated (the suite calibrates them on ``/api/setup``)."""
     return [Sensor("lc", "load_cell", wiring={"dout": 5, "sck": 6}, rate_hz=80,
-                   calibration={**LOAD_CELL_TRUE, "uncalibrated": False}),
+                   calibration={"scale_counts_per_n": 1.0, "offset_counts": 0.0, "uncalibrated": True}),
             Sensor("enc", "encoder", wiring={"a": 17, "b": 27, "reversed": reversed_wheel},
-                   calibration={"counts_per_m": ENCODER_TRUE_COUNTS_PER_M, "invert": reversed_wheel})]
+                   calibration={"counts_per_m": 1000.0, "invert": False})]
 
 
 def build_rig(k: int, broker: tuple[str, int], sched: Scheduler, rng: random.Random,

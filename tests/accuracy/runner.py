@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from server.broker import ManagedBroker
-from tests.accuracy.check import Outcome, compare, failed, table
+from tests.accuracy.calibrate import calibrate_sleds
+from tests.accuracy.check import Outcome, check_calibrations, compare, failed, table
 from tests.accuracy.emit import emit_lane, emit_sled
 from tests.accuracy.harness import Api, ApiError, Hub
 from tests.accuracy.node import Perturbation, ProtocolNode, Scheduler, hub_clock_us
@@ -65,6 +66,7 @@ class Suite:
         self._rigs = rigs
         self.lag_s = 0.0
         self.discarded = 0
+        self.calibration: list[Outcome] = []
         self.max_drift_ppm = max_drift_ppm
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ class Suite:
             self.wheel_m[plan.id] = 0.0
         self._wait(lambda: self._stations_ready(), 30, "every station ready (no missing role)")
         self._wait(self._clocks_synced, 30, "every node's clock known within 2 ms (3 samples)")
+        self.calibration = check_calibrations(calibrate_sleds(self.api, self.sched, self.plans), self.plans)
 
     def _nodes_known(self) -> bool:
         view = self.api.get("/api/setup")
@@ -242,6 +245,8 @@ def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tup
     outcomes: list[Outcome] = []
     try:
         suite.start()
+        outcomes += suite.calibration
+        runs += len(suite.calibration)
         cycle = 0
         while len(outcomes) < runs:
             what = perturbations[len(outcomes) // len(suite.plans) % len(perturbations)]
