@@ -27,7 +27,7 @@ from typing import Any
 
 from server.broker import ManagedBroker
 from tests.accuracy.calibrate import calibrate_sleds
-from tests.accuracy.check import Outcome, check_calibrations, compare, failed, table
+from tests.accuracy.check import Outcome, check_calibrations, compare, describe, failed, table
 from tests.accuracy.emit import emit_lane, emit_sled
 from tests.accuracy.harness import Api, ApiError, Hub
 from tests.accuracy.node import Perturbation, ProtocolNode, Scheduler, hub_clock_us
@@ -52,7 +52,7 @@ class Planned:
 
 class Suite:
     def __init__(self, workdir: Path, seed: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-                 log=print, max_drift_ppm: float = 100.0):
+                 log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2):
         self.workdir, self.seed, self.log = workdir, seed, log
         self.rng = random.Random(seed)
         self.perturbations = perturbations
@@ -68,6 +68,7 @@ class Suite:
         self.discarded = 0
         self.calibration: list[Outcome] = []
         self.max_drift_ppm = max_drift_ppm
+        self.perturb = Perturbation(delay_s=(0.0, max_delay_s))
 
     # -- set-up ---------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -78,7 +79,7 @@ class Suite:
         epoch = hub_clock_us()
         for k in range(1, self._rigs + 1):
             nodes, plans = build_rig(k, (self.broker.host, self.broker.port), self.sched, self.rng,
-                                     Perturbation(), epoch, self.max_drift_ppm)
+                                     self.perturb, epoch, self.max_drift_ppm)
             self.nodes += nodes
             self.plans += plans
         for n in self.nodes:
@@ -240,13 +241,11 @@ def _sleep_until(t_s: float) -> None:
 
 
 def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-              log=print, max_drift_ppm: float = 100.0) -> list[Outcome]:
-    suite = Suite(workdir, seed, rigs, perturbations, log, max_drift_ppm)
+              log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2) -> list[Outcome]:
+    suite = Suite(workdir, seed, rigs, perturbations, log, max_drift_ppm, max_delay_s)
     outcomes: list[Outcome] = []
     try:
         suite.start()
-        outcomes += suite.calibration
-        runs += len(suite.calibration)
         cycle = 0
         while len(outcomes) < runs:
             what = perturbations[len(outcomes) // len(suite.plans) % len(perturbations)]
@@ -263,7 +262,7 @@ def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tup
     finally:
         suite.close()
     log(f"{suite.discarded} heats discarded (the test itself lagged > {LAG_LIMIT_S * 1e3:.0f} ms)")
-    return outcomes
+    return suite.calibration + outcomes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,19 +273,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--perturbations", default=",".join(PERTURBATIONS),
                    help="the heats' perturbations in turn (none, stall, hub_restart, broker_restart)")
     p.add_argument("--max-drift-ppm", type=float, default=100.0, help="node clocks drift up to ± this (default 100)")
+    p.add_argument("--max-delay-ms", type=float, default=200.0, help="messages are delayed 0 to this (default 200)")
     p.add_argument("--workdir", help="keep the hub's database and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sledhub-accuracy-"))
     t0 = time.monotonic()
     outcomes = run_suite(workdir, args.seed, args.runs, args.rigs, tuple(args.perturbations.split(",")),
-                         max_drift_ppm=args.max_drift_ppm)
-    print(f"\n{len(outcomes)} runs, seed {args.seed}, {args.rigs} rigs, {time.monotonic() - t0:.0f} s, work dir {workdir}\n")
+                         max_drift_ppm=args.max_drift_ppm, max_delay_s=args.max_delay_ms / 1e3)
+    runs = [o for o in outcomes if o.case != "calibration"]
+    print(f"\n{len(runs)} runs (+ {len(outcomes) - len(runs)} calibrations), seed {args.seed}, {args.rigs} rigs, "
+          f"{time.monotonic() - t0:.0f} s, work dir {workdir}\n")
     print(table(outcomes))
     bad = failed(outcomes)
     with open(workdir / "failures.txt", "w", encoding="utf-8") as f:
         for o in bad:
-            f.write(f"heat {o.cycle} {o.station_id} {o.case} {o.perturbation}: expected {o.expected}, "
-                    f"got {o.got} x{o.copies}; {'; '.join(o.problems)}\n")
+            f.write(describe(o) + "\n")
     print(f"\n{len(bad)} wrong runs" + (f" (see {workdir / 'failures.txt'})" if bad else ""))
     return 1 if bad else 0
 

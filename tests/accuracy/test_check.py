@@ -44,3 +44,9 @@ def test_wrong_status_missing_and_doubled_fail_and_are_counted():
     text = table(outs)
     cells = [c.strip() for c in text.splitlines()[2].split("|")]
     assert cells[2:6] == ["3", "1", "1", "1"]        # runs, statuses right, missing, doubled
+
+
+def test_looser_limits_judge_the_same_errors_differently():
+    from tests.accuracy.check import Limits
+    out = judge(row(finish_t_us=GO_US + 3_001_500))          # 1.5 ms off on the µs field
+    assert failed([out]) and not failed([out], Limits(us_ms=2.0))
