@@ -26,6 +26,7 @@ from server.classes.wiring import register_class_features
 from server.config import Config, read_password
 from server.hub import Hub, monotonic_us
 from server.mqtt_link import MqttLink
+from server.run_journal import read_host_boot
 from server.sio_transport import NoDelayHandler, hub_packet_class
 from server.store.db import Database
 from server.web.api import api_blueprint
@@ -143,14 +144,16 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     db = Database(config.store.path)
     broadcaster = Broadcaster(SocketIOEmitter(socketio), frame_interval_us=config.timing.frame_interval_ms * 1000)
     hub = Hub(db, broadcaster, clock_us=clock_us, lateness_us=config.timing.lateness_ms * 1000,
-              ping_interval_us=int(config.timing.clock_ping_interval_s * 1e6))
+              ping_interval_us=int(config.timing.clock_ping_interval_s * 1e6),
+              # runs resume after a restart only on the real hub clock (the machine's monotonic clock)
+              host_boot=read_host_boot() if clock_us is monotonic_us else None)
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db)
     if connect_mqtt:
         host, port = broker or (config.mqtt.host, config.mqtt.port)
         link = MqttLink(host, port, hub.submit, clock_us, client_id=config.mqtt.client_id,
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s)
-        hub.attach_publisher(link.publish)
+        hub.attach_publisher(link.publish, link.publish_stamped)
         hub_app.link = link
     install_error_handlers(flask, hub_app.api_errors)
     flask.register_blueprint(pages_blueprint(web_root))

@@ -50,6 +50,12 @@ class AttemptBook:
             made.append(a)
         return made
 
+    def restore(self, made: list[Assignment]) -> None:
+        """Take back the assignments of a heat armed before a restart (``server/run_journal.py``)."""
+        for a in made:
+            self._by_attempt[a.attempt_id] = a
+            self._current[a.station_id] = a
+
     def get(self, attempt_id: str) -> Assignment | None:
         """The assignment of ``attempt_id``; a re-armed attempt ``"<id>~<try>"`` (after a voided false
         start) belongs to the same athlete as ``<id>``."""

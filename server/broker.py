@@ -93,10 +93,14 @@ class ManagedBroker:
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
             "max_queued_messages 100000",
-            "max_inflight_messages 100",
+            # no limit: with queued QoS 0 telemetry, Mosquitto 2.0 stops delivering a persistent session's
+            # queued QoS 1 events once the inflight limit is reached (tests/integration/test_persistent_session.py)
+            "max_inflight_messages 0",
             # no Nagle delay: a pong queued behind an unacknowledged small packet otherwise waits for the
             # peer's delayed ACK (~40 ms), and every clock sample of that connection is ~20 ms off
             "set_tcp_nodelay true",
+            # the hub's persistent session also gets the telemetry (QoS 0) sent while it was away
+            "queue_qos0_messages true",
             "log_dest stderr",
             "log_type error",
             "log_type warning",

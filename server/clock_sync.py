@@ -160,6 +160,22 @@ class ClockSync:
         self._expire(clock, now_us)
         return message
 
+    def pending_n(self, node: str) -> int:
+        """The number of the node's latest ping."""
+        return self._nodes[node].next_n - 1
+
+    def sent(self, node: str, n: int, t1_us: int) -> None:
+        """Ping ``n`` left the hub at ``t1_us`` (later than the time given to ``ping``: the time it was
+        really written to the socket). Ignored when no longer pending or not later."""
+        clock = self._nodes.get(node)
+        if clock is not None and n in clock.pending and t1_us > clock.pending[n]:
+            clock.pending[n] = t1_us
+
+    def samples(self, node: str, boot_id: str | None = None) -> int:
+        """How many samples the node (boot; default its latest) has in the window."""
+        boot = self._boot(node, boot_id)
+        return 0 if boot is None else len(boot.window)
+
     def pong(self, pong: ClockPong) -> ClockSample | None:
         """Record the answer to a ping; returns the sample, or None if it matched no live ping."""
         clock = self._nodes.get(pong.node)
@@ -204,6 +220,34 @@ class ClockSync:
         recent = [window[i] for i in range(max(0, len(window) - candidates), len(window))]
         boot.best = min(reversed(recent), key=lambda s: s.rtt_us / 2 - unsure * s.t_node_us)
         boot.unsure = unsure
+
+    def export(self) -> dict[str, Any]:
+        """Every node's samples of its latest boot, as plain JSON-able data (for ``restore``)."""
+        out: dict[str, Any] = {}
+        for node, clock in self._nodes.items():
+            boot = clock.boots.get(clock.boot_id) if clock.boot_id else None
+            if boot is not None and boot.window:
+                out[node] = {"boot_id": clock.boot_id,
+                             "samples": [[s.n, s.t1_us, s.t4_us, s.t_node_us, s.rtt_us, s.offset_us]
+                                         for s in boot.window]}
+        return out
+
+    def restore(self, state: dict[str, Any]) -> int:
+        """Take back what ``export`` gave (the hub restarted on the same machine boot: the hub clock went
+        on, and so did the clocks of nodes that did not reboot). Returns how many nodes were restored;
+        malformed entries are skipped."""
+        restored = 0
+        for node, entry in state.items():
+            try:
+                samples = [ClockSample(*(int(v) for v in row)) for row in entry["samples"]]
+                boot_id = str(entry["boot_id"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            clock = self._clock(node)
+            for sample in samples:
+                self._add(clock, boot_id, sample)
+            restored += 1
+        return restored
 
     def reset(self, node: str) -> None:
         """Forget everything about the node's clock (every boot's samples, pending pings)."""

@@ -26,6 +26,7 @@ from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, 
                              SensorEvent, TelemetryBatch, make_command)
 from server.results_writer import ResultWriter
 from server.router import Router
+from server.run_journal import RunJournal
 from server.station_setup import engine_config
 from server.store.db import Database
 from server.store.results import ResultStore
@@ -34,6 +35,15 @@ from server.store.stations import StationStore
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, int], bool]
+PublishStamped = Callable[[str, bytes, Callable[[int], None]], bool]
+
+FAST_PINGS = 8
+"""A node boot with fewer clock samples than this is pinged every ``FAST_PING_INTERVAL_US`` (a good
+offset within a second or two of a node coming online or the hub starting)."""
+FAST_PING_INTERVAL_US = 250_000
+
+CLOCK_SAVE_INTERVAL_US = 5_000_000
+"""How often the node clock samples are saved for a restart (``RunJournal.save_state``)."""
 
 CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
@@ -50,7 +60,7 @@ class Hub:
 
     def __init__(self, db: Database, broadcaster: Broadcaster, *, clock_us: Callable[[], int] = monotonic_us,
                  wall_clock: Callable[[], float] = time.time, lateness_us: int = 300_000,
-                 ping_interval_us: int = 2_000_000):
+                 ping_interval_us: int = 2_000_000, host_boot: str | None = None):
         self.db = db
         self.clock_us = clock_us
         self.broadcaster = broadcaster
@@ -64,12 +74,18 @@ class Hub:
         self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
         self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
         self.pipeline = Pipeline(self._on_message, clock_us)
+        self.journal = RunJournal(db, host_boot)  # host_boot None: runs are not resumed after a restart
+        self._journaled: frozenset[str] = frozenset()  # stations whose inputs are journaled (active attempts)
+        self._clock_saved_us = 0
         self.pipeline.add_ticker(self._advance)
         self.pipeline.add_ticker(self._ping_clocks)
         self.pipeline.add_ticker(broadcaster.flush)
+        self.pipeline.add_ticker(self._persist)
         self._ping_interval_us = ping_interval_us
         self._last_ping_us = 0
         self._publish: Publish | None = None
+        self._publish_stamped: PublishStamped | None = None
+        self._last_fast_ping_us = 0
         self._overrides: dict[str, dict[str, Any]] = {}
         self._finish_shown: dict[str, None] = {}
         self._deferred_configs: dict[str, Any] = {}
@@ -82,15 +98,19 @@ class Hub:
         self.reload_stations()
 
     # lifecycle ----------------------------------------------------------------------------------
-    def attach_publisher(self, publish: Publish) -> None:
-        """Give the hub a way to send MQTT messages (commands, clock pings)."""
+    def attach_publisher(self, publish: Publish, publish_stamped: PublishStamped | None = None) -> None:
+        """Give the hub a way to send MQTT messages (commands, clock pings). ``publish_stamped`` (QoS 0)
+        reports when a message really left (``MqttLink.publish_stamped``): a clock ping's ``t1``."""
         self._publish = publish
+        self._publish_stamped = publish_stamped
 
     def start(self) -> None:
+        self._resume()
         self.pipeline.start()
 
     def stop(self) -> None:
         self.pipeline.stop()
+        self._persist(self.clock_us(), final=True)
 
     def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
         """Entry point for MQTT messages (paho's thread): queue and return."""
@@ -137,8 +157,10 @@ class Hub:
             if unknown:
                 raise ValueError(f"unknown station(s): {', '.join(unknown)}")
             made = self.book.new_heat(entries)
+            t = self.clock_us()
             self.engine.arm([a.station_id for a in made], {a.station_id: a.attempt_id for a in made},
-                            self.clock_us(), heat_id=made[0].heat_id)
+                            t, heat_id=made[0].heat_id)
+            self._journal_arm(made, t)
             self.broadcaster.event("armed", [a.__dict__ for a in made])
             return made
         return self.pipeline.run_sync(do)
@@ -162,6 +184,8 @@ class Hub:
                 reaction = sid in configs and configs[sid].start_mode is eng.StartMode.REACTION_RANDOM
                 delay = go_delay_us if go_delay_us is not None else (drawn if reaction else 0)
                 signals.update(self.engine.go(sid, t, go_delay_us=delay if reaction else 0))
+                if sid in self._journaled:
+                    self.journal.add("go", {"s": sid, "t": t, "d": delay if reaction else 0})
             self.broadcaster.event("go", {"t_us": t, "now_us": self.clock_us(), "signals": signals})
             for listener in self.go_listeners:
                 listener(signals)
@@ -169,10 +193,20 @@ class Hub:
         return self.pipeline.run_sync(do)
 
     def stop_station(self, station_id: str) -> None:
-        self.pipeline.run_sync(lambda: self.engine.stop(station_id, self.clock_us()))
+        def do() -> None:
+            t = self.clock_us()
+            self.engine.stop(station_id, t)
+            if station_id in self._journaled:
+                self.journal.add("stop", {"s": station_id, "t": t})
+        self.pipeline.run_sync(do)
 
     def abort(self, station_id: str, reason: str = "aborted by instructor") -> None:
-        self.pipeline.run_sync(lambda: self.engine.abort(station_id, self.clock_us(), reason))
+        def do() -> None:
+            t = self.clock_us()
+            self.engine.abort(station_id, t, reason)
+            if station_id in self._journaled:
+                self.journal.add("abort", {"s": station_id, "t": t, "why": reason})
+        self.pipeline.run_sync(do)
 
     def send_command(self, node_id: str, cmd: str, sensor: str | None = None,
                      params: dict[str, Any] | None = None) -> str:
@@ -196,11 +230,15 @@ class Hub:
                 self._show_finish(self.engine.peek_finish_samples(station_id, role, item.kind, item.samples,
                                                                   offset_us), item)
                 self.engine.ingest_samples(station_id, role, item.kind, item.samples, offset_us)
+                if station_id in self._journaled:
+                    self.journal.samples(station_id, role, item.kind, item.samples, offset_us)
         elif isinstance(item, SensorEvent):
             ev = self.router.event(item.node, item.sensor, item.kind, item.t_us, rx_us, boot_id=item.boot_id)
             if ev is not None:
                 self._show_finish(self.engine.peek_finish(ev), item)
                 self.engine.ingest(ev)
+                if ev.station_id in self._journaled:
+                    self.journal.event(ev.station_id, ev.role, ev.kind, ev.t_us, ev.value)
         elif isinstance(item, ClockPong):
             self.clock_sync.pong(item)
         elif isinstance(item, NodeStatus) and item.stale:
@@ -263,6 +301,7 @@ class Hub:
             self.broadcaster.progress(out.station_id, out.to_dict())
         elif isinstance(out, eng.AttemptFinished):
             self.writer.finished(out.result)
+            self._journal_update()
         elif isinstance(out, eng.AttemptStateChanged):
             self.broadcaster.event("attempt", out.to_dict())
         elif isinstance(out, eng.FalseStartDetected):
@@ -277,19 +316,108 @@ class Hub:
         for listener in self.listeners:
             listener(out)
 
+    # restart safety (server/run_journal.py) -------------------------------------------------------
+    def _journal_arm(self, made: list[Assignment], t_us: int) -> None:
+        """Start (or go on) journaling the heat's stations: what they start from, then the arm. Attempts
+        of a class session are not journaled: the session re-arms its attempts in flight after a
+        restart (``ClassService.restore`` marks them lost), which a resumed attempt would block."""
+        made = [a for a in made if a.class_id is None]
+        self._journal_update()
+        if not made:
+            return
+        for a in made:
+            for ev in self.engine.resume_inputs(a.station_id):
+                self.journal.event(ev.station_id, ev.role, ev.kind, ev.t_us, ev.value)
+        self.journal.add("arm", {"t": t_us, "heat": made[0].heat_id,
+                                 "a": [[a.attempt_id, a.station_id, a.athlete, a.member_id, a.class_id]
+                                       for a in made]})
+
+    def _journal_update(self) -> None:
+        self._journaled = frozenset(a.station_id for a in self.book.current_all() if a.class_id is None)
+        if not self._journaled:
+            self.journal.clear()
+
+    def _persist(self, now_us: int, final: bool = False) -> None:
+        """Every tick: write the journal's new entries; every 5 s (and at stop): the node clocks."""
+        self.journal.flush()
+        if final or now_us - self._clock_saved_us >= CLOCK_SAVE_INTERVAL_US:
+            self._clock_saved_us = now_us
+            if self.journal.host_boot is not None:
+                self.journal.save_state("clock", {"host_boot": self.journal.host_boot,
+                                                  "nodes": self.clock_sync.export()})
+
+    def _resume(self) -> None:
+        """After a restart on the same machine boot: take back the node clocks and replay the runs that
+        were armed or running (their results come once the engine's clock has caught up)."""
+        host_boot = self.journal.host_boot
+        clock = self.journal.load_state("clock") if host_boot else None
+        if isinstance(clock, dict) and clock.get("host_boot") == host_boot and isinstance(clock.get("nodes"), dict):
+            self.clock_sync.restore(clock["nodes"])
+        last_t = 0
+        entries = self.journal.entries()
+        for kind, body in entries:
+            try:
+                last_t = max(last_t, self._replay(kind, body))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("run journal: %s entry not replayed: %s", kind, exc)
+        if entries:
+            self._journal_update()
+            self._advanced_us = min(last_t, self.clock_us())  # catch up from there, CATCH_UP_STEP_US a tick
+            log.info("resumed %d armed or running attempt(s) from the run journal (%d entries)",
+                     len(self._journaled), len(entries))
+
+    def _replay(self, kind: str, b: dict[str, Any]) -> int:
+        """Apply one journal entry to the engine (and book); returns its hub time."""
+        if kind == "event":
+            self.engine.ingest(eng.EngineEvent(b["s"], b["r"], b["k"], int(b["t"]), b["v"]))
+            return int(b["t"])
+        if kind == "samples":
+            samples = [tuple(x) for x in b["x"]]
+            self.engine.ingest_samples(b["s"], b["r"], b["k"], samples, int(b["o"]))
+            return max((int(x[0]) for x in samples), default=0) + int(b["o"])
+        t = int(b["t"])
+        if kind == "arm":
+            made = [Assignment(aid, sid, b["heat"], athlete, member, klass) for aid, sid, athlete, member, klass in b["a"]]
+            self.book.restore(made)
+            self.engine.arm([a.station_id for a in made], {a.station_id: a.attempt_id for a in made}, t,
+                            heat_id=b["heat"])
+        elif kind == "go":
+            self.engine.go(b["s"], t, go_delay_us=int(b["d"]))
+        elif kind == "stop":
+            self.engine.stop(b["s"], t)
+        elif kind == "abort":
+            self.engine.abort(b["s"], t, b["why"])
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+        return t
+
     def _ping_node(self, node_id: str, now_us: int) -> None:
+        """Ping a node; ``t1`` is the time the ping really left when the publisher can tell (after a long
+        tick, or with paho's thread slow to wake, that is well after ``now_us``)."""
         if self._publish is None:
             return
-        topic, payload = self.clock_sync.ping(node_id, now_us)
-        self._publish(topic, payload, 0)
+        topic, payload = self.clock_sync.ping(node_id, self.clock_us())
+        if self._publish_stamped is None:
+            self._publish(topic, payload, 0)
+            return
+        n = self.clock_sync.pending_n(node_id)
+
+        def sent(tx_us: int) -> None:
+            self.pipeline.post(lambda: self.clock_sync.sent(node_id, n, tx_us))
+        self._publish_stamped(topic, payload, sent)
 
     def _ping_clocks(self, now_us: int) -> None:
-        if now_us - self._last_ping_us < self._ping_interval_us:
-            return
-        self._last_ping_us = now_us
-        for node_id, view in self.nodes.nodes.items():
-            if view.state == "online":
-                self._ping_node(node_id, now_us)
+        """Every online node every ping interval; a node (boot) with few samples yet every 250 ms."""
+        if now_us - self._last_ping_us >= self._ping_interval_us:
+            self._last_ping_us = self._last_fast_ping_us = now_us
+            for node_id, view in self.nodes.nodes.items():
+                if view.state == "online":
+                    self._ping_node(node_id, now_us)
+        elif now_us - self._last_fast_ping_us >= FAST_PING_INTERVAL_US:
+            self._last_fast_ping_us = now_us
+            for node_id, view in self.nodes.nodes.items():
+                if view.state == "online" and self.clock_sync.samples(node_id, view.boot_id) < FAST_PINGS:
+                    self._ping_node(node_id, now_us)
 
     # read side (any thread) -----------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -7,6 +7,13 @@ parses, never blocks and never raises: all work happens on the pipeline thread.
 Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
 hub's own commands and pings. The hub publishes commands and clock pings with
 :meth:`publish`.
+
+Session: persistent (``clean_session=False`` under the fixed client id): while the hub is away (a
+restart, a stall past the keepalive, the broker restarting with persistence), the broker keeps its
+subscriptions and queues what nodes publish for it (QoS 1 always; QoS 0 telemetry too when the broker
+sets ``queue_qos0_messages``, as ``server/broker.py`` and the deploy drop-in do), and delivers it all
+when the hub reconnects. The hub subscribes again on every connect anyway (a new broker, or one
+without persistence, has no session), which also brings the retained statuses.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections import OrderedDict
 from typing import Callable
 
 import paho.mqtt.client as mqtt
@@ -38,11 +46,14 @@ class MqttLink:
         self.connected = threading.Event()
         self.connects = 0
         self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                     protocol=mqtt.MQTTv311, clean_session=True)
+                                     protocol=mqtt.MQTTv311, clean_session=False)
         if username:
             self.client.username_pw_set(username, password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         self.client.max_queued_messages_set(10000)
+        self._waiting: dict[int, Callable[[int], None]] = {}   # mid -> on_sent (publish_stamped)
+        self._sent: OrderedDict[int, int] = OrderedDict()       # mid -> tx_us, sent before it was waited for
+        self.client.on_publish = self._on_publish
         self.client.on_socket_open = self._on_socket_open
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -69,7 +80,37 @@ class MqttLink:
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         return info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN
 
+    def publish_stamped(self, topic: str, payload: bytes, on_sent: Callable[[int], None]) -> bool:
+        """Publish at QoS 0 and call ``on_sent(tx_us)`` with the hub time paho finished writing it to the
+        socket (a clock ping's real ``t1``: the caller's thread, the pipeline's tick and paho's wake-up
+        all come between deciding to send and sending). ``on_sent`` runs on paho's thread or, when the
+        write was done before this returns, on the caller's; never twice, never when not sent."""
+        info = self.client.publish(topic, payload, qos=0)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return info.rc == mqtt.MQTT_ERR_NO_CONN
+        self._waiting[info.mid] = on_sent
+        tx_us = self._sent.pop(info.mid, None)
+        if tx_us is not None and self._waiting.pop(info.mid, None) is on_sent:  # sent already
+            on_sent(tx_us)
+        return True
+
     # paho callbacks (network thread) -------------------------------------------------------------
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        tx_us = self._clock_us()
+        on_sent = self._waiting.pop(mid, None)
+        if on_sent is None:  # not (yet) waited for: whichever side pops ``_waiting`` calls it (atomic pops)
+            self._sent[mid] = tx_us
+            while len(self._sent) > 256:
+                self._sent.popitem(last=False)
+            on_sent = self._waiting.pop(mid, None)
+            if on_sent is None:
+                return
+            self._sent.pop(mid, None)
+        try:
+            on_sent(tx_us)
+        except Exception:  # never let anything escape into paho's thread
+            log.exception("on_sent callback failed")
+
     def _on_socket_open(self, client, userdata, sock) -> None:
         """No Nagle delay on the hub's socket: a clock ping must leave at once, not wait for an ACK."""
         try:

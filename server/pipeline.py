@@ -63,6 +63,20 @@ class Pipeline:
             return fn()
         return self.call(fn).result(timeout_s)
 
+    def post(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` on the worker thread without waiting: at once when called there (or before
+        ``start()``), else queued behind what is already queued (errors are logged and counted)."""
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                self.errors += 1
+                log.exception("posted call %r failed", fn)
+        if self._thread is None or threading.current_thread() is self._thread:
+            run()
+        else:
+            self.call(run)
+
     @property
     def backlog(self) -> int:
         return self._queue.qsize()

@@ -24,7 +24,13 @@ class ResultWriter:
         self.listeners: list[Callable[[StoredResult], None]] = []
 
     def finished(self, result: Any) -> StoredResult:
-        """Store ``result`` (an engine ``AttemptResult``) and broadcast it once committed."""
+        """Store ``result`` (an engine ``AttemptResult``) and broadcast it once committed. A result of
+        record is never written twice: when the attempt already has one (a run replayed after a hub
+        restart, ``server/run_journal.py``), that one stands and nothing is announced again."""
+        known = self.results.get(result.attempt_id)
+        if known is not None:
+            self.book.finished(result.attempt_id)
+            return known
         a = self.book.get(result.attempt_id)
         data = result.to_dict()
         detail = {k: data[k] for k in ("splits_s", "metrics", "curve", "warnings", "start_t_us", "finish_t_us")

@@ -120,6 +120,18 @@ class TimingEngine:
         """Everything at or before this hub time has been processed (None before the first advance)."""
         return self._watermark_us
 
+    def resume_inputs(self, station_id: str) -> list[EngineEvent]:
+        """The events a fresh engine needs, besides later commands and events, to time the station as
+        this one will: the processed inputs an attempt starts from (a sled's rest position and force)
+        and every buffered, not yet processed event. For a journal that survives a restart."""
+        runtime = self._station(station_id)
+        out = [EngineEvent(station_id, role, kind, t, v) for role, kind, t, v in runtime.last_inputs()]
+        for stream in self._streams.get(station_id, {}).values():
+            for entry in stream.items[stream.done:]:
+                t, _, sid, role, kind, v, r = entry
+                out.append(EngineEvent(sid, role, kind, t, None if v == NO_VALUE else v, None if r == NO_RAW else r))
+        return out
+
     @property
     def pending_events(self) -> int:
         return sum(len(s.ts) - s.done for roles in self._streams.values() for s in roles.values())

@@ -215,6 +215,14 @@ class SledStation(StationRuntime):
         elif d < -self._thr_m:
             self._backward(t, d)
 
+    def last_inputs(self) -> list[tuple[str, str, int, float]]:
+        out = []
+        if self.last_pos is not None:
+            out.append(("wheel", "position", *self.last_pos))
+        if self.last_force is not None:
+            out.append(("force", "force", *self.last_force))
+        return out
+
     def carry_over(self, old: StationRuntime) -> None:
         if isinstance(old, SledStation):
             self.last_pos, self.last_force = old.last_pos, old.last_force

@@ -80,6 +80,11 @@ class StationRuntime:
     def carry_over(self, old: "StationRuntime") -> None:
         """Keep what the sensors last said when the station is reconfigured (sleds: wheel and force)."""
 
+    def last_inputs(self) -> list[tuple[str, str, int, float]]:
+        """``(role, kind, t_us, value)`` of the processed inputs an attempt armed now would start from
+        (sleds: the last wheel and force samples: the rest position and the first force sample)."""
+        return []
+
     def roles_independent(self) -> bool:
         """True while the order *between* the station's roles does not matter (each role's events only
         in its own order): a late event then only has to be newer than its own role's processed events

@@ -80,3 +80,37 @@ def test_a_new_boot_is_placed_by_its_own_samples_and_the_old_boots_backlog_by_it
     # a backlog of the earlier boot, delivered late, is still placed with b1's measured offset
     assert finish_break_hub_us(hub, 19_000_000 - OFFSET_US, rx_us=21_020_000, seq=5) == 19_000_000
     assert hub.router.provisional == 0
+
+
+def test_a_pings_t1_is_when_it_really_left_not_when_the_tick_began(hub):
+    """After a long tick (an engine catching up after a stall) the ping leaves well after the tick's
+    time; stamped with the tick's time, every sample was biased by half the delay (acc-findings F5)."""
+    stamped: list = []
+    hub.attach_publisher(lambda topic, payload, qos: True,
+                         lambda topic, payload, on_sent: stamped.append((payload, on_sent)) or True)
+    online(hub, 1_000_000)
+    payload, on_sent = stamped[-1]
+    on_sent(1_014_000)  # paho wrote it 14 ms after the hub decided to send it
+    n = json.loads(payload)["n"]
+    push(hub, "clock/pong", 1_014_400, boot_id="b1", n=n, t_us=1_014_200 - OFFSET_US)
+    assert hub.clock_sync.offset_us("n2", "b1") == OFFSET_US
+    assert hub.clock_sync.describe("n2")["rtt_us"] == 400
+
+
+def test_a_node_without_enough_clock_samples_is_pinged_every_quarter_second(hub):
+    online(hub, 1_000_000)
+    hub.nodes.status("n2", "online", "b1")
+    pinged = len(hub.sent)
+    for t in range(1_100_000, 2_000_001, 50_000):
+        hub.now[0] = t
+        hub._ping_clocks(t)
+    assert len(hub.sent) - pinged == 5  # fast at 1.1, 1.35, 1.6, 1.85 s; the regular one at 2.0 s
+    for i in range(8):  # eight answered: back to one ping per interval (2 s)
+        hub.now[0] = 3_000_000 + i * 300_000
+        hub._ping_node("n2", hub.now[0])
+        answer_last_ping(hub, hub.now[0] + 400)
+    pinged = len(hub.sent)
+    for t in range(5_500_000, 7_400_001, 50_000):
+        hub.now[0] = t
+        hub._ping_clocks(t)
+    assert len(hub.sent) == pinged + 1  # the regular one at 5.5 s only

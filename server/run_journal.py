@@ -1,0 +1,122 @@
+"""What a hub restart must not lose: the inputs of every attempt still armed or running.
+
+While any attempt is armed or running, the hub writes down, in the order it applies them, everything
+the timing engine gets for those stations: the heat's commands (``arm`` with its assignments, ``go``,
+``stop``, ``abort``, each with its hub time), the events and telemetry batches routed to them (hub
+times, so no clock state is needed to replay them), and at ``arm`` what the stations start from
+(``TimingEngine.resume_inputs``: a sled's rest position, buffered events). Entries are queued in memory
+and written in one transaction per pipeline tick (10 ms); once no attempt is active the journal is
+emptied.
+
+After a restart (``sledhub serve`` again on the same database, the same machine boot: the hub clock is
+the system's monotonic clock, which only a reboot restarts) the hub replays the journal into its fresh
+engine and attempt book, then lets the engine's clock catch up from the journal's last time. What
+nodes published while the hub was down comes from the broker (persistent session) and finishes the
+runs with their exact times.
+
+``hub_state`` keeps small bits of state the same way (the node clock samples, ``ClockSync.export``), so
+those queued messages are placed on the hub clock before the nodes have answered a new ping.
+
+Runs on the pipeline thread only (not thread-safe); all I/O goes through :class:`Database`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterable
+
+from server.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class RunJournal:
+    """See the module docstring. ``host_boot``: the machine's boot id (None: never replay)."""
+
+    def __init__(self, db: Database, host_boot: str | None):
+        self.db = db
+        self.host_boot = host_boot
+        self._pending: list[tuple[str, str]] = []
+        self._rows = 0          # rows written since the journal was last emptied
+        self.written = 0
+        self.replayed = 0
+
+    # writing ------------------------------------------------------------------------------------
+    def add(self, kind: str, body: dict[str, Any]) -> None:
+        """Queue one entry (written at the next :meth:`flush`)."""
+        self._pending.append((kind, json.dumps(body, separators=(",", ":"))))
+
+    def event(self, station_id: str, role: str, kind: str, t_us: int, value: float | None) -> None:
+        self.add("event", {"s": station_id, "r": role, "k": kind, "t": t_us, "v": value})
+
+    def samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple], offset_us: int) -> None:
+        self.add("samples", {"s": station_id, "r": role, "k": kind, "o": offset_us,
+                             "x": [list(s) for s in samples]})
+
+    def flush(self) -> None:
+        """Write the queued entries in one transaction."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        with self.db.transaction() as conn:
+            if self._rows == 0:
+                self._mark_boot(conn)
+            conn.executemany("INSERT INTO run_journal (kind, body) VALUES (?, ?)", rows)
+        self._rows += len(rows)
+        self.written += len(rows)
+
+    def clear(self) -> None:
+        """No attempt is active any more: forget every entry."""
+        self._pending.clear()
+        if self._rows:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM run_journal")
+            self._rows = 0
+
+    def _mark_boot(self, conn) -> None:
+        conn.execute("INSERT OR REPLACE INTO hub_state (key, value) VALUES ('host_boot', ?)",
+                     (json.dumps(self.host_boot),))
+
+    # reading (at start) -------------------------------------------------------------------------
+    def entries(self) -> list[tuple[str, dict[str, Any]]]:
+        """The journal to replay, oldest first; empty when it was written in another machine boot (the
+        hub clock restarted: its times mean nothing now) or there is none."""
+        rows = self.db.query("SELECT kind, body FROM run_journal ORDER BY id")
+        if not rows:
+            return []
+        if self.host_boot is None or self.load_state("host_boot") != self.host_boot:
+            log.warning("run journal of an earlier machine boot (%d entries) ignored", len(rows))
+            return []
+        out = []
+        for row in rows:
+            try:
+                out.append((row["kind"], json.loads(row["body"])))
+            except ValueError:
+                log.warning("run journal: unreadable entry skipped")
+        self._rows = len(rows)
+        self.replayed = len(out)
+        return out
+
+    # small state ----------------------------------------------------------------------------------
+    def save_state(self, key: str, value: Any) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO hub_state (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def load_state(self, key: str) -> Any:
+        rows = self.db.query("SELECT value FROM hub_state WHERE key = ?", (key,))
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0]["value"])
+        except ValueError:
+            return None
+
+
+def read_host_boot() -> str | None:
+    """This machine boot's id (Linux); None where there is none (then nothing is replayed)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
