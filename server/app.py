@@ -154,6 +154,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s)
         hub.attach_publisher(link.publish, link.publish_stamped)
+        link.state_listeners.append(hub.broker_state)
         hub_app.link = link
     install_error_handlers(flask, hub_app.api_errors)
     flask.register_blueprint(pages_blueprint(web_root))

@@ -15,15 +15,19 @@ ever adds delay; ties: the most recent).
 Drift: node crystals run up to ±100 ppm off the hub's (±6 ms per minute), so the offset is a line in
 the node's time, not a constant. Over the last ``window_samples`` samples (≈ 256 s at one ping per
 2 s) the hub takes the min-RTT sample of each of ``buckets`` consecutive groups and fits a line
-through them (least squares, weighted by ``1 / rtt²``); its slope is the drift (clamped to
-±``MAX_DRIFT_PPM``). A time is placed with an anchor sample plus the drift since it::
+through them (Theil–Sen: the median of the pairwise slopes, so one wrong sample cannot tilt it); its
+slope is the drift (clamped to ±``MAX_DRIFT_PPM``). A time is placed with a level (below) plus the drift since it::
 
-    offset(t_node) = anchor.offset + drift · (t_node - anchor.t2)
+    offset(t_node) = level + drift · (t_node - t_level)
 
-The anchor is the sample with the least error bound at later times, ``rtt / 2 + u · age``: ``u`` is
-``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
+The samples are ranked by their error bound at the latest sample's time, ``rtt / 2 + u · age``: ``u``
+is ``MAX_NODE_DRIFT`` (100 ppm) while the drift is unknown (the samples span less than
 ``min_fit_span_us``; candidates: the last ``samples_per_boot``) and ``fitted_drift_error`` (5 ppm)
-once fitted (candidates: the whole window). With ±100 ppm, pings every 2 s and links that queue
+once fitted (candidates: the whole window). The offset is the mean of the best ``blend`` (4) of them,
+each carried forward with the drift and weighted by ``1 / bound²``: a new best sample then moves
+the offset by its share instead of making it jump (between two pings on a loaded machine the best
+sample's error can differ by 1 ms; blended, a run's start and finish 3 s apart see nearly the same
+offset). ``error_bound_us`` is the same weighted mean of the bounds. With ±100 ppm, pings every 2 s and links that queue
 ≈ 1 ms each way, times are placed within 1 ms after 16 exchanges and within ≈ 0.35 ms once the
 drift is fitted, for an hour and more (``tests/protocol/test_clock_drift.py``); a constant offset
 would be up to 3.2 ms off.
@@ -72,13 +76,16 @@ class _BootClock:
     drift: float = 0.0                  # d offset / d t_node (1e-6 = 1 ppm)
     unsure: float = MAX_NODE_DRIFT      # how far the drift may be off (same unit)
 
+    level_us: float = 0.0               # the offset at node time level_t_us (blend of the best samples)
+    level_t_us: int = 0
+    bound_us: int = 0                   # how far level_us can be off (the blend of the samples' bounds)
+
     def offset_at(self, t_node_us: int | None) -> int | None:
-        best = self.best
-        if best is None:
+        if self.best is None:
             return None
-        if t_node_us is None or not self.drift:
-            return best.offset_us
-        return best.offset_us + round(self.drift * (t_node_us - best.t_node_us))
+        if t_node_us is None:
+            t_node_us = self.level_t_us
+        return round(self.level_us + self.drift * (t_node_us - self.level_t_us))
 
 
 @dataclass(slots=True)
@@ -94,23 +101,55 @@ class _NodeClock:
     invalid: int = 0
 
 
+SLACK_US = 100
+"""Added to every sample's bound when checking samples against each other (hub and node stamping)."""
+
+
+def consistent(samples: list[ClockSample], t_now_us: int, drift: float, unsure: float) -> list[ClockSample]:
+    """The samples that agree with the most others (Marzullo's intersection): each says the offset at
+    ``t_now_us`` lies within ``offset + drift·age ± (rtt/2 + unsure·age + SLACK_US)``; the point most of
+    those intervals share is found and the samples whose interval misses it are dropped. A sample with
+    a small RTT but a wrong node time (a node that stamped late, a pong matched to the wrong ping)
+    would otherwise outweigh every good one."""
+    if len(samples) < 3:
+        return samples
+    spans = []
+    for s in samples:
+        age = t_now_us - s.t_node_us
+        mid = s.offset_us + drift * age
+        half = s.rtt_us / 2 + unsure * abs(age) + SLACK_US
+        spans.append((mid - half, mid + half))
+    edges = sorted([(lo, 0) for lo, _ in spans] + [(hi, 1) for _, hi in spans])
+    depth = best = 0
+    point = spans[0][0]
+    for x, is_end in edges:
+        if is_end:
+            depth -= 1
+        else:
+            depth += 1
+            if depth > best:
+                best, point = depth, x
+    return [s for s, (lo, hi) in zip(samples, spans) if lo <= point <= hi]
+
+
 def fit_drift(samples: list[ClockSample], buckets: int) -> float:
-    """The drift (d offset / d t_node) of ``samples`` (oldest first): a line, weighted by ``1/rtt²``,
-    through the min-RTT sample of each of ``buckets`` consecutive groups; clamped to ±MAX_DRIFT_PPM."""
+    """The drift (d offset / d t_node) of ``samples`` (oldest first): the Theil–Sen slope (the median of
+    the slopes between every two points) of the min-RTT sample of each of ``buckets`` consecutive
+    groups. A sample with a small RTT but a wrong offset (a node that stamped late) cannot tilt it, not
+    even at the end of the window. Clamped to ±MAX_DRIFT_PPM."""
     k = max(2, min(buckets, len(samples) // 2))
     size = len(samples) / k
     points = []
     for i in range(k):
         group = samples[round(i * size):round((i + 1) * size)]
         s = min(reversed(group), key=lambda x: x.rtt_us)
-        points.append((s.t_node_us, s.offset_us, 1.0 / (s.rtt_us + 100) ** 2))
-    sw = sum(w for _, _, w in points)
-    mt = sum(t * w for t, _, w in points) / sw
-    mo = sum(o * w for _, o, w in points) / sw
-    stt = sum(w * (t - mt) ** 2 for t, _, w in points)
-    if stt <= 0:
+        points.append((s.t_node_us, s.offset_us))
+    slopes = sorted((o2 - o1) / (t2 - t1) for i, (t1, o1) in enumerate(points)
+                    for t2, o2 in points[i + 1:] if t2 != t1)
+    if not slopes:
         return 0.0
-    slope = sum(w * (t - mt) * (o - mo) for t, o, w in points) / stt
+    n = len(slopes)
+    slope = slopes[n // 2] if n % 2 else (slopes[n // 2 - 1] + slopes[n // 2]) / 2
     limit = MAX_DRIFT_PPM * 1e-6
     return max(-limit, min(limit, slope))
 
@@ -120,7 +159,7 @@ class ClockSync:
 
     def __init__(self, *, samples_per_boot: int = 16, ping_timeout_us: int = 2_000_000, max_pending: int = 8,
                  window_samples: int = 128, buckets: int = 8, min_fit_span_us: int = 40_000_000,
-                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6):
+                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6, blend: int = 4):
         if min(samples_per_boot, ping_timeout_us, max_pending, buckets, boots_per_node) < 1:
             raise ValueError("samples_per_boot, ping_timeout_us, max_pending, buckets and boots_per_node "
                              "must be positive")
@@ -132,6 +171,7 @@ class ClockSync:
         self.min_fit_span_us = min_fit_span_us
         self.boots_per_node = boots_per_node
         self.fitted_drift_error = fitted_drift_error
+        self.blend = max(1, blend)
         self._nodes: dict[str, _NodeClock] = {}
 
     def _clock(self, node: str) -> _NodeClock:
@@ -218,8 +258,20 @@ class ClockSync:
             unsure, candidates = MAX_NODE_DRIFT, self.samples_per_boot
         # the anchor: the least error bound at any later time, rtt/2 + (what drift may add since it)
         recent = [window[i] for i in range(max(0, len(window) - candidates), len(window))]
-        boot.best = min(reversed(recent), key=lambda s: s.rtt_us / 2 - unsure * s.t_node_us)
+        t_now = window[-1].t_node_us
+        recent = consistent(recent, t_now, boot.drift, unsure)
+        ranked = sorted(recent, key=lambda s: (s.rtt_us / 2 + unsure * (t_now - s.t_node_us), -s.t_node_us))
+        boot.best = ranked[0]
         boot.unsure = unsure
+        # the level: the best few samples, each carried to now with the drift, weighted by 1 / bound²,
+        # so a new best sample moves the offset by its share instead of making it jump
+        top = ranked[:self.blend]
+        weights = [1.0 / (s.rtt_us / 2 + unsure * (t_now - s.t_node_us) + 50.0) ** 2 for s in top]
+        bounds = [s.rtt_us / 2 + unsure * (t_now - s.t_node_us) for s in top]
+        boot.level_t_us = t_now
+        boot.level_us = sum(w * (s.offset_us + boot.drift * (t_now - s.t_node_us))
+                            for w, s in zip(weights, top)) / sum(weights)
+        boot.bound_us = math.ceil(sum(w * b for w, b in zip(weights, bounds)) / sum(weights))
 
     def export(self) -> dict[str, Any]:
         """Every node's samples of its latest boot, as plain JSON-able data (for ``restore``)."""
@@ -270,13 +322,10 @@ class ClockSync:
         return None if boot is None else boot.offset_at(t_node_us)
 
     def error_bound_us(self, node: str, boot_id: str | None = None) -> int | None:
-        """How far a time placed now can be off: half the anchor's RTT (rounded up) plus what the drift
-        may have added since the anchor (up to the latest sample; see the module docstring)."""
+        """How far a time placed now can be off: each blended sample is within its ``rtt / 2`` plus what
+        the drift may have added since it, so their weighted mean is within the same mean of those."""
         boot = self._boot(node, boot_id)
-        if boot is None or boot.best is None:
-            return None
-        age_us = boot.window[-1].t_node_us - boot.best.t_node_us
-        return (boot.best.rtt_us + 1) // 2 + math.ceil(boot.unsure * age_us)
+        return None if boot is None or boot.best is None else boot.bound_us
 
     def drift_ppm(self, node: str, boot_id: str | None = None) -> float | None:
         """How fast the node's clock runs against the hub's (ppm, positive: the node's runs fast; 0 until

@@ -45,6 +45,10 @@ FAST_PING_INTERVAL_US = 250_000
 CLOCK_SAVE_INTERVAL_US = 5_000_000
 """How often the node clock samples are saved for a restart (``RunJournal.save_state``)."""
 
+BROKER_GRACE_US = 1_500_000
+"""After the broker came back, the engine's clock stays where it was when the broker went away for this
+long (then catches up), so what nodes held while they could not publish reaches it in time."""
+
 CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
 so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
@@ -93,6 +97,8 @@ class Hub:
         self.late_events = 0
         self.late_events_used = 0  # late, but nothing at the station had happened since: applied
         self._advanced_us = 0
+        self._broker_down_us: int | None = None   # hub time the broker went away (None: connected)
+        self._broker_back_us: int | None = None   # and when it came back
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
         self.reload_stations()
@@ -111,6 +117,18 @@ class Hub:
     def stop(self) -> None:
         self.pipeline.stop()
         self._persist(self.clock_us(), final=True)
+
+    def broker_state(self, connected: bool) -> None:
+        """The MQTT link lost (False) or regained (True) the broker; any thread."""
+        self.pipeline.post(lambda: self._broker_state(connected, self.clock_us()))
+
+    def _broker_state(self, connected: bool, now_us: int) -> None:
+        if not connected:
+            if self._broker_down_us is None:
+                self._broker_down_us = now_us
+            self._broker_back_us = None
+        elif self._broker_down_us is not None:
+            self._broker_back_us = now_us
 
     def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
         """Entry point for MQTT messages (paho's thread): queue and return."""
@@ -283,10 +301,17 @@ class Hub:
         """The engine's clock: the hub clock, except that it never runs ahead of a backlog the pipeline
         is working off, and after a stall (the process or the machine froze: the clock jumped between
         two ticks) it catches up ``CATCH_UP_STEP_US`` per tick, so the messages the stall held back in
-        the broker, the kernel and paho reach the engine first instead of arriving late."""
+        the broker, the kernel and paho reach the engine first instead of arriving late. While the
+        broker is away, and for ``BROKER_GRACE_US`` after it is back, it stays at the time it went away
+        (the nodes hold their messages meanwhile and send them once reconnected)."""
         behind = self.pipeline.behind_rx_us  # working off a backlog: the watermark waits for the queue
         if behind is not None and behind < now_us:
             now_us = behind
+        if self._broker_down_us is not None:  # no broker: nothing can arrive, so nothing is late yet
+            if self._broker_back_us is None or now_us - self._broker_back_us < BROKER_GRACE_US:
+                now_us = min(now_us, self._broker_down_us)
+            else:
+                self._broker_down_us = self._broker_back_us = None
         if self._advanced_us and now_us - self._advanced_us > CATCH_UP_STEP_US:
             now_us = self._advanced_us + CATCH_UP_STEP_US
         now_us = max(now_us, self._advanced_us)
@@ -338,17 +363,23 @@ class Hub:
             self.journal.clear()
 
     def _persist(self, now_us: int, final: bool = False) -> None:
-        """Every tick: write the journal's new entries; every 5 s (and at stop): the node clocks."""
+        """Every tick: write the journal's new entries; every 5 s (and at stop): the node clocks and the
+        protocol's sequence trackers (dedupe, gaps)."""
         self.journal.flush()
         if final or now_us - self._clock_saved_us >= CLOCK_SAVE_INTERVAL_US:
             self._clock_saved_us = now_us
             if self.journal.host_boot is not None:
                 self.journal.save_state("clock", {"host_boot": self.journal.host_boot,
                                                   "nodes": self.clock_sync.export()})
+            self.journal.save_state("seqs", self.protocol.export_seqs())
 
     def _resume(self) -> None:
-        """After a restart on the same machine boot: take back the node clocks and replay the runs that
-        were armed or running (their results come once the engine's clock has caught up)."""
+        """After a restart: take back the sequence trackers; on the same machine boot also the node clocks,
+        and replay the runs that were armed or running (their results come once the engine's clock has
+        caught up)."""
+        seqs = self.journal.load_state("seqs")
+        if isinstance(seqs, dict):
+            self.protocol.restore_seqs(seqs)  # dedupe and gap counts go on where they were
         host_boot = self.journal.host_boot
         clock = self.journal.load_state("clock") if host_boot else None
         if isinstance(clock, dict) and clock.get("host_boot") == host_boot and isinstance(clock.get("nodes"), dict):

@@ -60,6 +60,8 @@ class MqttLink:
         self.client.on_message = self._on_message
         self._keepalive_s = keepalive_s
         self._started = False
+        self.state_listeners: list[Callable[[bool], None]] = []
+        """Called with True on every connect and False on every loss of the broker (paho's thread)."""
 
     def start(self) -> None:
         """Connect asynchronously and start paho's network thread (it retries until the broker is up)."""
@@ -125,10 +127,19 @@ class MqttLink:
         self.connects += 1
         client.subscribe(list(SUBSCRIPTIONS))
         self.connected.set()
+        self._tell(True)
         log.info("connected to broker %s:%s", self.host, self.port)
+
+    def _tell(self, connected: bool) -> None:
+        for listener in self.state_listeners:
+            try:
+                listener(connected)
+            except Exception:  # never let anything escape into paho's thread
+                log.exception("broker state listener failed")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
+        self._tell(False)
         if self._started:
             log.warning("lost the broker %s:%s (%s); reconnecting", self.host, self.port, reason_code)
 

@@ -131,6 +131,30 @@ class Protocol:
                 "nodes": nodes,
             }
 
+    def export_seqs(self) -> dict[str, dict[str, list]]:
+        """Every node's sequence trackers (per boot) as plain data, to survive a hub restart."""
+        with self._lock:
+            return {nid: {bid: b.seqs.export() for bid, b in n.boots.items()} for nid, n in self._nodes.items()}
+
+    def restore_seqs(self, state: dict[str, dict[str, list]]) -> int:
+        """Take back :meth:`export_seqs` (at start, before any message): a copy of a message handled
+        before the restart, delivered again after it, is still a duplicate. Malformed entries are
+        skipped; returns how many trackers were restored."""
+        restored = 0
+        with self._lock:
+            for node_id, boots in state.items():
+                if not is_id(node_id) or not isinstance(boots, dict):
+                    continue
+                for boot_id, data in list(boots.items())[-self._boots_per_node:]:
+                    try:
+                        tracker = SeqTracker.restore(data, self._max_holes)
+                        node = self._node(node_id)
+                    except (Reject, TypeError, ValueError):
+                        continue
+                    self._boot(node, str(boot_id)).seqs = tracker
+                    restored += 1
+        return restored
+
     def descriptor(self, node_id: str, boot_id: str | None = None) -> NodeDescriptor | None:
         """The latest descriptor of ``node_id`` for ``boot_id`` (default: its current boot), if known."""
         with self._lock:

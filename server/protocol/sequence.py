@@ -38,6 +38,24 @@ class SeqTracker:
         self._ends: list[int] = []
         self._counted: list[bool] = []
 
+    def export(self) -> list:
+        """The tracker as plain JSON-able data (for :meth:`restore`)."""
+        return [self.next, self.floor, self.missing,
+                [[a, b, int(c)] for a, b, c in zip(self._starts, self._ends, self._counted)]]
+
+    @classmethod
+    def restore(cls, data: list, max_holes: int = 4096) -> "SeqTracker":
+        """A tracker from :meth:`export` (ValueError/TypeError when malformed)."""
+        nxt, floor, missing, holes = data
+        t = cls(max_holes)
+        t.next = None if nxt is None else int(nxt)
+        t.floor, t.missing = int(floor), int(missing)
+        for a, b, c in holes[-max_holes:]:
+            t._starts.append(int(a))
+            t._ends.append(int(b))
+            t._counted.append(bool(c))
+        return t
+
     @property
     def holes(self) -> int:
         return len(self._starts)

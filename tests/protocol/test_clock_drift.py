@@ -93,3 +93,37 @@ def test_a_clock_whose_drift_changes_is_followed():
             worst = max(worst, abs(sync.to_hub_us("n1", t_node, "b1") - node.hub_time(t_node)))
     assert worst <= 400
     assert sync.drift_ppm("n1") == pytest.approx(60.0, abs=2.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_offset_moves_smoothly_from_ping_to_ping(seed):
+    """A run's start and finish, seconds apart on one node, must see nearly the same offset error: the
+    offset blends the best few samples instead of jumping to whichever is best now (acc-findings F12:
+    1 ms jumps on a loaded machine; on these links a single best sample jumped by 340–514 µs)."""
+    node = DriftingNode(100.0, offset_us=-4_700_000, seed=seed)
+    sync = ClockSync()
+    worst_error_us(sync, node, 0, 256_000_000)
+    steps, previous = [], None
+    for i in range(256_000_000 // PING_US, 900_000_000 // PING_US):
+        t = 1_000_000 + i * PING_US
+        node.exchange(sync, t)
+        t_node = node.clock(t + 1_000_000)
+        error = sync.to_hub_us("n1", t_node, "b1") - node.hub_time(t_node)
+        if previous is not None:
+            steps.append(abs(error - previous))
+        previous = error
+    assert max(steps) <= 250
+
+
+def test_a_sample_with_a_small_rtt_but_a_wrong_node_time_is_outvoted():
+    """Seen on a loaded machine (acc-findings F8/F12): a pong with a 400 µs RTT whose node time was
+    8 ms off. Weighted by its small bound it used to pull the offset (and the drift fit) by milliseconds."""
+    node = DriftingNode(60.0, offset_us=-4_700_000, seed=4)
+    sync = ClockSync()
+    worst_error_us(sync, node, 0, 120_000_000)
+    t1 = 1_000_000 + 60 * PING_US + 500_000
+    _, payload = sync.ping("n1", t1)
+    t_arrive = t1 + 200
+    sync.pong(ClockPong("n1", "b1", json.loads(payload)["n"], node.clock(t_arrive) - 8_000, t_arrive + 200))
+    assert worst_error_us(sync, node, 122_000_000, 160_000_000) <= 1_000
+    assert sync.drift_ppm("n1") == pytest.approx(60.0, abs=5.0)

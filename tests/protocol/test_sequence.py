@@ -135,3 +135,14 @@ def test_a_rejected_message_does_not_take_its_seq():
     send(p, "desc", f.desc())
     assert send(p, "evt", f.evt(seq=0, sensor="nope")) == []
     assert send(p, "evt", f.evt(seq=0))  # the valid retry is not a "duplicate"
+
+
+def test_a_tracker_survives_export_and_restore():
+    from server.protocol.sequence import DUPLICATE, FILLED, NEW, SeqTracker
+    t = SeqTracker()
+    for seq in (5, 6, 9, 12):
+        t.add(seq)
+    copy = SeqTracker.restore(t.export())
+    assert (copy.next, copy.missing, copy.holes) == (13, 4, 3)
+    assert [copy.add(s) for s in (6, 7, 3, 13)] == [DUPLICATE, FILLED, FILLED, NEW]
+    assert copy.missing == 3
