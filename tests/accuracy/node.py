@@ -145,6 +145,7 @@ class ProtocolNode:
         self._lock = threading.RLock()
         self._seq = 0
         self._unacked: dict[int, tuple[str, bytes, int]] = {}    # mid → (topic, payload, qos)
+        self._early_acks: set[int] = set()                       # PUBACKs that beat the bookkeeping
         self._held: list[tuple[str, bytes, int, bool]] = []      # produced while disconnected
         self._acks: dict[str, bytes] = {}                        # command id → ack payload (last 16)
         self._connected = False
@@ -223,8 +224,10 @@ class ProtocolNode:
             self._connected = False
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        # paho calls this holding its own out-message lock: take ours only briefly, never the other way round
         with self._lock:
-            self._unacked.pop(mid, None)
+            if self._unacked.pop(mid, None) is None:
+                self._early_acks.add(mid)
 
     def _publish(self, topic: str, payload: bytes, qos: int) -> None:
         with self._lock:
@@ -232,9 +235,15 @@ class ProtocolNode:
                 self.sent["held"] += 1
                 self._held.append((topic, payload, qos, True))
                 return
-            info = self._client.publish(topic, payload, qos=qos)
-            if qos:
-                self._unacked[info.mid] = (topic, payload, qos)
+        # publish outside our lock: paho's publish takes its out-message lock, and its network thread calls
+        # _on_publish while holding that lock (the other order would deadlock)
+        info = self._client.publish(topic, payload, qos=qos)
+        if qos:
+            with self._lock:
+                if info.mid in self._early_acks:
+                    self._early_acks.discard(info.mid)
+                else:
+                    self._unacked[info.mid] = (topic, payload, qos)
 
     # -- events and telemetry (§5.3, §5.4, §6) --------------------------------------------------------
     def _next_seq(self) -> int:
@@ -285,8 +294,9 @@ class ProtocolNode:
         cmd_id = str(body.get("id"))
         with self._lock:
             ack = self._acks.get(cmd_id)
-            if ack is None:
-                ack = _json({"v": 1, "id": cmd_id, **self._execute(body)})
+        if ack is None:            # executed outside our lock: it publishes (see _publish)
+            ack = _json({"v": 1, "id": cmd_id, **self._execute(body)})
+            with self._lock:
                 self._acks[cmd_id] = ack
                 while len(self._acks) > 16:
                     self._acks.pop(next(iter(self._acks)))
