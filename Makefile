@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test test-fast lint bench bench-profile faults setup system-demo system-test clean
+.PHONY: demo test test-fast lint accuracy bench bench-profile faults setup system-demo system-test clean
 
 demo: system-demo setup
 	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
@@ -22,6 +22,12 @@ test-fast: setup lint
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# the end-to-end accuracy suite: >= 300 runs against a real hub and broker, a table of errors per field
+# (tests/accuracy/README.md; ACCURACY_ARGS e.g. "--seed 3 --runs 600 --rigs 2")
+ACCURACY_ARGS ?=
+accuracy: system-test setup
+	$(PY) -m tests.accuracy.runner --runs 300 $(ACCURACY_ARGS)
 
 bench: system-demo setup
 	$(PY) -m bench.run

@@ -87,3 +87,85 @@ def test_the_topic_table_matches_the_code():
                       re.M)
     table = {t: (direction, int(qos), retained == "yes") for t, direction, qos, retained in rows}
     assert table == {t: ("node → hub" if t in NODE_TO_HUB else "hub → node", QOS[t], t in RETAINED) for t in QOS}
+
+
+def _result_keys_in_table() -> dict[str, set[str]]:
+    """``cmd`` → the keys of its ``result`` in the §8 table, for commands whose result is one object."""
+    out = {}
+    for cmd, result in re.findall(r"^\| `([a-z_]+)` \|.*\| ([^|]*) \|$", DOC.read_text(encoding="utf-8"), re.M):
+        objects = re.findall(r"`\{([^`]*)\}`", result)
+        if len(objects) == 1:
+            out[cmd] = set(re.findall(r'"([a-z_]+)"', objects[0]))
+    return out
+
+
+def test_each_ack_example_has_the_result_fields_its_command_row_lists():
+    """E.g. the ``tare`` ack example carries ``offset_counts`` and ``samples``, as the table requires."""
+    table = _result_keys_in_table()
+    assert table["tare"] == {"offset_counts", "samples"}
+    cmds = {m["id"]: m["cmd"] for _, t, m in examples() if t == "cmd"}
+    checked = 0
+    for _, msg_type, message in examples():
+        if msg_type == "ack" and message["ok"] and cmds.get(message["id"]) in table:
+            assert set(message["result"]) >= table[cmds[message["id"]]], message
+            checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.broker
+def test_every_example_goes_through_a_real_broker(tmp_path, broker):
+    """Every example of docs/protocol.md, published as the doc says (topic, QoS, retained) through a real
+    Mosquitto: the hub accepts each node → hub one, and a node subscribed to its topics gets each hub → node
+    one unchanged."""
+    import threading
+    import urllib.request
+    from dataclasses import replace
+
+    import paho.mqtt.client as mqtt
+
+    from server.app import create_app
+    from server.config import Config
+    from server.protocol import QOS, RETAINED
+    from tests.support.waiting import wait_for
+
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "hub.db"))),
+                     broker=(broker.host, broker.port))
+    port = app.serve_in_thread("127.0.0.1", 0)
+    app.start()
+    node = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sledhub-sled1")
+    got: list[tuple[str, dict]] = []
+    lock = threading.Lock()
+
+    def on_message(client, userdata, msg):
+        with lock:
+            got.append((msg.topic, json.loads(msg.payload)))
+    node.on_message = on_message
+    subscribed = threading.Event()
+    node.on_subscribe = lambda *args: subscribed.set()
+    try:
+        wait_for(app.broker_connected, 10, what="hub connected to the broker")
+        node.connect(broker.host, broker.port)
+        node.loop_start()
+        wait_for(node.is_connected, 10, what="node connected")
+        node.subscribe([("sledhub/v1/node/sled1/cmd", 1), ("sledhub/v1/node/sled1/clock/ping", 0)])
+        assert subscribed.wait(10), "no SUBACK for the node's cmd and clock/ping"
+        sent_to_node, sent_to_hub = [], 0
+        for topic, msg_type, message in examples():
+            info = node.publish(topic, json.dumps(message), qos=QOS[msg_type], retain=msg_type in RETAINED)
+            info.wait_for_publish(5)
+            if msg_type in NODE_TO_HUB:
+                sent_to_hub += 1
+            else:
+                sent_to_node.append((topic, message))
+
+        def health():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as r:
+                return json.loads(r.read())
+        h = wait_for(lambda: (h := health())["messages_accepted"] >= sent_to_hub and h, 10, what="the hub took them")
+        assert (h["messages_accepted"], h["messages_rejected"]) == (sent_to_hub, 0), h
+        wait_for(lambda: all(m in got for m in sent_to_node), 10, what="the node received every command and ping")
+    finally:
+        node.loop_stop()
+        node.disconnect()
+        app.stop()
