@@ -95,9 +95,12 @@ class Suite:
             self.calibration = check_calibrations(calibrate_sleds(self.api, self.sched, self.plans), self.plans)
 
     def _nodes_known(self) -> bool:
-        view = self.api.get("/api/setup")
-        seen = {n.get("node_id") or n.get("id") for n in view.get("nodes", []) if n.get("sensors")}
-        return all(n.node_id in seen for n in self.nodes)
+        # /api/setup shows the first 8 new nodes in full and lists the rest by id: ask for each by name
+        # (?find=, docs/api.md) as /setup's search box does
+        def described(node_id: str) -> bool:
+            view = self.api.get(f"/api/setup?find={node_id}")
+            return any((n.get("node_id") or n.get("id")) == node_id and n.get("sensors") for n in view.get("nodes", []))
+        return all(described(n.node_id) for n in self.nodes)
 
     def _stations_ready(self) -> bool:
         view = self.api.get("/api/setup")
