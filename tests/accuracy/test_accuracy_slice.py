@@ -7,7 +7,7 @@ stall. Every run must have exactly one result with the right status, every time,
 1 ms (1.5 ms for fields rounded to the ms), force and power within 1 %, the calibration right.
 
 The slice runs without clock drift and with 0–100 ms delays until the hub handles both (findings F6, F8
-in /work/notes/acc-findings.md; tests/accuracy/README.md); ``make accuracy`` uses ±100 ppm and 0–200 ms.
+in tests/accuracy/FINDINGS.md; tests/accuracy/README.md); ``make accuracy`` uses ±100 ppm and 0–200 ms.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """While the broker is away the engine's clock waits: what the nodes held meanwhile, sent in any order
-once they are back, is used as if it had come in time (acc-findings F3: a broker restart cost samples).
+once they are back, is used as if it had come in time (tests/accuracy/FINDINGS.md F3: a broker restart cost samples).
 
 The hub's one message seam with injected receipt times and hub clock; ticks are driven by hand.
 """

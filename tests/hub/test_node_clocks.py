@@ -84,7 +84,7 @@ def test_a_new_boot_is_placed_by_its_own_samples_and_the_old_boots_backlog_by_it
 
 def test_a_pings_t1_is_when_it_really_left_not_when_the_tick_began(hub):
     """After a long tick (an engine catching up after a stall) the ping leaves well after the tick's
-    time; stamped with the tick's time, every sample was biased by half the delay (acc-findings F5)."""
+    time; stamped with the tick's time, every sample was biased by half the delay (tests/accuracy/FINDINGS.md F5)."""
     stamped: list = []
     hub.attach_publisher(lambda topic, payload, qos: True,
                          lambda topic, payload, on_sent: stamped.append((payload, on_sent)) or True)

@@ -2,7 +2,7 @@
 
 With Nagle's algorithm a pong queued behind an unacknowledged small packet waits for the peer's delayed
 ACK (~40 ms); every clock sample of that connection is then ~20 ms off, which min-RTT selection cannot
-undo (acc-findings F1, the "≈19 ms late" of issue 13). Checked on the sockets themselves, not by timing.
+undo (tests/accuracy/FINDINGS.md F1, the "≈19 ms late" of issue 13). Checked on the sockets themselves, not by timing.
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def test_a_clock_whose_drift_changes_is_followed():
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_offset_moves_smoothly_from_ping_to_ping(seed):
     """A run's start and finish, seconds apart on one node, must see nearly the same offset error: the
-    offset blends the best few samples instead of jumping to whichever is best now (acc-findings F12:
+    offset blends the best few samples instead of jumping to whichever is best now (tests/accuracy/FINDINGS.md F12:
     1 ms jumps on a loaded machine; on these links a single best sample jumped by 340–514 µs)."""
     node = DriftingNode(100.0, offset_us=-4_700_000, seed=seed)
     sync = ClockSync()
@@ -116,7 +116,7 @@ def test_the_offset_moves_smoothly_from_ping_to_ping(seed):
 
 
 def test_a_sample_with_a_small_rtt_but_a_wrong_node_time_is_outvoted():
-    """Seen on a loaded machine (acc-findings F8/F12): a pong with a 400 µs RTT whose node time was
+    """Seen on a loaded machine (tests/accuracy/FINDINGS.md F8/F12): a pong with a 400 µs RTT whose node time was
     8 ms off. Weighted by its small bound it used to pull the offset (and the drift fit) by milliseconds."""
     node = DriftingNode(60.0, offset_us=-4_700_000, seed=4)
     sync = ClockSync()
