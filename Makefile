@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test bench bench-profile setup system-demo system-test clean
+.PHONY: demo test bench bench-profile soak setup system-demo system-test clean
 
 demo: system-demo setup
 	$(VENV)/bin/sledhub demo --port $(PORT)
@@ -19,6 +19,11 @@ bench: system-demo setup
 bench-profile: system-demo setup
 	$(PY) -m pip install -q -e ".[test,profile]"
 	$(PY) -m bench.run --profile
+
+# the demo for SOAK_S seconds after a 2-minute warm-up: RSS, CPU, threads, files, SQLite size (bench/out/soak.json)
+SOAK_S ?= 1800
+soak: system-demo setup
+	$(PY) -m bench.soak --seconds $(SOAK_S)
 
 setup: $(VENV)/.installed web/node_modules/.installed
 
