@@ -9,6 +9,12 @@ Both are measured by ``make bench`` (``bench/README.md``, "Last measured"):
 - **At most 2 malloc arenas** (glibc's default is 8 per CPU). Every thread that allocates gets an
   arena of its own; with two threads per wall display that is dozens of half-empty arenas, several MB
   of resident memory on a Pi for no speed we can measure. The same as ``MALLOC_ARENA_MAX=2``.
+- **Blocks of 64 KiB and more from mmap, always** (glibc starts at 128 KiB and raises the threshold
+  each time such a block is freed). The hub's MQTT socket reads up to 64 KiB at a time
+  (``server/mqtt_socket.py``) and keeps the bytes until paho has taken them; from the heap, those
+  short-lived blocks, shrunk and interleaved with long-lived ones, left free holes glibc never gave
+  back: the demo grew by ~0.5 MB a minute, for hours (``make soak``, ``bench/README.md``). From
+  mmap they go back to the system when freed. The same as ``MALLOC_MMAP_THRESHOLD_=65536``.
 - **No HTTP client libraries.** python-socketio's package imports its *client* as well, and the
   client imports ``requests`` and ``websocket`` (websocket-client) whenever they are installed (the
   test extras install them; Raspberry Pi OS often ships ``python3-requests``): 5.6 MB resident the
@@ -27,7 +33,9 @@ log = logging.getLogger(__name__)
 
 SWITCH_INTERVAL_S = 0.001
 MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+MALLOC_MMAP_THRESHOLD = 64 * 1024  # bytes
+_M_ARENA_MAX = -8  # glibc's mallopt parameter numbers (malloc.h)
+_M_MMAP_THRESHOLD = -3
 UNUSED_CLIENT_MODULES = ("requests", "websocket")
 
 
@@ -39,12 +47,14 @@ def tune_process() -> dict[str, object]:
     for name in skipped:
         sys.modules[name] = None  # type: ignore[assignment]  # "import name" now raises ImportError
     applied: dict[str, object] = {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arenas": None,
-                                  "modules_not_loaded": skipped}
+                                  "malloc_mmap_threshold": None, "modules_not_loaded": skipped}
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
             if libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS) == 1:
                 applied["malloc_arenas"] = MALLOC_ARENAS
+            if libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD) == 1:
+                applied["malloc_mmap_threshold"] = MALLOC_MMAP_THRESHOLD
         except (OSError, AttributeError):  # not glibc (e.g. musl): keep the allocator's default
             log.debug("mallopt unavailable; malloc arenas left as they are")
     return applied

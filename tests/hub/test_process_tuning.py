@@ -1,10 +1,11 @@
-"""The hub process's tuning (switch interval, malloc arenas) applies in its own interpreter only."""
+"""The hub process's tuning (switch interval, malloc arenas and mmap threshold) applies in its own
+interpreter only."""
 
 import json
 import subprocess
 import sys
 
-from server.process_tuning import MALLOC_ARENAS, SWITCH_INTERVAL_S
+from server.process_tuning import MALLOC_ARENAS, MALLOC_MMAP_THRESHOLD, SWITCH_INTERVAL_S
 
 
 def test_tune_process_sets_the_switch_interval_and_the_arenas():
@@ -15,6 +16,7 @@ def test_tune_process_sets_the_switch_interval_and_the_arenas():
     assert got["interval"] == SWITCH_INTERVAL_S
     if sys.platform.startswith("linux"):  # glibc on Debian / Raspberry Pi OS
         assert got["applied"]["malloc_arenas"] == MALLOC_ARENAS
+        assert got["applied"]["malloc_mmap_threshold"] == MALLOC_MMAP_THRESHOLD
 
 
 def test_the_tuned_hub_builds_without_loading_http_client_libraries(tmp_path):
