@@ -44,3 +44,30 @@ def test_reading_a_fake_hx711_for_a_long_time_does_not_grow_its_pins(factory):
     pins = [fake_pin(factory, DOUT), fake_pin(factory, SCK)]
     assert chip.reads >= 399  # a read-out is counted when the next conversion starts
     assert all(len(p.states) <= FakePin.history_limit for p in pins)
+
+
+def test_every_pin_of_a_mock_dry_run_keeps_a_bounded_history():
+    """``sledhub-bridge --mock``: the node's drivers open their pins on the dry run's factory; every one
+    is a FakePin, so a dry run left running for days does not grow either."""
+    from firmware_bridge.cli import _mock_factory_with_fakes
+    from firmware_bridge.node import Node
+    from tests.bridge.helpers import node_config
+
+    config = node_config(None, [
+        {"id": "force", "kind": "load_cell", "dout": DOUT, "sck": SCK, "rate_hz": 80, "gain": 128,
+         "scale_counts_per_n": 2280.0, "offset_counts": 0.0},
+        {"id": "wheel", "kind": "encoder", "a": 17, "b": 27, "counts_per_m": 200.0},
+        {"id": "start", "kind": "beam", "pin": 22},
+    ])
+    factory, fakes = _mock_factory_with_fakes(config)
+    node = Node(config, pin_factory=factory)
+    try:
+        pins = list(factory.pins.values())
+        assert {p.info.name for p in pins} >= {"GPIO5", "GPIO6", "GPIO17", "GPIO27", "GPIO22"}
+        assert all(isinstance(p, FakePin) and p.states.maxlen == FakePin.history_limit for p in pins)
+        assert len(fakes) == 1
+    finally:
+        node.stop()
+        for fake in fakes:
+            fake.close()
+        factory.close()
