@@ -220,9 +220,9 @@ def table_row(sample: Sample) -> str:
 
 
 def run_soak(duration_s: float, *, interval_s: float = 10.0, warmup_s: float = 120.0, workdir: Path,
-             log: Log = _say, stop_early: Callable[[list[Sample]], bool] = lambda _: False) -> dict:
+             log: Log = _say) -> dict:
     """Run the demo for ``warmup_s + duration_s`` seconds, sampling every ``interval_s``; return the
-    report (``samples``, ``summary``, ``exit_code`` of the demo). ``stop_early(samples)`` may end it."""
+    report (``samples``, ``summary``, ``exit_code`` of the demo)."""
     demo = DemoProcess(workdir)
     samples: list[Sample] = []
     try:
@@ -238,7 +238,7 @@ def run_soak(duration_s: float, *, interval_s: float = 10.0, warmup_s: float = 1
             sample = sampler.take()
             samples.append(sample)
             log(table_row(sample))
-            if time.monotonic() >= end or stop_early(samples):
+            if time.monotonic() >= end:
                 break
             next_t += interval_s
             time.sleep(max(0.0, min(next_t, end) - time.monotonic()))
