@@ -84,7 +84,7 @@ class FakePin(MockPin):
         self._last_change = t
         return True
 
-    def clear_states(self):
+    def clear_states(self) -> None:
         """Forget the history but the present level (gpiozero's ``MockPin.clear_states``), bounded."""
         super().clear_states()
         self.states = deque(self.states, maxlen=self.history_limit)
