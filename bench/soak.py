@@ -62,7 +62,9 @@ class Sample:
 
 class DemoProcess:
     """``sledhub demo`` on a free loopback port with its database in ``workdir``; ``stop()`` ends it
-    (SIGINT: the demo stops its nodes and its broker) and waits."""
+    (SIGTERM, which ``sledhub`` handles like Ctrl-C: the demo stops its nodes and its broker) and
+    waits. Not SIGINT: a soak started in the background (``make soak &``, nohup) inherits SIGINT as
+    ignored, and so would the demo."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
@@ -103,12 +105,12 @@ class DemoProcess:
         return self.proc.pid
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
-        """Ctrl-C the demo and wait (SIGKILL after ``timeout_s``); returns its exit status."""
+        """Stop the demo (SIGTERM) and wait (SIGKILL after ``timeout_s``); returns its exit status."""
         proc, self.proc = self.proc, None
         code = None
         if proc is not None:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
             try:
                 code = proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
