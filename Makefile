@@ -4,10 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8080
 
-.PHONY: demo test test-fast lint accuracy bench bench-profile faults setup system-demo system-test clean
+.PHONY: demo test test-fast lint accuracy bench bench-profile faults soak setup system-demo system-test clean
 
 demo: system-demo setup
-	MALLOC_ARENA_MAX=2 $(VENV)/bin/sledhub demo --port $(PORT)
+	MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 $(VENV)/bin/sledhub demo --port $(PORT)
 
 # (ruff and mypy run inside the suite: tests/suite/test_lint.py)
 test: system-test setup
@@ -41,6 +41,11 @@ bench-profile: system-demo setup
 # the database lives on a small tmpfs). make test runs a short slice (tests/faults/test_faults.py).
 faults: system-test setup
 	$(PY) -m tests.faults.run
+
+# the demo for SOAK_S seconds after a 2-minute warm-up: RSS, CPU, threads, files, SQLite size (bench/out/soak.json)
+SOAK_S ?= 1800
+soak: system-demo setup
+	$(PY) -m bench.soak --seconds $(SOAK_S)
 
 setup: $(VENV)/.installed web/node_modules/.installed
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import Any, Callable
 
 from gpiozero.pins.mock import MockFactory, MockPin, PinState
@@ -59,10 +60,18 @@ class FakePin(MockPin):  # type: ignore[misc]  # gpiozero has no type informatio
     ``drive(state, tick)`` changes an input pin's level and calls ``when_changed(tick, state)``.
     Output listeners (``add_output_listener(fn)``) are called with the new level whenever a driver sets
     the pin as an output, after the change (used for the HX711's SCK).
+
+    ``states`` (gpiozero's history of ``PinState(seconds since the previous change, level)``, read by
+    ``assert_states``) keeps only the newest :attr:`history_limit` entries. gpiozero's ``MockPin``
+    keeps every one: a simulated HX711 at 80 conversions/s toggles SCK and DOUT ~5,000 times a second,
+    so the demo's two sleds grew by ~1 MB/s and a demo left running for days ran out of memory.
     """
 
     _state: Any  # set by MockPin
     _last_change: float
+    states: "deque[Any]"  # PinState history, set by clear_states (which MockPin's __init__ calls)
+    #: how many past states ``states`` keeps (oldest dropped first); a subclass may change it.
+    history_limit = 1000
 
     def __init__(self, factory: Any, info: Any) -> None:
         self._forced_tick: float | None = None
@@ -77,6 +86,11 @@ class FakePin(MockPin):  # type: ignore[misc]  # gpiozero has no type informatio
         self.states.append(PinState(t - self._last_change, value))
         self._last_change = t
         return True
+
+    def clear_states(self) -> None:
+        """Forget the history but the present level (gpiozero's ``MockPin.clear_states``), bounded."""
+        super().clear_states()
+        self.states = deque(self.states, maxlen=self.history_limit)
 
     def _set_state(self, value: Any) -> None:
         super()._set_state(value)

@@ -91,6 +91,7 @@ class HubApp:
     api_errors: Counter = field(default_factory=Counter)
     _server: BaseWSGIServer | None = None
     _serve_thread: threading.Thread | None = None
+    _serving: bool = False
 
     def broker_connected(self) -> bool:
         return self.link is not None and self.link.connected.is_set()
@@ -112,11 +113,14 @@ class HubApp:
         """Serve HTTP and Socket.IO until :meth:`shutdown` (blocks)."""
         if self._server is None:
             self.bind()
+        assert self._server is not None
+        self._serving = True
         self._server.serve_forever(poll_interval=0.2)
 
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Bind and serve in a background thread (tests, demo); returns the port."""
         bound = self.bind(host, port)
+        self._serving = True  # a shutdown() from now on waits for the thread's serve_forever to start and end
         self._serve_thread = threading.Thread(target=self.serve, name="sledhub-http", daemon=True)
         self._serve_thread.start()
         return bound
@@ -124,7 +128,9 @@ class HubApp:
     def shutdown(self) -> None:
         """Stop serving HTTP."""
         if self._server is not None:
-            self._server.shutdown()
+            if self._serving:  # shutdown() waits for serve_forever: only once it has started
+                self._server.shutdown()
+                self._serving = False
             self._server.server_close()
             self._server = None
         if self._serve_thread is not None:

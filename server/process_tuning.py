@@ -13,6 +13,12 @@ Set where the process is launched, not here (glibc reads it before Python starts
   ``make demo``, the bench's hub). glibc's default is 8 per CPU: every thread that allocates gets an
   arena of its own; with two threads per wall display that is dozens of half-empty arenas, several MB
   of resident memory on a Pi for no speed we can measure.
+- **Blocks of 64 KiB and more from mmap, always**: ``MALLOC_MMAP_THRESHOLD_=65536`` (same places).
+  glibc starts at 128 KiB and raises the threshold each time such a block is freed. The hub's MQTT
+  socket reads up to 64 KiB at a time (``server/mqtt/buffered_socket.py``) and keeps the bytes until
+  paho has taken them; from the heap, those short-lived blocks, shrunk and interleaved with
+  long-lived ones, left free holes glibc never gave back: the demo grew by 4.7 MB in 30 minutes
+  instead of 1.7 (``make soak``, ``bench/README.md``). From mmap they go back to the system when freed.
 
 Installed, not hidden: python-socketio imports its *client* as well, and the client imports
 ``requests`` and ``websocket`` (websocket-client) whenever they are importable (5.6 MB resident the
@@ -28,18 +34,24 @@ import sys
 SWITCH_INTERVAL_S = 0.001
 MALLOC_ARENAS = 2
 ARENA_ENV = "MALLOC_ARENA_MAX"
+MALLOC_MMAP_THRESHOLD = 64 * 1024  # bytes
+MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+LAUNCH_ENV = {ARENA_ENV: str(MALLOC_ARENAS), MMAP_ENV: str(MALLOC_MMAP_THRESHOLD)}
+"""What a hub process is launched with (the systemd unit and ``make demo`` write the same)."""
 
 
 def launch_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default: this process's environment) with ``MALLOC_ARENA_MAX`` set for a hub child
-    process, unless it is set already."""
+    """``base`` (default: this process's environment) with :data:`LAUNCH_ENV` set for a hub child
+    process, each unless it is set already."""
     env = dict(os.environ if base is None else base)
-    env.setdefault(ARENA_ENV, str(MALLOC_ARENAS))
+    for key, value in LAUNCH_ENV.items():
+        env.setdefault(key, value)
     return env
 
 
 def tune_process() -> dict[str, object]:
     """Apply the switch interval, before the hub starts its threads; returns what is in force (for
-    the log): the switch interval (s) and ``MALLOC_ARENA_MAX`` as launched (None when unset)."""
+    the log): the switch interval (s) and the malloc settings as launched (None when unset)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arena_max": os.environ.get(ARENA_ENV)}
+    return {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arena_max": os.environ.get(ARENA_ENV),
+            "malloc_mmap_threshold": os.environ.get(MMAP_ENV)}

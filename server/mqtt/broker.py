@@ -6,19 +6,31 @@ benchmark. It writes a generated config into its own work directory, listens on 
 
 Nothing here runs at import time. The broker binary is looked up on ``PATH`` and in ``/usr/sbin``
 (Debian package ``mosquitto``).
+
+The broker never outlives its owner: on Linux it is started with the parent-death signal
+(``prctl(PR_SET_PDEATHSIG, SIGTERM)``), so when the owning process dies in any way (``kill -9``, the
+OOM killer) the kernel sends the broker SIGTERM. That signal fires when the *thread* that forked the
+broker ends, so the fork happens on a keeper thread that lives exactly as long as the broker (it waits
+for it), never on a caller's thread, which may be short-lived.
 """
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class BrokerError(RuntimeError):
@@ -57,6 +69,50 @@ def wait_listening(host: str, port: int, timeout_s: float) -> bool:
     return False
 
 
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive ``sig`` when the forking thread dies (Linux), and
+    exit at once if the parent is already gone; None where ``prctl`` does not exist."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent_pid = os.getpid()
+    args = (ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(int(sig)), ctypes.c_ulong(0), ctypes.c_ulong(0),
+            ctypes.c_ulong(0))
+
+    def preexec() -> None:  # runs in the child between fork and exec: no imports, no allocation to speak of
+        if prctl(*args) != 0 or os.getppid() != parent_pid:
+            os._exit(70)
+
+    return preexec
+
+
+def _spawn_on_keeper(cmd: list[str], name: str, **popen_kwargs) -> tuple[subprocess.Popen, threading.Thread]:
+    """Start ``cmd`` from a new thread that then waits for it, so the parent-death signal (tied to
+    the forking thread) fires only when this process dies; returns the process and its keeper."""
+    started = threading.Event()
+    outcome: list = []
+
+    def keep() -> None:
+        try:
+            proc = subprocess.Popen(cmd, preexec_fn=die_with_parent(), **popen_kwargs)
+        except BaseException as exc:  # handed to the caller below
+            outcome.append(exc)
+            started.set()
+            return
+        outcome.append(proc)
+        started.set()
+        proc.wait()
+
+    keeper = threading.Thread(target=keep, name=name, daemon=True)
+    keeper.start()
+    started.wait()
+    if isinstance(outcome[0], BaseException):
+        keeper.join()
+        raise outcome[0]
+    return outcome[0], keeper
+
+
 @dataclass
 class ManagedBroker:
     """A Mosquitto child process on ``host:port`` with a generated config.
@@ -72,6 +128,7 @@ class ManagedBroker:
     persistence: bool = True
     workdir: Path | None = None
     _proc: subprocess.Popen | None = field(default=None, init=False, repr=False)
+    _keeper: threading.Thread | None = field(default=None, init=False, repr=False)
     _tmp: tempfile.TemporaryDirectory | None = field(default=None, init=False, repr=False)
 
     @property
@@ -122,8 +179,9 @@ class ManagedBroker:
             self.port = free_port(self.host)
         conf = self._write_config()
         self._log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
+        self._proc, self._keeper = _spawn_on_keeper(
             [binary, "-c", str(conf)],
+            f"sledhub-broker-{self.port}",
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -145,6 +203,9 @@ class ManagedBroker:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout_s)
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.join(timeout_s)
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Iterator
 
 G_M_S2 = 9.81
 
@@ -77,6 +78,21 @@ class SledRun:
         while states[-1].position_m < until_m and states[-1].t_s < max_s:
             states.append(self.step(states[-1]))
         return states
+
+    def pull(self, until_m: float, max_s: float = 60.0) -> Iterator[tuple[float, int, float]]:
+        """``(t_s, count, force_n)`` at every encoder count change of a pull to ``until_m``, computed
+        step by step as they are asked for (what :meth:`count_crossings` of :meth:`trajectory` gives,
+        with the harness force at the step's start), holding one state at a time: a simulator that
+        pulls every few seconds for days keeps no per-run list of thousands of states alive."""
+        cpm = self.sled.counts_per_m
+        a = SledState()
+        while a.position_m < until_m and a.t_s < max_s:
+            b = self.step(a)
+            c0, c1 = math.floor(a.position_m * cpm), math.floor(b.position_m * cpm)
+            for c in range(c0 + 1, c1 + 1):
+                frac = (c / cpm - a.position_m) / (b.position_m - a.position_m)
+                yield a.t_s + frac * (b.t_s - a.t_s), c, a.force_n
+            a = b
 
     def count_crossings(self, states: list[SledState]) -> list[tuple[float, int]]:
         """``(t_s, count)`` at every encoder count change, interpolated within each step."""

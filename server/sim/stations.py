@@ -16,13 +16,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from firmware_bridge.clock import NodeClock
 from firmware_bridge.config import parse_config
 from firmware_bridge.fakes import FakeBeam, FakeEncoderWheel, FakeHX711, StepClock, mock_factory
 from firmware_bridge.node import Node
-from server.sim.physics import Sled, SledRun, SledState
+from server.sim.physics import Sled, SledRun
 from server.sim.roster import DemoAthlete
 
 HX711_SCALE_COUNTS_PER_N = 2280.0
@@ -112,18 +112,17 @@ class SimSled(SimNode):
         early = self._rng.random() < athlete.false_start_chance
         t0 = go_signal_mono_s + (-0.25 if early else athlete.sled.reaction_s)
         run = SledRun(athlete.sled, self.sled)
-        states = run.trajectory(until_m=self.distance_m + 0.5)
-        self._drive(run, states, t0, stop)
+        self._drive(run.pull(until_m=self.distance_m + 0.5), t0, stop)
 
-    def _drive(self, run: SledRun, states: list[SledState], t0: float, stop: threading.Event) -> None:
-        dt = run.dt_s
+    def _drive(self, crossings: Iterator[tuple[float, int, float]], t0: float, stop: threading.Event) -> None:
+        """Step the wheel at every count change once real time reaches it (the crossings are computed
+        as they come: nothing per run is kept, so days of demo runs do not fragment memory)."""
         if not _sleep_until(t0, stop):
             return
-        for t_s, _count in run.count_crossings(states):
+        for t_s, _count, force_n in crossings:
             if not _sleep_until(t0 + t_s, stop):
                 break
-            idx = min(len(states) - 1, int(t_s / dt))
-            self._force_n = states[idx].force_n
+            self._force_n = force_n
             self.wheel.step(+1, tick=t0 + t_s)
         self._force_n = 0.0
 

@@ -109,3 +109,21 @@ def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
         assert hub.engine.watermark_us == 12_020_000 - lateness   # caught up, never past the clock
     finally:
         app.stop()
+
+
+def test_an_app_bound_but_never_served_stops_at_once(tmp_path):
+    """An error between bind and serve (sledhub serve's start-up) must not hang the stop: shutdown()
+    waits for a serve_forever that never started."""
+    import threading
+    from dataclasses import replace
+
+    from server.app import create_app
+    from server.config import Config
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "h.db"))), connect_mqtt=False)
+    app.bind("127.0.0.1", 0)
+    app.start()
+    stopper = threading.Thread(target=app.stop, daemon=True)
+    stopper.start()
+    stopper.join(10)
+    assert not stopper.is_alive(), "HubApp.stop() hung"

@@ -31,3 +31,15 @@ def test_shuffle_positions_and_beam_windows():
     assert a.time_at(a.position_at(3.0)) == pytest.approx(3.0)
     brk, restore = a.beam_window(10.0)
     assert 0 < brk < restore and restore - brk == pytest.approx(0.3 / 2.5)
+
+
+def test_pull_yields_what_the_trajectorys_crossings_give_one_state_at_a_time():
+    run = SledRun(SledAthlete(), Sled(counts_per_m=200.0))
+    states = run.trajectory(until_m=3.0)
+    expected = run.count_crossings(states)
+    pulled = list(run.pull(until_m=3.0))
+    assert [(t, c) for t, c, _ in pulled] == expected
+    # the force is the harness force of the step the crossing falls in
+    for t_s, _c, force_n in pulled[::50]:
+        assert force_n == states[int(round(t_s / run.dt_s - 0.5))].force_n
+    assert len(pulled) == 600

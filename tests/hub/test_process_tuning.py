@@ -11,7 +11,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from server.process_tuning import ARENA_ENV, MALLOC_ARENAS, SWITCH_INTERVAL_S, launch_env
+from server.process_tuning import (ARENA_ENV, LAUNCH_ENV, MALLOC_ARENAS, MALLOC_MMAP_THRESHOLD, MMAP_ENV,
+                                   SWITCH_INTERVAL_S, launch_env)
 from tests.deploy.test_units import read_unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,17 +27,20 @@ def test_tune_process_sets_the_switch_interval_and_reports_the_arenas():
     got = json.loads(out.stdout)
     assert got["interval"] == SWITCH_INTERVAL_S
     assert got["applied"]["malloc_arena_max"] == str(MALLOC_ARENAS)
+    assert got["applied"]["malloc_mmap_threshold"] == str(MALLOC_MMAP_THRESHOLD)
 
 
 def test_launch_env_sets_the_arenas_and_keeps_an_explicit_choice():
-    assert launch_env({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin", ARENA_ENV: str(MALLOC_ARENAS)}
+    assert launch_env({"PATH": "/usr/bin"}) == {"PATH": "/usr/bin", ARENA_ENV: str(MALLOC_ARENAS),
+                                                 MMAP_ENV: str(MALLOC_MMAP_THRESHOLD)}
     assert launch_env({ARENA_ENV: "4"})[ARENA_ENV] == "4"
 
 
-def test_the_hub_unit_and_make_demo_launch_with_two_arenas():
+def test_the_hub_unit_and_make_demo_launch_with_the_malloc_settings():
     service = read_unit(REPO / "systemd" / "sledhub.service")["Service"]
-    assert f"{ARENA_ENV}={MALLOC_ARENAS}" in service["Environment"]
-    assert f"{ARENA_ENV}={MALLOC_ARENAS} $(VENV)/bin/sledhub demo" in (REPO / "Makefile").read_text()
+    words = " ".join(f"{k}={v}" for k, v in LAUNCH_ENV.items())
+    assert all(w in service["Environment"] for w in words.split())
+    assert f"{words} $(VENV)/bin/sledhub demo" in (REPO / "Makefile").read_text()
 
 
 def _closure(requirement: str) -> set[str]:
