@@ -49,6 +49,11 @@ BROKER_GRACE_US = 1_500_000
 """After the broker came back, the engine's clock stays where it was when the broker went away for this
 long (then catches up), so what nodes held while they could not publish reaches it in time."""
 
+STALL_US = 250_000
+"""Two pipeline ticks (due every 10 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
+VM pause): it is then treated like a broker outage from the last tick to now, so what the nodes sent
+meanwhile (still in the kernel and the broker) reaches the engine before its clock moves on."""
+
 CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
 so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
@@ -98,8 +103,11 @@ class Hub:
         self.late_events = 0
         self.late_events_used = 0  # late, but nothing at the station had happened since: applied
         self._advanced_us = 0
-        self._broker_down_us: int | None = None   # hub time the broker went away (None: connected)
-        self._broker_back_us: int | None = None   # and when it came back
+        self._ticked_us = 0  # hub time of the last tick (a stall shows as a gap)
+        # the engine's clock is held at _broker_down_us (the broker went away, or the hub froze) until
+        # BROKER_GRACE_US after _broker_back_us (None: it is not back yet)
+        self._broker_down_us: int | None = None
+        self._broker_back_us: int | None = None
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
         self.reload_stations()
@@ -306,7 +314,12 @@ class Hub:
         two ticks) it catches up ``CATCH_UP_STEP_US`` per tick, so the messages the stall held back in
         the broker, the kernel and paho reach the engine first instead of arriving late. While the
         broker is away, and for ``BROKER_GRACE_US`` after it is back, it stays at the time it went away
-        (the nodes hold their messages meanwhile and send them once reconnected)."""
+        (the nodes hold their messages meanwhile and send them once reconnected). A freeze of the hub
+        itself (ticks more than ``STALL_US`` apart) is held the same way, from the last tick: its backlog
+        is stamped with receipt times after the freeze, so the pipeline's backlog cannot show it."""
+        if self._ticked_us and now_us - self._ticked_us > STALL_US and self._broker_down_us is None:
+            self._broker_down_us, self._broker_back_us = self._ticked_us, now_us
+        self._ticked_us = now_us
         behind = self.pipeline.behind_rx_us  # working off a backlog: the watermark waits for the queue
         if behind is not None and behind < now_us:
             now_us = behind

@@ -63,3 +63,21 @@ def test_what_nodes_held_during_a_broker_restart_is_used_in_any_order(hub):
     assert stored is not None and stored.status == "OK"
     assert stored.time_s == 2.0 and stored.detail["splits_s"] == [1.0]
     assert hub.late_events == 0
+
+
+def test_what_nodes_sent_while_the_hub_itself_was_frozen_is_used_in_any_order(hub):
+    """A SIGSTOP of the hub (tests/accuracy/FINDINGS.md F17): the messages sent during the freeze come
+    in after it, stamped with receipt times after it, a few hundred ms into the catch-up."""
+    (attempt,) = hub.arm([("lane1", "Kiwi", None, None)])
+    run_until(hub, 2_000_000)
+    beam(hub, 0, "s", 2_000_000)               # the start, in time
+    run_until(hub, 2_500_000)
+    hub.now[0] = 6_400_000                     # frozen from 2.5 s to 6.4 s: no tick in between
+    run_until(hub, 6_700_000)                  # 300 ms after the freeze, the backlog is read ...
+    beam(hub, 2, "f", 4_000_000)               # ... the finish first ...
+    beam(hub, 1, "p", 3_000_000)               # ... then the split
+    run_until(hub, 6_400_000 + BROKER_GRACE_US + 5_000_000)
+    stored = hub.results.get(attempt.attempt_id)
+    assert stored is not None and stored.status == "OK"
+    assert stored.time_s == 2.0 and stored.detail["splits_s"] == [1.0]
+    assert hub.late_events == 0

@@ -93,8 +93,9 @@ def test_the_watermark_waits_for_a_backlog_the_hub_is_working_off(tmp_path):
 
 def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
     """The process froze for 2 s: the messages sent meanwhile are still in the broker and the kernel.
-    The watermark must not jump past them at the first tick after the stall."""
-    from server.hub.service import CATCH_UP_STEP_US
+    The watermark must not jump past them at the first tick after the stall: it waits where the freeze
+    began for BROKER_GRACE_US (the backlog comes in meanwhile), then catches up in steps."""
+    from server.hub.service import BROKER_GRACE_US, CATCH_UP_STEP_US
     base = Config()
     app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "s.db"))), connect_mqtt=False)
     try:
@@ -102,11 +103,16 @@ def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
         hub._advance(10_000_000)
         hub._advance(10_010_000)                 # a normal tick: the clock
         assert hub.engine.watermark_us == 10_010_000 - lateness
-        hub._advance(12_010_000)                 # 2 s later
+        hub._advance(12_010_000)                 # 2 s later: held where the freeze began
+        assert hub.engine.watermark_us == 10_010_000 - lateness
+        hub._advance(12_010_000 + BROKER_GRACE_US - 10_000)
+        assert hub.engine.watermark_us == 10_010_000 - lateness
+        end = 12_010_000 + BROKER_GRACE_US      # the grace is over: steps
+        hub._advance(end)
         assert hub.engine.watermark_us == 10_010_000 + CATCH_UP_STEP_US - lateness
-        for _ in range(30):
-            hub._advance(12_020_000)
-        assert hub.engine.watermark_us == 12_020_000 - lateness   # caught up, never past the clock
+        for _ in range(60):
+            hub._advance(end)
+        assert hub.engine.watermark_us == end - lateness   # caught up, never past the clock
     finally:
         app.stop()
 
