@@ -104,10 +104,10 @@ class Hub:
         self.late_events_used = 0  # late, but nothing at the station had happened since: applied
         self._advanced_us = 0
         self._ticked_us = 0  # hub time of the last tick (a stall shows as a gap)
-        # the engine's clock is held at _broker_down_us (the broker went away, or the hub froze) until
-        # BROKER_GRACE_US after _broker_back_us (None: it is not back yet)
-        self._broker_down_us: int | None = None
-        self._broker_back_us: int | None = None
+        # the engine's clock is held at _held_from_us (the broker went away, or the hub froze) until
+        # BROKER_GRACE_US after _release_from_us (None: it is not back yet)
+        self._held_from_us: int | None = None
+        self._release_from_us: int | None = None
         self.listeners: list[Callable[[Any], None]] = []
         self.go_listeners: list[Callable[[dict[str, int]], None]] = []
         self.reload_stations()
@@ -135,11 +135,11 @@ class Hub:
 
     def _broker_state(self, connected: bool, now_us: int) -> None:
         if not connected:
-            if self._broker_down_us is None:
-                self._broker_down_us = now_us
-            self._broker_back_us = None
-        elif self._broker_down_us is not None:
-            self._broker_back_us = now_us
+            if self._held_from_us is None:
+                self._held_from_us = now_us
+            self._release_from_us = None
+        elif self._held_from_us is not None:
+            self._release_from_us = now_us
 
     def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
         """Entry point for MQTT messages (paho's thread): queue and return."""
@@ -317,17 +317,17 @@ class Hub:
         (the nodes hold their messages meanwhile and send them once reconnected). A freeze of the hub
         itself (ticks more than ``STALL_US`` apart) is held the same way, from the last tick: its backlog
         is stamped with receipt times after the freeze, so the pipeline's backlog cannot show it."""
-        if self._ticked_us and now_us - self._ticked_us > STALL_US and self._broker_down_us is None:
-            self._broker_down_us, self._broker_back_us = self._ticked_us, now_us
+        if self._ticked_us and now_us - self._ticked_us > STALL_US and self._held_from_us is None:
+            self._held_from_us, self._release_from_us = self._ticked_us, now_us
         self._ticked_us = now_us
         behind = self.pipeline.behind_rx_us  # working off a backlog: the watermark waits for the queue
         if behind is not None and behind < now_us:
             now_us = behind
-        if self._broker_down_us is not None:  # no broker: nothing can arrive, so nothing is late yet
-            if self._broker_back_us is None or now_us - self._broker_back_us < BROKER_GRACE_US:
-                now_us = min(now_us, self._broker_down_us)
+        if self._held_from_us is not None:  # no broker, or the hub froze: what comes now is not late yet
+            if self._release_from_us is None or now_us - self._release_from_us < BROKER_GRACE_US:
+                now_us = min(now_us, self._held_from_us)
             else:
-                self._broker_down_us = self._broker_back_us = None
+                self._held_from_us = self._release_from_us = None
         if self._advanced_us and now_us - self._advanced_us > CATCH_UP_STEP_US:
             now_us = self._advanced_us + CATCH_UP_STEP_US
         now_us = max(now_us, self._advanced_us)
