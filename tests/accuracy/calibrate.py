@@ -45,29 +45,30 @@ def _wait(pred: Callable[[], Any], timeout_s: float, what: str) -> Any:
     raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def _positions(sched: Scheduler, plan: StationPlan, rows: list[tuple[float, float]]) -> float:
-    """Send encoder samples ``(true µs, position m)`` as the node would; returns when the last is due (s)."""
-    node, enc = plan.roles["wheel"]
+def _send(sched: Scheduler, plan: StationPlan, role: str, kind: str, rows: list[tuple[float, float]],
+          reading) -> float:
+    """Send ``(true µs, value)`` rows of ``role``'s sensor as the node would, each batch when it is due
+    (``reading(sensor, value)`` gives the sample's value and raw count); returns when the last is due (s)."""
+    node, sensor = plan.roles[role]
     for batch in batches(rows):
         due = due_us(batch)
 
         def send(batch=batch, due=due):
-            node.samples(enc, "position", [(t, *encoder_reading(node.sensors[enc], x)) for t, x in batch], due)
+            node.samples(sensor, kind, [(t, *reading(node.sensors[sensor], v)) for t, v in batch], due)
         sched.at(due / 1e6, send)
     return due_us(batches(rows)[-1]) / 1e6
+
+
+def _positions(sched: Scheduler, plan: StationPlan, rows: list[tuple[float, float]]) -> float:
+    """Encoder samples ``(true µs, position m)``."""
+    return _send(sched, plan, "wheel", "position", rows, encoder_reading)
 
 
 def _force(sched: Scheduler, plan: StationPlan, force_n: float, seconds: float) -> float:
-    node, lc = plan.roles["force"]
+    """A steady ``force_n`` on the load cell for ``seconds`` at 80 Hz, from 20 ms from now."""
     t0 = hub_clock_us() + 20_000
-    rows = [(t0 + k * 12_500, force_n) for k in range(int(seconds * 80))]
-    for batch in batches(rows):
-        due = due_us(batch)
-
-        def send(batch=batch, due=due):
-            node.samples(lc, "force", [(t, *load_cell_reading(node.sensors[lc], f)) for t, f in batch], due)
-        sched.at(due / 1e6, send)
-    return due_us(batches(rows)[-1]) / 1e6
+    return _send(sched, plan, "force", "force", [(t0 + k * 12_500, force_n) for k in range(int(seconds * 80))],
+                 load_cell_reading)
 
 
 def _sleep_until(t_s: float) -> None:
