@@ -281,26 +281,33 @@ class TimingEngine:
         nothing at its station (no event of any role — of its own role while the station's roles are
         independent, e.g. a running sled —, no command, no timer) was processed at or after its time.
         That also rules out a copy of a processed event, however old: its original's time is not
-        older than itself. A hub or network stall longer
+        older than itself. One exception: a sample whose order cannot matter (``insert_late``, e.g. a
+        running sled's force) is inserted in time order among its role's, if it is newer than the oldest
+        processed event still kept for duplicate detection. A hub or network stall longer
         than the lateness bound then costs no finish, start or split (the timeline of the station
         simply had a gap)."""
         sid, t = ev.station_id, ev.t_us
         if self._control_t.get(sid, -INF) >= t:
             return False
         runtime = self._stations.get(sid)
-        streams = [stream] if runtime is not None and runtime.roles_independent() else \
-            self._streams.get(sid, {}).values()
-        for other in streams:
+        independent = runtime is not None and runtime.roles_independent()
+        others = () if independent else [s for s in self._streams.get(sid, {}).values() if s is not stream]
+        for other in others:
             last = other.last_done_us
             if last is not None and last >= t:
                 return False
+        newer_done = stream.last_done_us is not None and stream.last_done_us >= t
+        if newer_done and (runtime is None or t < stream.oldest_kept_us()  # older: a copy can't be told
+                           or not runtime.insert_late(ev.role, entry)):
+            return False
         a = runtime.attempt if runtime is not None else None
         if a is not None and a.is_active:  # before the handler: the finish it may cause carries it
             prefix = f"late_event:{ev.role}_{ev.kind}_"
             if not any(w.startswith(prefix) for w in a.warnings):  # once per role and kind
                 a.warnings.append(f"{prefix}{(self._watermark_us - t) // 1000}ms_behind")  # type: ignore[operator]
         stream.insert_processed(entry)
-        self._handlers[sid][ev.role](entry)
+        if not newer_done:
+            self._handlers[sid][ev.role](entry)
         return True
 
     # -- commands ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ Rules, in hub-clock time (details in ``docs/timing.md``):
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from typing import Any, Callable
 
 from server.engine.config import SledStationConfig
@@ -235,6 +235,21 @@ class SledStation(StationRuntime):
         if a is None or not a.is_active or not self.recording:
             return True
         return a.state is S.RUNNING and not self._reaction_pending
+
+    def insert_late(self, role: str, entry: Entry) -> bool:
+        """A late force sample while running with the reaction known (force then decides nothing: it
+        feeds the curve, peak/mean force and power) goes into the recorded samples in time order. The
+        wheel keeps its order (it decides marks and the finish), and so does force while it can still
+        decide a false start or the reaction."""
+        t, _, _, _, kind, f, _ = entry
+        a = self.attempt
+        if role != "force" or kind != "force" or f == NO_VALUE or not self.recording or a is None \
+                or a.state is not S.RUNNING or self._reaction_pending or not self.f_t or t < self.f_t[0]:
+            return False
+        i = bisect_right(self.f_t, t)
+        self.f_t.insert(i, t)
+        self.f_n.insert(i, f)
+        return True
 
     def peek_finish(self, ev: EngineEvent) -> int | None:
         start = self._running_since(ev)

@@ -91,6 +91,13 @@ class StationRuntime:
         to be applied (``TimingEngine._apply_late``). False by default: a lane's gates are one order."""
         return False
 
+    def insert_late(self, role: str, entry: Any) -> bool:
+        """Take a late ``entry`` of ``role`` although its role has processed a newer one, when its order
+        cannot matter: it only adds a sample to what the attempt records (sleds: a force sample while
+        running with the reaction known feeds only the curve and the force figures). Inserted in time
+        order, it is then exactly as if it had come in time. True if taken; False by default."""
+        return False
+
     def peek_finish(self, ev: Any) -> int | None:
         """The start→finish time (µs) if ``ev`` would finish the running attempt given the state at the
         watermark, else None. Read-only; see :class:`~server.engine.outputs.ProvisionalFinish`."""

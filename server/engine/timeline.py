@@ -80,6 +80,10 @@ class Stream:
             i += 1
         return False
 
+    def oldest_kept_us(self) -> float:
+        """The time of the oldest processed entry still kept (``seen`` can tell copies from there on)."""
+        return self.ts[0] if self.done else float("inf")
+
     def insert_processed(self, entry: Entry) -> None:
         """Record an entry handled out of turn (a late event applied at once) among the processed ones,
         so a later copy of it is a duplicate. Its time is at or before the watermark, hence before every

@@ -130,3 +130,56 @@ def test_a_refused_arm_during_the_stall_does_not_cost_the_finish():
     assert e.ingest(EngineEvent("lane1", "finish", "break", us(t + 7.9))) is True
     (done,) = [o for o in e.advance(us(t + 9.1)) if isinstance(o, AttemptFinished)]
     assert done.result.attempt_id == "a1" and done.result.time_s == 7.9
+
+
+def test_a_running_sled_uses_late_force_samples_that_arrive_out_of_order():
+    """After a stall the force batch arrives reordered (a later batch first): a running sled's force only
+    feeds the curve and the force figures, so the older samples go in in time order — the same peak and
+    mean force as in time — and a copy of one of them is still a duplicate."""
+    from server.engine import SledStationConfig
+    results = []
+    for reordered in (False, True):
+        e = TimingEngine(lateness_us=L)
+        e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+        e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
+        e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
+        t = e.go("sled1", us(1.0))["sled1"] / 1e6
+        force, wheel = _sled_pull(e, t, 5.0)
+        for ev in wheel + [f for f in force if f.t_us < us(t + 1.0)]:
+            e.ingest(ev)
+        outs = e.advance(us(t + 1.0))
+        stalled = [f for f in force if us(t + 1.0) <= f.t_us < us(t + 1.6)]
+        if reordered:  # a 1 s stall: the newest half of the stall's force arrives first, then the rest
+            outs += e.advance(us(t + 1.9))
+            newer, older = stalled[len(stalled) // 2:], stalled[:len(stalled) // 2]
+            assert all(e.ingest(ev) for ev in newer + older)
+            assert e.ingest(older[3]) is False   # a copy: not counted twice
+        else:
+            for ev in stalled:
+                e.ingest(ev)
+        for ev in force:
+            if ev.t_us >= us(t + 1.6):
+                e.ingest(ev)
+        outs += e.advance(us(t + 6.0))
+        (done,) = [o for o in outs if isinstance(o, AttemptFinished)]
+        results.append(done.result)
+    on_time, after_stall = results
+    assert after_stall.status == on_time.status == "OK" and after_stall.time_s == on_time.time_s
+    for key in ("peak_force_n", "mean_force_n", "peak_power_w"):
+        assert after_stall.metrics[key] == on_time.metrics[key], key
+    assert e.stats["late"] == 0 and e.stats["late_used"] >= len(stalled)
+
+
+def test_a_late_force_sample_that_could_decide_the_reaction_keeps_its_order():
+    """Between GO and the reaction, force decides the reaction time: an older force sample after a newer
+    one was processed is not used (its order matters), as before."""
+    from server.engine import SledStationConfig
+    e = TimingEngine(lateness_us=L)
+    e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
+    e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
+    t = e.go("sled1", us(1.0))["sled1"] / 1e6
+    e.ingest(EngineEvent("sled1", "force", "force", us(t + 0.05), 1.0))
+    e.advance(us(t + 1.0))
+    assert e.ingest(EngineEvent("sled1", "force", "force", us(t + 0.02), 500.0)) is False
+    assert e.stats["late"] == 1
