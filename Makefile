@@ -29,8 +29,11 @@ ACCURACY_ARGS ?=
 accuracy: system-test setup
 	$(PY) -m tests.accuracy.runner --runs 300 $(ACCURACY_ARGS)
 
+# the class load, ingest and start-up (bench/out/report.json), then the largest load that meets every
+# target (bench/out/capacity.json; ≈ 3 min more)
 bench: system-demo setup
 	$(PY) -m bench.run
+	$(PY) -m bench.capacity
 
 # the same, with py-spy sampling the hub (collapsed stacks in bench/out/profile-*.txt)
 bench-profile: system-demo setup
