@@ -95,6 +95,7 @@ class ClassLoadStep(Bench):
 
     def _class_report(self) -> dict[str, Any]:
         m, plan = self.m, self.plan
+        assert self.driver is not None and self.sampler is not None
         t0, t1 = m["window"]
         clients, runs = m["client_records"], self.driver.runs
         joined = analysis.Joined(m["node_records"], runs)

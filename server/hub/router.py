@@ -37,6 +37,10 @@ class Router:
     def route_of(self, node_id: str, sensor_id: str) -> tuple[str, str] | None:
         return self._routes.get((node_id, sensor_id))
 
+    def nodes_of(self, station_id: str) -> set[str]:
+        """The nodes whose sensors play a role at ``station_id``."""
+        return {n for (n, _), (sid, _) in self._routes.items() if sid == station_id}
+
     def is_bound(self, node_id: str) -> bool:
         """Whether any sensor of ``node_id`` plays a role at a station (the node is adopted)."""
         return any(n == node_id for n, _ in self._routes)

@@ -10,6 +10,7 @@ A result is committed to SQLite before it is broadcast.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -57,6 +58,10 @@ meanwhile (still in the kernel and the broker) reaches the engine before its clo
 CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
 so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
+
+CLOCK_WARN_US = 1_000
+"""A result warns when a node of its station has a clock estimate that could be more than this off
+(1 ms: the timing accuracy a gym is promised)."""
 
 
 def monotonic_us() -> int:
@@ -337,11 +342,24 @@ class Hub:
         if self._deferred_configs:
             self._apply_deferred_configs()
 
+    def _with_clock_warnings(self, result: Any) -> Any:
+        """``result`` with a ``clock_uncertain:<node>_<bound>us`` warning per node of its station whose
+        clock estimate could be more than ``CLOCK_WARN_US`` off (young: few ping samples, drift not fitted
+        yet) and ``clock_unknown:<node>`` per node never synchronised (its times are receipt-time guesses)."""
+        warnings = []
+        for node in sorted(self.router.nodes_of(result.station_id)):
+            bound = self.clock_sync.error_bound_us(node)
+            if bound is None:
+                warnings.append(f"clock_unknown:{node}")
+            elif bound > CLOCK_WARN_US:
+                warnings.append(f"clock_uncertain:{node}_{bound}us")
+        return dataclasses.replace(result, warnings=[*result.warnings, *warnings]) if warnings else result
+
     def _output(self, out: Any) -> None:
         if isinstance(out, eng.Progress):
             self.broadcaster.progress(out.station_id, out.to_dict())
         elif isinstance(out, eng.AttemptFinished):
-            self.writer.finished(out.result)
+            self.writer.finished(self._with_clock_warnings(out.result))
             self._journal_update()
         elif isinstance(out, eng.AttemptStateChanged):
             self.broadcaster.event("attempt", out.to_dict())

@@ -114,3 +114,22 @@ def test_a_node_without_enough_clock_samples_is_pinged_every_quarter_second(hub)
         hub.now[0] = t
         hub._ping_clocks(t)
     assert len(hub.sent) == pinged + 1  # the regular one at 5.5 s only
+
+
+def test_a_result_says_when_its_nodes_clock_could_be_more_than_a_millisecond_off(hub):
+    """A time placed with a clock never synchronised (a receipt-time guess) or with an error bound over
+    1 ms carries a warning naming the node; a settled clock adds none."""
+    from server.engine import AttemptResult, ResultStatus
+    result = AttemptResult("lane1", "a1", ResultStatus.OK, "", 0, 3_000_000, 3.0, None)
+    assert hub._with_clock_warnings(result).warnings == ["clock_unknown:n2"]
+    online(hub, 1_000_000)                                 # the hub pings a node coming online
+    answer_last_ping(hub, 1_010_000, rtt_us=6_000)        # one sample, 3 ms either way
+    warned = hub._with_clock_warnings(result).warnings
+    assert len(warned) == 1 and warned[0].startswith("clock_uncertain:n2_")
+    assert int(warned[0].rsplit("_", 1)[1].removesuffix("us")) > 1_000
+    for k in range(8):                                     # quick, tight round trips: settled
+        hub.now[0] = 1_100_000 + k * 250_000
+        hub._ping_node("n2", hub.now[0])
+        answer_last_ping(hub, hub.now[0] + 300, rtt_us=300)
+    assert hub._with_clock_warnings(result).warnings == []
+    assert result.warnings == []                           # the engine's own result is left alone
