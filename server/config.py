@@ -22,14 +22,13 @@ Example (``deploy/sledhub.toml``)::
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from firmware_bridge.tomlfile import TomlFileError, read_toml
+from firmware_bridge.wire import ID_PATTERN, is_id
 
-_GYM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REPO_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -93,8 +92,8 @@ class ChainConfig:
     Off while ``gym_id`` is empty: then nothing is published or received."""
 
     gym_id: str = ""
-    """This gym's id in the chain (``^[A-Za-z0-9_-]{1,64}$``): its broker login on the central broker and
-    the first part of every result id it publishes (``<gym_id>:<attempt_id>:<version>``)."""
+    """This gym's id in the chain (a node-style id, ``firmware_bridge.wire.ID_PATTERN``): its login on the
+    central broker and the first part of every result id it publishes (``<gym_id>:<attempt_id>:<version>``)."""
     club: str = ""
     """The club name chain boards show beside this gym's athletes (empty = the gym id)."""
     reconcile_from: str = ""
@@ -161,8 +160,8 @@ def _check_ranges(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: timing.lateness_ms must be 0..5000, got {cfg.timing.lateness_ms}")
     if not 10 <= cfg.timing.frame_interval_ms <= 1000:
         raise ConfigError(f"{source}: timing.frame_interval_ms must be 10..1000")
-    if cfg.chain.gym_id and not _GYM_ID.fullmatch(cfg.chain.gym_id):
-        raise ConfigError(f"{source}: chain.gym_id must match ^[A-Za-z0-9_-]{{1,64}}$, got {cfg.chain.gym_id!r}")
+    if cfg.chain.gym_id and not is_id(cfg.chain.gym_id):
+        raise ConfigError(f"{source}: chain.gym_id must match {ID_PATTERN}, got {cfg.chain.gym_id!r}")
     if len(cfg.chain.club) > 60:
         raise ConfigError(f"{source}: chain.club must be at most 60 characters")
     if not 5.0 <= cfg.chain.reconcile_interval_s <= 86400.0:

@@ -22,7 +22,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-GYM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+from firmware_bridge.wire import ID_PATTERN
+
+GYM_ID = re.compile(ID_PATTERN)
+"""Gym and station ids are ids of the wire format (``firmware_bridge.wire``)."""
 ATTEMPT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 DELETED = "DELETED"
 """Status of a version that says the gym deleted the result (boards drop it)."""

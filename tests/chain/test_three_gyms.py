@@ -48,12 +48,12 @@ def test_three_gyms_share_chain_boards_through_a_central_broker(rig, record_prop
     for i in range(5):
         t0 = time.monotonic()
         commit(a.app, f"Ann{i}", 4.0 + i / 10)
-        wait_for(lambda: b.shows("Amsterdam", f"Ann{i}"), 10, interval_s=0.002, what=f"Ann{i} on Berlin's board")
+        wait_for(lambda i=i: b.shows("Amsterdam", f"Ann{i}"), 10, interval_s=0.002, what=f"Ann{i} on Berlin's board")
         latencies.append(time.monotonic() - t0)
     ben = commit(b.app, "Ben", 5.0)
     commit(c.app, "Cat", 6.0)
     for gym in rig.gyms:
-        wait_for(lambda: gym.shows("Berlin", "Ben") and gym.shows("Cork", "Cat") and gym.shows("Amsterdam", "Ann4"),
+        wait_for(lambda gym=gym: gym.shows("Berlin", "Ben") and gym.shows("Cork", "Cat") and gym.shows("Amsterdam", "Ann4"),
                  10, what=f"every gym's results on {gym.club}'s board")
         assert [r["athlete"] for r in gym.board()] == ["Ann0", "Ann1", "Ann2", "Ann3", "Ann4", "Ben", "Cat"]
 
@@ -86,7 +86,7 @@ def test_three_gyms_share_chain_boards_through_a_central_broker(rig, record_prop
     cat = next(r["result_id"] for r in c.board() if r["athlete"] == "Cat").split(":", 1)[1]
     c.app.classes.correct(cat, CorrectionKind.DQ, "stepped off the lane", ACTOR)
     for gym in rig.gyms:
-        wait_for(lambda: gym.shows("Berlin", "Ben", 2.5) and not gym.shows("Cork", "Cat"), 10,
+        wait_for(lambda gym=gym: gym.shows("Berlin", "Ben", 2.5) and not gym.shows("Cork", "Cat"), 10,
                  what=f"the corrections on {gym.club}'s board")
         assert gym.board()[0]["athlete"] == "Ben" and gym.board()[0]["club"] == "Berlin"
         assert gym.app.chain.store.get(f"gym-b:{ben}").version == 1
