@@ -101,7 +101,7 @@ class ChainConfig:
     ``reconcile_interval_s`` for ``GET /api/results?since=`` (fills what the brokers' queues lost);
     empty = no reconciliation."""
     reconcile_interval_s: float = 300.0
-    """Seconds between two reconciliation rounds (and the first one after start)."""
+    """Seconds between two reconciliation rounds (the first runs at start)."""
 
 
 @dataclass(frozen=True)

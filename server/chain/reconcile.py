@@ -4,8 +4,9 @@ Each hub answers ``GET /api/results?since=<seq>`` with its own gym's records cha
 change counter; :func:`feed`). :class:`Reconciler` asks every peer in ``[chain] reconcile_from`` for
 what came after the last ``seq`` it has from that peer (saved as a cursor, ``peer:<url>``), page by
 page, and stores it through the receiver's path, so whatever the bridge already delivered is a
-duplicate that changes nothing. It runs on its own thread every ``reconcile_interval_s`` (started and
-stopped with the hub), never on the pipeline: a slow peer must not hold the timing.
+duplicate that changes nothing. It runs on its own thread, once at start and then every
+``reconcile_interval_s`` (started and stopped with the hub), never on the pipeline: a slow peer must
+not hold the timing. A peer that does not answer is counted (``failures``) and asked again next round.
 """
 
 from __future__ import annotations
@@ -114,5 +115,8 @@ class Reconciler:
             self._thread = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        """A round at start (what was missed while this hub was off), then one every ``interval_s``."""
+        while True:
             self.run_once()
+            if self._stop.wait(self.interval_s):
+                return

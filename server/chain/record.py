@@ -4,8 +4,9 @@ A gym publishes each committed result, and each later correction of it, as a new
 record (``docs/protocol.md``, "Results shared with a chain"; schema ``docs/schemas/hub_result.json``):
 
 - ``key`` = ``<gym_id>:<attempt_id>``, the result across the chain;
-- ``id`` = ``<gym_id>:<attempt_id>:<version>``, stable for one version (0 as finished, +1 per
-  correction), so a redelivery is the same message and a correction is a new one that replaces it;
+- ``id`` = ``<gym_id>:<attempt_id>:<version>``, stable for one version (0 first, +1 each time
+  the shared record changes: a correction, a new nickname, a deletion, an opt-out), so a
+  redelivery is the same message and a correction is a new one that replaces it;
 - ``drill`` = ``<station kind>:<course>`` (``"sled:10 m"``, ``"lane:start–finish"``): what makes two
   times comparable across gyms, whose station ids differ;
 - ``athlete`` is the wall name (nickname, or first name and initial), ``person`` an opaque key within

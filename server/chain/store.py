@@ -96,10 +96,11 @@ class ChainStore:
         return {r[0]: r[1] for r in self.db.query("SELECT gym_id, COUNT(*) FROM chain_results GROUP BY gym_id")}
 
     # the publisher's cursors ------------------------------------------------------------------------
-    def cursor(self, name: str) -> int:
+    def cursor(self, name: str) -> Any:
+        """A saved cursor (an integer id, or a Unix time for ``members_updated_at``); 0 when none."""
         rows = self.db.query("SELECT value FROM chain_cursor WHERE name = ?", (name,))
-        return int(rows[0][0]) if rows else 0
+        return rows[0][0] if rows else 0
 
-    def set_cursor(self, name: str, value: int) -> None:
+    def set_cursor(self, name: str, value: float) -> None:
         with self.db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO chain_cursor (name, value) VALUES (?, ?)", (name, value))

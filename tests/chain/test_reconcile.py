@@ -91,3 +91,13 @@ def test_a_hub_not_in_a_chain_has_no_feed(tmp_path):
         assert client.get("/api/leaderboards?board=chain").get_json()["rows"] == []
     finally:
         app.stop()
+
+
+def test_a_started_hub_reconciles_at_once_and_stops_cleanly(two_gyms):
+    a, c, _ = two_gyms
+    commit(a, "Ann", 4.0)
+    wait_for(lambda: a.chain.store.counts().get("gym-a") == 1, 5, what="A's result shared")
+    c.start()
+    wait_for(lambda: c.chain.reconciler.rounds >= 1, 10, what="the first round at start")
+    assert c.chain.reconciler.filled == 1 and c.chain.reconciler.failures == 0
+    assert c.chain.health()["reconcile"]["filled"] == 1

@@ -4,7 +4,7 @@ CREATE TABLE chain_results (
     key TEXT PRIMARY KEY,          -- <gym_id>:<attempt_id>
     gym_id TEXT NOT NULL,
     attempt_id TEXT NOT NULL,
-    version INTEGER NOT NULL,      -- 0 as finished, +1 per correction (only a higher one replaces a row)
+    version INTEGER NOT NULL,      -- 0 first, +1 each time the shared record changes (only a higher one replaces a row)
     club TEXT NOT NULL,
     athlete TEXT NOT NULL,         -- the wall name (nickname or "Anna K."), never a full name
     person TEXT NOT NULL,          -- who, within the gym (an opaque key): one best per person on a board
@@ -19,9 +19,9 @@ CREATE TABLE chain_results (
 CREATE INDEX chain_results_drill ON chain_results (drill, finished_at);
 CREATE UNIQUE INDEX chain_results_seq ON chain_results (seq);
 
--- What this hub has handed to the broker already (results rowid, corrections id), so a restart goes on
--- where it stopped instead of publishing everything again.
+-- How far the publisher has looked (results rowid, corrections id, members updated_at) and the last seq
+-- taken from each peer by reconciliation, so a restart goes on where it stopped.
 CREATE TABLE chain_cursor (
-    name TEXT PRIMARY KEY,         -- results_rowid | corrections_id
-    value INTEGER NOT NULL
+    name TEXT PRIMARY KEY,         -- results_rowid | corrections_id | members_updated_at | peer:<url>
+    value NUMERIC NOT NULL
 );
