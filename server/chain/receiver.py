@@ -3,9 +3,10 @@
 paho's thread only queues a message (:meth:`ChainReceiver.offer`: never parses, never blocks); the
 pipeline's ticker (:meth:`ChainReceiver.tick`) validates what came and stores it in one transaction
 (:meth:`server.chain.store.ChainStore.put`: idempotent on the stable id, a correction replaces its
-earlier version). A message is refused, and counted by reason, when its payload is not a valid record,
-when the gym in its topic is not the gym in its payload (the central broker's ACL lets a gym publish
-under its own id only, so the topic is what is trusted), or when it is this gym's own result coming back.
+earlier version). A message is refused, and counted by reason, when its payload is not a valid record
+or when the gym in its topic is not the gym in its payload (the central broker's ACL lets a gym publish
+under its own id only, so the topic is what is trusted). This gym's own results coming back are
+ignored (``echoes``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class ChainReceiver:
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
         self.duplicates = 0
+        self.echoes = 0
+        """This gym's own results coming back down the bridge (ignored: its own copy is the source)."""
         self.listeners: list[Callable[[list[ChainRecord]], None]] = []
 
     def offer(self, topic: str, payload: bytes, rx_us: int) -> None:
@@ -97,13 +100,13 @@ class ChainReceiver:
         if record.gym_id != parts[3] or record.station_id != parts[5]:
             self.rejected["topic_mismatch"] += 1
             return None
-        if record.gym_id == self.gym_id:
-            self.rejected["own_gym"] += 1
+        if record.gym_id == self.gym_id:  # our own, back from the central broker: not an error
+            self.echoes += 1
             return None
         return record
 
     def stats(self) -> dict[str, object]:
         with self._lock:
             queued = len(self._queue)
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "queued": queued,
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "echoes": self.echoes, "queued": queued,
                 "rejected": dict(self.rejected)}

@@ -73,6 +73,7 @@ def test_three_gyms_share_chain_boards_through_a_central_broker(rig, record_prop
     catch_up_s = time.monotonic() - t_restore
     for gym in rig.gyms:  # nothing lost, nothing doubled
         assert {o.gym_id: held(gym, o) for o in rig.gyms} == {"gym-a": 10, "gym-b": 2, "gym-c": 1}
+        assert gym.app.chain.receiver.stats()["rejected"] == {}
         names = [r["athlete"] for r in gym.board()]
         assert len(names) == len(set(names)) == 13
 
