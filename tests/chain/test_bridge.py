@@ -4,6 +4,7 @@ bridge only results cross, each way; nothing published on the central broker rea
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,33 @@ def test_the_shipped_acl_lets_the_hub_publish_its_results_and_no_node(tmp_path):
         for p in probes:
             p.close()
         broker.stop()
+
+
+@pytest.mark.broker
+def test_the_central_acl_confines_each_gym_to_its_own_results(tmp_path):
+    from server.mqtt import nodeadmin
+    acl = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "chain-central.acl"
+    passwd = tmp_path / "central.passwd"
+    passwords = {user: nodeadmin.generate_password() for user in ("gym-a", "gym-b", "monitor")}
+    for user, password in passwords.items():
+        nodeadmin.set_broker_password(passwd, user, password)
+    central = ManagedBroker(workdir=tmp_path / "central", extra_config=[
+        f"password_file {passwd}", f"acl_file {acl}", "use_username_as_clientid true"]).start()
+    probes = [MqttProbe(central.port, user, passwords[user], client_id=user) for user in ("monitor", "gym-a", "gym-b")]
+    try:
+        monitor, gym_a, gym_b = probes
+        for p in probes:
+            assert p.connect() == 0
+        monitor.subscribe("#")
+        gym_b.subscribe("sledhub/v1/chain/+/results/+")
+        for topic in ("sledhub/v1/chain/gym-b/results/sled1", "sledhub/v1/node/sled1/cmd",
+                      "sledhub/v1/chain/gym-a/cmd", "sledhub/v1/chain/gym-a/results/a/b"):
+            gym_a.publish(topic, b"forged")
+        gym_a.publish("sledhub/v1/chain/gym-a/results/sled1", b"own")
+        wait_for(lambda: gym_b.received(), 5, what="gym A's result at gym B")
+        assert gym_b.received() == [("sledhub/v1/chain/gym-a/results/sled1", b"own")]
+        assert [p for _, p in monitor.received()] == [b"own"]
+    finally:
+        for p in probes:
+            p.close()
+        central.close()
