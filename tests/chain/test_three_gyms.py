@@ -1,8 +1,9 @@
 """Issue 18's integration test: three gyms, each a hub on its own Mosquitto bridged to a central
-Mosquitto (standing in for the cluster). Results from each gym reach the others' chain boards; one
-gym's uplink is cut during its class and restored (nothing lost or doubled; catch-up measured); the
-central broker restarts; a correction in one gym updates every board. The figures it measures are
-printed (``-s``) and attached to the test's report (``record_property``)."""
+Mosquitto (standing in for the cluster, with a login per gym and the shipped central ACL). Results
+from each gym reach the others' chain boards; one gym's uplink is cut during its class and restored
+(nothing lost or doubled; catch-up measured); the central broker restarts; a correction in one gym
+updates every board. The figures it measures are printed (``-s``) and attached to the test's report
+(``record_property``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import time
 import pytest
 
 from server.classes.corrections import CorrectionKind
-from server.mqtt.broker import ManagedBroker
-from tests.chain.rig import Rig, start_gym, warm_up
+from tests.chain.rig import Rig, central_broker, start_gym, warm_up
 from tests.chain.support import commit
 from tests.support.waiting import wait_for
 
@@ -23,11 +23,12 @@ ACTOR = (None, "coach")
 
 @pytest.fixture
 def rig(tmp_path):
-    central = ManagedBroker(workdir=tmp_path / "central")
+    gyms = (("gym-a", "Amsterdam"), ("gym-b", "Berlin"), ("gym-c", "Cork"))
+    central = central_broker(tmp_path, [gym_id for gym_id, _ in gyms])
     central.start()
     rig = Rig(central)
     try:
-        for gym_id, club in (("gym-a", "Amsterdam"), ("gym-b", "Berlin"), ("gym-c", "Cork")):
+        for gym_id, club in gyms:
             rig.gyms.append(start_gym(tmp_path, central, gym_id, club))
         warm_up(rig)
         yield rig
