@@ -3,6 +3,7 @@ time; chosen on the wall like any other board."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from server.app import create_app
 from server.boards.chain import chain_board, month_start
 from server.boards.selection import SelectionError, parse_selection
 from server.chain.record import ChainRecord
+from server.config import Config
 from tests.chain.support import chain_config
 
 NOW = datetime(2026, 12, 6, 23, 0, tzinfo=UTC).timestamp()
@@ -78,3 +80,15 @@ def test_the_wall_takes_a_chain_board_alone_or_in_a_rotation():
 def test_a_bad_chain_choice_names_the_problem(choice, problem):
     with pytest.raises(SelectionError, match=problem):
         parse_selection(choice, ["sled1"])
+
+
+def test_a_hub_not_in_a_chain_has_no_feed(tmp_path):
+    base = Config()
+    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "h.db"))), connect_mqtt=False)
+    try:
+        client = app.flask.test_client()
+        assert client.get("/api/results?since=0").status_code == 404
+        assert client.get("/api/chain").status_code == 404
+        assert client.get("/api/leaderboards?board=chain").get_json()["rows"] == []
+    finally:
+        app.stop()

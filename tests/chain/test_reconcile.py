@@ -12,7 +12,6 @@ import pytest
 
 from server.app import create_app
 from server.classes.corrections import CorrectionKind
-from server.config import Config
 from server.mqtt.broker import ManagedBroker
 from tests.chain.support import add_sled, chain_config, commit
 from tests.support.waiting import wait_for
@@ -78,19 +77,6 @@ def test_a_hub_fills_what_it_missed_and_doubles_nothing(two_gyms):
     assert c.chain.reconciler.run_once() == 1
     rows = c.display.boards.board("chain", drill="sled:10 m", period="all")["rows"]
     assert [r["athlete"] for r in rows] == ["Ann1", "Ann2"]
-
-
-def test_a_hub_not_in_a_chain_has_no_feed(tmp_path):
-    from dataclasses import replace
-    base = Config()
-    app = create_app(replace(base, store=replace(base.store, path=str(tmp_path / "h.db"))), connect_mqtt=False)
-    try:
-        client = app.flask.test_client()
-        assert client.get("/api/results?since=0").status_code == 404
-        assert client.get("/api/chain").status_code == 404
-        assert client.get("/api/leaderboards?board=chain").get_json()["rows"] == []
-    finally:
-        app.stop()
 
 
 def test_a_started_hub_reconciles_at_once_and_stops_cleanly(two_gyms):
