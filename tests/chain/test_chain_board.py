@@ -92,3 +92,14 @@ def test_a_hub_not_in_a_chain_has_no_feed(tmp_path):
         assert client.get("/api/leaderboards?board=chain").get_json()["rows"] == []
     finally:
         app.stop()
+
+
+@pytest.mark.parametrize("chain, problem", [
+    ({"gym_id": "gym ams"}, "chain.gym_id"), ({"gym_id": "g", "club": "x" * 61}, "chain.club"),
+    ({"gym_id": "g", "reconcile_from": "gym-b:8080"}, "chain.reconcile_from"),
+    ({"gym_id": "g", "reconcile_interval_s": 1}, "chain.reconcile_interval_s"), ({"gym": "g"}, "unknown option 'gym'"),
+])
+def test_a_bad_chain_setting_is_named_at_start_up(chain, problem):
+    from server.config import ConfigError, config_from_dict
+    with pytest.raises(ConfigError, match=problem):
+        config_from_dict({"chain": chain}, "sledhub.toml")
