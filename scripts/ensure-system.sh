@@ -23,6 +23,7 @@ readonly TEST_PROGRAMS=(
   systemd-analyze:systemd           # `systemd-analyze verify` of our units
   mount:mount                       # store faults: a small tmpfs for a full disk, remounted read-only
   umount:mount
+  openssl:openssl                   # tests/chain: a throw-away CA and certificate for the bridge's TLS
 )
 
 mode="${1:-demo}"

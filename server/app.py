@@ -19,7 +19,9 @@ What is built, and who gets it:
 - ``display`` (:class:`~server.boards.display.DisplayFeatures`): leaderboard/board routes, the
   display's socket events, live tiles on the hub's output and result listeners;
 - ``setup`` (:class:`~server.setup.service.SetupService`): ``/setup``'s routes and socket events, a
-  hub listener and a ticker.
+  hub listener and a ticker;
+- ``chain`` (:class:`~server.chain.service.ChainService`, only with ``[chain] gym_id``): the MQTT
+  link's chain topics, a ticker, a result listener, chain boards and ``/api/chain``, ``/api/results?since=``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from server.auth.guard import Auth, configure_session_cookie, install_guard
 from server.boards.display import DisplayFeatures
+from server.chain.service import ChainService
 from server.hub.broadcast import Broadcaster
 from server.classes.service import ClassService
 from server.config import Config, read_password
@@ -51,6 +54,7 @@ from server.web.sio_transport import NoDelayHandler, hub_packet_class
 from server.store.db import Database
 from server.web.api import DemoControl, api_blueprint
 from server.web.auth_api import auth_blueprint
+from server.web.chain_api import chain_blueprint
 from server.web.class_sockets import register_control_events
 from server.web.classes_api import classes_blueprint
 from server.web.display_api import display_blueprint, register_display_events
@@ -87,6 +91,7 @@ class HubApp:
     display: DisplayFeatures
     setup: SetupService
     link: MqttLink | None = None
+    chain: ChainService | None = None
     demo: DemoControl | None = None
     api_errors: Counter = field(default_factory=Counter)
     _server: BaseWSGIServer | None = None
@@ -100,6 +105,8 @@ class HubApp:
         self.hub.start()
         if self.link is not None:
             self.link.start()
+        if self.chain is not None:
+            self.chain.start()
         if self.demo is not None:
             self.demo.start()
 
@@ -142,6 +149,8 @@ class HubApp:
         their socket close at once (and show their offline banner) instead of waiting for a heartbeat."""
         if self.demo is not None:
             self.demo.stop()
+        if self.chain is not None:
+            self.chain.stop()
         if self.link is not None:
             self.link.stop()
         self.hub.stop()
@@ -175,14 +184,18 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
               # runs resume after a restart only on the real hub clock (the machine's monotonic clock)
               host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
+    chain = _chain_service(config, db, lambda: hub_app.link) if config.chain.gym_id else None
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
-                     display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app)),
-                     setup=_setup_service(config, hub, db, socketio))
+                     display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app),
+                                             chain=chain.store if chain else None),
+                     setup=_setup_service(config, hub, db, socketio), chain=chain)
     if connect_mqtt:
         host, port = broker or (config.mqtt.host, config.mqtt.port)
-        link = MqttLink(host, port, hub.submit, clock_us, client_id=config.mqtt.client_id,
+        link = MqttLink(host, port, chain.route(hub.submit) if chain else hub.submit, clock_us,
+                        client_id=config.mqtt.client_id,
                         username=config.mqtt.username, password=read_password(config.mqtt),
-                        keepalive_s=config.mqtt.keepalive_s)
+                        keepalive_s=config.mqtt.keepalive_s,
+                        extra_subscriptions=chain.subscriptions if chain else ())
         hub.attach_publisher(link.publish, link.publish_stamped)
         link.state_listeners.append(hub.broker_state)
         hub_app.link = link
@@ -217,6 +230,19 @@ def _setup_service(config: Config, hub: Hub, db: Database, socketio: SocketIO) -
     return SetupService(hub, db, emit, watched=watched, thresholds=Thresholds(silent_after_s=max(3.0, 3 * ping_s)))
 
 
+def _chain_service(config: Config, db: Database, link: Callable[[], MqttLink | None]) -> ChainService:
+    """The chain's part; it publishes through the hub's MQTT link (none: nothing is published)."""
+    def publish(topic: str, payload: bytes) -> bool:
+        current = link()
+        return current is not None and current.publish(topic, payload, qos=1)
+
+    def connected() -> bool:
+        current = link()
+        return current is not None and current.connected.is_set()
+
+    return ChainService(config.chain, db, publish, connected)
+
+
 def _demo_state(hub_app: HubApp) -> dict[str, Any] | None:
     return hub_app.demo.state() if hub_app.demo is not None else None
 
@@ -231,8 +257,11 @@ def _mount_web(hub_app: HubApp, web_root: Path) -> None:
 
     install_error_handlers(flask, hub_app.api_errors)
     install_guard(flask, auth)
+    chain = hub_app.chain
     for blueprint in (pages_blueprint(web_root),
-                      api_blueprint(hub, hub_app.db, hub_app.broker_connected, hub_app.api_errors, demo),
+                      api_blueprint(hub, hub_app.db, hub_app.broker_connected, hub_app.api_errors, demo,
+                                    results_since=chain.results_since if chain else None),
+                      chain_blueprint(chain),
                       heats_blueprint(hub), auth_blueprint(auth), classes_blueprint(hub_app.classes, auth),
                       display_blueprint(hub_app.display), setup_blueprint(hub_app.setup, auth)):
         flask.register_blueprint(blueprint)
@@ -253,3 +282,7 @@ def _hook_hub(hub_app: HubApp) -> None:
     hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us // 2)
     hub.listeners.append(setup.on_item)
     hub.pipeline.add_ticker(setup.tick)
+    if hub_app.chain is not None:  # chain boards refresh on walls when a gym's result arrives or changes
+        hub.pipeline.add_ticker(hub_app.chain.tick)
+        hub.writer.listeners.append(hub_app.chain.publisher.result_committed)
+        hub_app.chain.on_change(lambda records: hub.broadcaster.event("chain", {"changed": len(records)}))

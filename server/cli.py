@@ -3,6 +3,7 @@
     sledhub demo [--port 8080] [--host 127.0.0.1]  hub + managed Mosquitto + simulated nodes + demo class
     sledhub serve [--config FILE] [--broker HOST:PORT] [--managed-broker] [--port N]
     sledhub node add NAME [--passwd-file F]     broker credentials and a node config for a new node
+    sledhub chain join --gym-id ID --central HOST:PORT --password-file F   bridge this gym to a chain
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     node_sub = node.add_subparsers(dest="node_command", required=True)
     add = node_sub.add_parser("add", help="create broker credentials for a node and print its config")
     add.add_argument("rest", nargs=argparse.REMAINDER, help="NAME [options]; see 'sledhub node add -- --help'")
+
+    chain = sub.add_parser("chain", help="join a chain of gyms (shared boards through a central broker)")
+    chain_sub = chain.add_subparsers(dest="chain_command", required=True)
+    from server.chain.bridge import add_join_arguments
+    add_join_arguments(chain_sub.add_parser("join", help="write the Mosquitto bridge drop-in; print the [chain] settings"))
 
     user = sub.add_parser("user", help="manage sign-ins (admins, instructors)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -161,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "node":
         from server.mqtt.nodeadmin import main_node_add
         return main_node_add([a for a in args.rest if a != "--"])
+    if args.command == "chain":
+        from server.chain.bridge import run_join
+        return run_join(args)
     if args.command == "user":
         from server.auth.cli import main_user_add
         return main_user_add([a for a in args.rest if a != "--"])

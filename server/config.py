@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware_bridge.tomlfile import TomlFileError, read_toml
+from firmware_bridge.wire import ID_PATTERN, is_id
 
 REPO_WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
@@ -86,11 +87,30 @@ class TimingConfig:
 
 
 @dataclass(frozen=True)
+class ChainConfig:
+    """A chain of gyms sharing boards through Mosquitto bridges (``docs/scaling.md``, ``server/chain/``).
+    Off while ``gym_id`` is empty: then nothing is published or received."""
+
+    gym_id: str = ""
+    """This gym's id in the chain (a node-style id, ``firmware_bridge.wire.ID_PATTERN``): its login on the
+    central broker and the first part of every result id it publishes (``<gym_id>:<attempt_id>:<version>``)."""
+    club: str = ""
+    """The club name chain boards show beside this gym's athletes (empty = the gym id)."""
+    reconcile_from: str = ""
+    """Space-separated base URLs of other hubs (``http://gym-b.vpn:8080``) asked every
+    ``reconcile_interval_s`` for ``GET /api/results?since=`` (fills what the brokers' queues lost);
+    empty = no reconciliation."""
+    reconcile_interval_s: float = 300.0
+    """Seconds between two reconciliation rounds (the first runs at start)."""
+
+
+@dataclass(frozen=True)
 class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
@@ -128,7 +148,8 @@ def config_from_dict(data: dict, source: str = "<config>") -> Config:
 
 
 def _section_class(name: str) -> type | None:
-    return {"http": HttpConfig, "mqtt": MqttConfig, "store": StoreConfig, "timing": TimingConfig}.get(name)
+    return {"http": HttpConfig, "mqtt": MqttConfig, "store": StoreConfig, "timing": TimingConfig,
+            "chain": ChainConfig}.get(name)
 
 
 def _check_ranges(cfg: Config, source: str) -> None:
@@ -139,6 +160,15 @@ def _check_ranges(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: timing.lateness_ms must be 0..5000, got {cfg.timing.lateness_ms}")
     if not 10 <= cfg.timing.frame_interval_ms <= 1000:
         raise ConfigError(f"{source}: timing.frame_interval_ms must be 10..1000")
+    if cfg.chain.gym_id and not is_id(cfg.chain.gym_id):
+        raise ConfigError(f"{source}: chain.gym_id must match {ID_PATTERN}, got {cfg.chain.gym_id!r}")
+    if len(cfg.chain.club) > 60:
+        raise ConfigError(f"{source}: chain.club must be at most 60 characters")
+    if not 5.0 <= cfg.chain.reconcile_interval_s <= 86400.0:
+        raise ConfigError(f"{source}: chain.reconcile_interval_s must be 5..86400")
+    for url in cfg.chain.reconcile_from.split():
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{source}: chain.reconcile_from: {url!r} must start with http:// or https://")
     if cfg.mqtt.password_file and not Path(cfg.mqtt.password_file).is_file():
         raise ConfigError(f"{source}: mqtt.password_file {cfg.mqtt.password_file!r} does not exist")
 

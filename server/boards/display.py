@@ -30,14 +30,15 @@ ClassView = Callable[[], "dict[str, Any] | None"]
 class DisplayFeatures:
     """The display's parts on one hub: ``boards`` (leaderboards), ``tiles`` (live station tiles) and the
     board choice. ``current_class`` gives the running class's view; ``demo_state`` the demo class's
-    state (None on a hub without a demo); ``wall_clock`` is Unix time in s."""
+    state (None on a hub without a demo); ``wall_clock`` is Unix time in s; ``chain`` the chain's store
+    (chain boards; None on a hub not in a chain)."""
 
     def __init__(self, hub: "Hub", db: Database, current_class: ClassView,
                  demo_state: Callable[[], dict[str, Any] | None] = lambda: None,
-                 wall_clock: Callable[[], float] = time.time):
+                 wall_clock: Callable[[], float] = time.time, chain: Any = None):
         self.hub = hub
         self.reader = BoardReader(db)
-        self.boards = Leaderboards(self.reader, hub.stations, current_class=self._current_class_id)
+        self.boards = Leaderboards(self.reader, hub.stations, current_class=self._current_class_id, chain=chain)
         self.tiles = LiveTiles(hub, hub.broadcaster.event, self.reader.identify)
         self._class_view = current_class
         self._demo_state = demo_state

@@ -2,7 +2,9 @@
 
 Input (``POST /api/display/board``): ``{"board": "class"}``, ``{"board": "station", "station": "sled1"}``
 or ``{"board": "rotate", "rotate_s": 12, "boards": [{"board": "class"}, ...]}`` (``boards`` optional:
-the default rotation is class overall, each station today, PBs, records, most improved).
+the default rotation is class overall, each station today, PBs, records, most improved). A chain board
+(a hub in a chain, ``server/boards/chain.py``) takes ``drill`` and ``period``:
+``{"board": "chain", "drill": "sled:10 m", "period": "month"}``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from server.boards.chain import PERIODS
 from server.boards.service import BOARDS
 from server.fields import number_in
 
 ROTATE_S_DEFAULT = 12.0
 ROTATE_S_RANGE = (4.0, 600.0)
+DRILL_MAX = 120
+CHOICE_FIELDS = frozenset({"board", "station", "drill", "period"})
 
 
 class SelectionError(ValueError):
@@ -29,8 +34,12 @@ class SelectionError(ValueError):
 class BoardChoice:
     board: str
     station: str | None = None
+    drill: str | None = None
+    period: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        if self.board == "chain":
+            return {"board": self.board, "station": None, "drill": self.drill, "period": self.period}
         return {"board": self.board, "station": self.station}
 
 
@@ -51,13 +60,17 @@ def _choice(data: Any, station_ids: set[str], where: str, errors: list[str]) -> 
     if not isinstance(data, dict):
         errors.append(f"{where}: expected an object like {{\"board\": \"class\"}}")
         return None
-    unknown = sorted(set(data) - {"board", "station"})
+    unknown = sorted(set(data) - CHOICE_FIELDS)
     if unknown:
         errors.append(f"{where}: unknown field(s) {', '.join(unknown)}")
     board, station = data.get("board"), data.get("station")
     if board not in BOARDS:
         errors.append(f"{where}.board: one of {', '.join(BOARDS)}")
         return None
+    if board == "chain":
+        return _chain_choice(data, where, errors)
+    if data.get("drill") is not None or data.get("period") is not None:
+        errors.append(f"{where}: only board 'chain' takes a drill and a period")
     if board == "station":
         if station not in station_ids:
             errors.append(f"{where}.station: a station id ({', '.join(sorted(station_ids)) or 'none configured'})")
@@ -67,6 +80,19 @@ def _choice(data: Any, station_ids: set[str], where: str, errors: list[str]) -> 
     return BoardChoice(board, station if board == "station" else None)
 
 
+def _chain_choice(data: dict[str, Any], where: str, errors: list[str]) -> BoardChoice | None:
+    drill, period = data.get("drill"), data.get("period", "month")
+    if data.get("station") is not None:
+        errors.append(f"{where}.station: board 'chain' takes a drill, not a station")
+    if drill is not None and (not isinstance(drill, str) or not 0 < len(drill) <= DRILL_MAX or ":" not in drill):
+        errors.append(f"{where}.drill: a drill like \"sled:10 m\" (GET /api/chain/drills), or leave it out")
+        return None
+    if period not in PERIODS:
+        errors.append(f"{where}.period: one of {', '.join(PERIODS)}")
+        return None
+    return BoardChoice("chain", None, drill, period)
+
+
 def parse_selection(data: Any, station_ids: Iterable[str]) -> Selection:
     """Validate the instructor's choice; raises :class:`SelectionError` naming every problem."""
     ids = set(station_ids)
@@ -74,8 +100,8 @@ def parse_selection(data: Any, station_ids: Iterable[str]) -> Selection:
     if not isinstance(data, dict):
         raise SelectionError(["expected a JSON object"])
     if data.get("board") != "rotate":
-        if set(data) - {"board", "station"}:
-            errors.append(f"unknown field(s) {', '.join(sorted(set(data) - {'board', 'station'}))} "
+        if set(data) - CHOICE_FIELDS:
+            errors.append(f"unknown field(s) {', '.join(sorted(set(data) - CHOICE_FIELDS))} "
                           "(rotate_s and boards go with board 'rotate')")
         choice = _choice(data, ids, "selection", errors)
         if errors or choice is None:

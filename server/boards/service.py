@@ -14,10 +14,11 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable
 
 from server.boards import boards as b
+from server.boards.chain import PERIODS, chain_board, drill_label, month_start
 from server.boards.reader import BoardReader, Snapshot
 from server.errors import InvalidInput, NotFound
 
-BOARDS = ("station", "class", "pbs", "records", "improved")
+BOARDS = ("station", "class", "pbs", "records", "improved", "chain")
 MAX_LIMIT = 50
 _CACHE_SIZE = 64
 
@@ -30,10 +31,12 @@ def day_bounds(now_s: float, tz: tzinfo | None = None) -> tuple[float, float]:
 
 
 class Leaderboards:
-    """Builds board answers. ``current_class()`` names the running class (None when none runs)."""
+    """Builds board answers. ``current_class()`` names the running class (None when none runs);
+    ``chain`` (a :class:`server.chain.store.ChainStore`, None on a hub not in a chain) feeds chain boards."""
 
     def __init__(self, reader: BoardReader, stations: Any, current_class: Callable[[], str | None] = lambda: None,
-                 wall_clock: Callable[[], float] = time.time, tz: tzinfo | None = None):
+                 wall_clock: Callable[[], float] = time.time, tz: tzinfo | None = None, chain: Any = None):
+        self.chain = chain
         self.reader = reader
         self.stations = stations
         self.current_class = current_class
@@ -49,11 +52,13 @@ class Leaderboards:
                 + [{"board": name, "station": None} for name in ("pbs", "records", "improved")])
 
     def board(self, board: str | None, *, station: str | None = None, class_id: str | None = None,
-              limit: int = 10) -> dict[str, Any]:
+              limit: int = 10, drill: str | None = None, period: str | None = None) -> dict[str, Any]:
         if board not in BOARDS:
             raise InvalidInput(f"query parameter 'board' must be one of {', '.join(BOARDS)}; got {board!r}")
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"query parameter 'limit' must be 1..{MAX_LIMIT}, got {limit}")
+        if board == "chain":
+            return self.chain_board(drill, period or "month", limit)
         names = {s.id: s.name for s in self.stations.all()}
         if board == "station":
             if not station:
@@ -72,6 +77,27 @@ class Leaderboards:
         key = (board, station, class_id, limit, since, snap.version, tuple(names.items()))
         answer = self._cached(key, lambda: self._build(board, station, class_id, limit, since, until, snap, names))
         return {**answer, "generated_at": now}
+
+    def chain_board(self, drill: str | None, period: str, limit: int) -> dict[str, Any]:
+        """Best per athlete on ``drill`` (None = the first drill known) across the chain's gyms, this
+        ``month`` or ``all`` time; not cached (one indexed query)."""
+        if period not in PERIODS:
+            raise InvalidInput(f"query parameter 'period' must be one of {', '.join(PERIODS)}; got {period!r}")
+        now = self._wall()
+        out: dict[str, Any] = {"board": "chain", "station_id": None, "class_id": None, "course": None,
+                               "drill": drill, "period": period, "since": None, "until": None,
+                               "title": "Chain", "subtitle": "this hub is not in a chain", "rows": [],
+                               "generated_at": now}
+        if self.chain is None:
+            return out
+        drill = drill or next(iter(self.chain.drills()), None)
+        if drill is None:
+            return {**out, "subtitle": "no shared results yet"}
+        since = month_start(now, self._tz) if period == "month" else None
+        made = chain_board(self.chain.ranked(drill, since), limit)
+        return {**out, "drill": drill, "course": drill.partition(":")[2], "since": since, "rows": made["rows"],
+                "title": f"Chain · {drill_label(drill)}",
+                "subtitle": f"{'this month' if period == 'month' else 'all time'} · {made['clubs']} club(s)"}
 
     def badges(self, result_id: str) -> dict[str, Any]:
         """PB/record badges of one result (all False when it does not rank or is unknown)."""

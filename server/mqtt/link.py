@@ -5,7 +5,8 @@ clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``
 parses, never blocks and never raises: all work happens on the pipeline thread.
 
 Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
-hub's own commands and pings. The hub publishes commands and clock pings with
+hub's own commands and pings, plus ``extra_subscriptions`` (a hub in a chain: the other gyms' results,
+``server/chain/receiver.py``). The hub publishes commands and clock pings with
 :meth:`publish`.
 
 Session: persistent (``clean_session=False`` under the fixed client id): while the hub is away (a
@@ -39,7 +40,7 @@ class MqttLink:
 
     def __init__(self, host: str, port: int, sink: Sink, clock_us: Callable[[], int], *,
                  client_id: str = "hub", username: str = "", password: str | None = None,
-                 keepalive_s: int = 10):
+                 keepalive_s: int = 10, extra_subscriptions: tuple[tuple[str, int], ...] = ()):
         self.host, self.port = host, port
         self._sink = sink
         self._clock_us = clock_us
@@ -59,6 +60,7 @@ class MqttLink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self._keepalive_s = keepalive_s
+        self._subscriptions = list(SUBSCRIPTIONS) + list(extra_subscriptions)
         self._started = False
         self.state_listeners: list[Callable[[bool], None]] = []
         """Called with True on every connect and False on every loss of the broker (paho's thread)."""
@@ -125,7 +127,7 @@ class MqttLink:
             log.warning("broker %s:%s refused the hub: %s", self.host, self.port, reason_code)
             return
         self.connects += 1
-        client.subscribe(list(SUBSCRIPTIONS))
+        client.subscribe(self._subscriptions)
         self.connected.set()
         self._tell(True)
         log.info("connected to broker %s:%s", self.host, self.port)

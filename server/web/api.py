@@ -42,9 +42,10 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def api_blueprint(hub: Hub, db: Database, broker_connected: Callable[[], bool], api_errors: Counter,
-                  demo: DemoOf) -> Blueprint:
+                  demo: DemoOf, results_since: Callable[[str, int], Any] | None = None) -> Blueprint:
     """Health (with the MQTT link's state, whether the store takes writes and the count of refused API
-    calls by status), results, stations, nodes and the demo class."""
+    calls by status), results, stations, nodes and the demo class. ``results_since(since, limit)``
+    answers ``GET /api/results?since=`` (a hub in a chain: :meth:`server.chain.service.ChainService.results_since`)."""
     bp = Blueprint("api", __name__, url_prefix="/api")
 
     def demo_rig() -> DemoControl:
@@ -65,6 +66,10 @@ def api_blueprint(hub: Hub, db: Database, broker_connected: Callable[[], bool], 
 
     @bp.get("/results")
     def results():
+        if "since" in request.args:
+            if results_since is None:
+                raise ApiError(404, "this hub is not in a chain ([chain] gym_id is not set): no results feed")
+            return jsonify(results_since(request.args["since"], _int_arg("limit", 500, 1, 1000)))
         limit = _int_arg("limit", 50, 1, 1000)
         station = request.args.get("station") or None
         class_id = request.args.get("class") or None

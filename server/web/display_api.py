@@ -2,7 +2,8 @@
 
 REST (documented in ``docs/display.md``):
 
-- ``GET /api/leaderboards?board=station|class|pbs|records|improved&station=&class=&limit=`` (public)
+- ``GET /api/leaderboards?board=station|class|pbs|records|improved|chain&station=&class=&limit=`` (public;
+  ``board=chain`` takes ``drill=`` and ``period=month|all``)
 - ``GET /api/display/board`` (public) and ``POST /api/display/board`` (instructor): which board walls show
 
 Socket.IO, requests a page sends (answered through the acknowledgement):
@@ -46,7 +47,8 @@ def display_blueprint(features: DisplayFeatures) -> Blueprint:
     def leaderboards():
         args = request.args
         return jsonify(features.boards.board(args.get("board"), station=args.get("station") or None,
-                                             class_id=args.get("class") or None, limit=_limit()))
+                                             class_id=args.get("class") or None, limit=_limit(),
+                                             drill=args.get("drill") or None, period=args.get("period") or None))
 
     @bp.get("/display/board")
     def get_board():

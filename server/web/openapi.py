@@ -84,6 +84,11 @@ def _schemas() -> dict[str, S]:
                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                        "finished_at": NUM, "detail": ANY_OBJ})
     return {
+        "ChainFeed": {**_obj({"gym_id": STR, "next": INT,
+                              "results": _arr({**ANY_OBJ, "description": "a shared result as published "
+                                               "(docs/schemas/hub/result.json) and its seq on this hub"})},
+                             ["gym_id", "results", "next"]),
+                      "description": "Page on: ask again with since=next until results is empty."},
         "Error": _obj({"error": STR, "status": INT, "errors": _arr(STR), "retry_after_s": INT, "reason": STR},
                       ["error", "status"]),
         "Health": _obj({k: INT for k in ("nodes_online", "nodes_known", "messages_received", "messages_accepted",
@@ -202,9 +207,17 @@ def _hub_paths() -> dict[str, dict[str, S]]:
     """Results, corrections, stations, free heats, nodes, demo."""
     return {
         "/api/health": {"get": _op("Hub counters", ref("Health"))},
-        "/api/results": {"get": _op("Finished attempts, newest first", _arr(ref("Result")), errors=(400,), query=(
-            ("limit", INT, "1..1000, default 50"), ("station", STR, "only this station"),
-            ("class", STR, "only this class")))},
+        "/api/results": {"get": _op("Finished attempts, newest first; with since: this gym's shared results "
+                                    "changed after that seq (a chain's reconciliation feed, docs/scaling.md)",
+                                    {"oneOf": [_arr(ref("Result")), ref("ChainFeed")]}, errors=(400, 404), query=(
+            ("limit", INT, "1..1000, default 50 (with since: 500)"), ("station", STR, "only this station"),
+            ("class", STR, "only this class"),
+            ("since", INT, "a seq (0 = from the start): answer the chain feed {gym_id, results, next} instead; "
+                           "404 on a hub not in a chain")))},
+        "/api/chain": {"get": _op("This hub in its chain: gym id, club, published, received, refused, reconciled",
+                                  ANY_OBJ, errors=(404,), tag="chain")},
+        "/api/chain/drills": {"get": _op("The drills chain boards can show", _obj({"drills": _arr(STR)}),
+                                         errors=(404,), tag="chain")},
         "/api/results/{result_id}": {
             "get": _op("One result", ref("Result"), errors=(404,)),
             "patch": _inst("Correct a result's time (with a reason)", ref("CorrectionOutcome"),
@@ -428,9 +441,11 @@ def _setup_paths() -> dict[str, dict[str, S]]:
 
 def _display_paths() -> dict[str, dict[str, S]]:
     """The wall display's boards (docs/display.md describes each board and the class scoring)."""
-    board_query = (("board", STR, "station | class | pbs | records | improved"),
+    board_query = (("board", STR, "station | class | pbs | records | improved | chain"),
                    ("station", STR, "the station (board=station, records)"),
-                   ("class", STR, "the class (board=class, improved)"), ("limit", INT, "rows, default 10"))
+                   ("class", STR, "the class (board=class, improved)"), ("limit", INT, "rows, default 10"),
+                   ("drill", STR, "board=chain: <kind>:<course>, e.g. 'sled:10 m' (default: the first drill)"),
+                   ("period", STR, "board=chain: month (default) | all"))
     return {
         "/api/leaderboards": {"get": _op("A leaderboard, ranked; opted-out members never appear", ANY_OBJ,
                                          errors=(400, 404), query=board_query, tag="display")},

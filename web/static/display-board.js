@@ -26,6 +26,7 @@ function rowCells(board, r) {
     case "records": return ["", r.athlete, `${r.station_name}${r.course && r.distance_m ? ` ${r.course}` : ""}`,
       fmtTime(r.time_s), []];
     case "improved": return [r.rank, r.athlete, `${r.stations} st.`, pct(r.improvement_pct), []];
+    case "chain": return [r.rank, r.athlete, r.club, fmtTime(r.time_s), []];
     default: return [r.rank ?? "", r.athlete ?? "", "", "", []];
   }
 }
@@ -57,6 +58,8 @@ export class Board {
   async fetchBoard(c) {
     const q = new URLSearchParams({ board: c.board, limit: String(ROWS) });
     if (c.station) q.set("station", c.station);
+    if (c.drill) q.set("drill", c.drill);
+    if (c.period) q.set("period", c.period);
     try {
       return await this.api.get(`/api/leaderboards?${q}`);
     } catch (e) {

@@ -84,6 +84,7 @@ socket = connect({
   },
   result_deleted: (d) => { latest.remove(d.id); board.refreshSoon(); },
   correction: () => board.refreshSoon(),
+  chain: () => board.refreshSoon(),  // another gym's result arrived or changed (chain boards)
   board: (sel) => board.select(sel),
   demo: (d) => clock.demo(d),
   class: (view) => { clock.classView(view); board.refreshSoon(); },
