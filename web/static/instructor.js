@@ -14,6 +14,7 @@ import { $, Sheet, toast } from "./tablet/dom.js";
 import { SignIn } from "./tablet/signin.js";
 import { Home } from "./tablet/home.js";
 import { Roster } from "./tablet/roster.js";
+import { CircuitsScreen } from "./tablet/circuits.js";
 import { CheckinScreen } from "./tablet/checkin.js";
 import { RunScreen, DoneScreen } from "./tablet/run.js";
 import { ResultsList } from "./tablet/results.js";
@@ -34,6 +35,7 @@ class Tablet {
     this.signin = new SignIn(this.api, () => this.signedIn());
     this.home = new Home(this.api, this);
     this.roster = new Roster(this.api, this);
+    this.circuits = new CircuitsScreen(this.api, this);
     this.checkin = new CheckinScreen(this.api, this);
     this.run = new RunScreen(this.api, this, this.sheet, this.results);
     this.done = new DoneScreen(this.api, this, this.results);
@@ -184,6 +186,11 @@ class Tablet {
   async showRoster() {
     this.screen("roster");
     await this.roster.show().catch((e) => toast(e.message, "error"));
+  }
+
+  async showCircuits() {
+    this.screen("circuits");
+    await this.circuits.show().catch((e) => toast(e.message, "error"));
   }
 
   async openClass(view) { await this.showClass(view, true); }
