@@ -5,6 +5,7 @@ Issue 14's rules for the instructor tablet, at 768×1024 portrait and 1280×800 
 - every visible control (button, link, input, select, ``label.button``) is at least
   :data:`MIN_TARGET_PX` × :data:`MIN_TARGET_PX` CSS px;
 - two controls are at least :data:`MIN_GAP_PX` apart (edge to edge) unless one holds the other;
+  with a bottom sheet open only the sheet counts (its scrim covers the rest);
 - no element with text of its own is clipped: ``scrollWidth`` no more than ``clientWidth`` (and, where
   its overflow is hidden, ``scrollHeight`` no more than ``clientHeight``) — an ellipsis counts as clipped;
 - nothing is wider than the screen.
@@ -30,7 +31,10 @@ _MEASURE = """([minSize, minGap, slack]) => {
   const label = (e) => (e.dataset.testid || e.tagName.toLowerCase())
     + ' "' + (e.textContent || e.value || '').trim().slice(0, 30) + '"';
   const targets = 'button, a[href], input:not([type=hidden]), select, textarea, label.button, [role=button]';
-  const controls = [...document.querySelectorAll(targets)].filter(shown);
+  // an open bottom sheet covers the page with its scrim: only what is on the sheet can be tapped
+  const modal = document.querySelector('.sheet:not([hidden]) .panel');
+  const reachable = (e) => !modal || modal.contains(e);
+  const controls = [...document.querySelectorAll(targets)].filter(shown).filter(reachable);
   const small = controls.map((e) => ({ e, r: e.getBoundingClientRect() }))
     .filter(({ r }) => r.width < minSize - slack || r.height < minSize - slack)
     .map(({ e, r }) => `${label(e)} ${Math.round(r.width)}x${Math.round(r.height)}`);
@@ -44,7 +48,7 @@ _MEASURE = """([minSize, minGap, slack]) => {
       if (gap < minGap - slack) close.push(`${label(a.e)} and ${label(b.e)}: ${gap.toFixed(1)} px`);
     }
   }
-  const clipped = [...document.querySelectorAll('body *')].filter(shown).filter((e) => {
+  const clipped = [...document.querySelectorAll('body *')].filter(shown).filter(reachable).filter((e) => {
     if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) return false;
     const s = getComputedStyle(e);
     if (s.display === 'inline') return false;  // its block ancestor is measured

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.tablet_layout import PORTRAIT, check_tablet_controls, console_watch
+from tests.browser.tablet_layout import PORTRAIT, check_tablet_controls, console_watch, tablet_problems
 from tests.browser.test_tablet import screenshot, shots, sign_in_with_keypad, tid  # noqa: F401
 from tests.browser.test_tablet_controls import known_names, quiet_hub  # noqa: F401
 
@@ -126,3 +126,67 @@ def test_an_instructor_builds_edits_reorders_duplicates_and_deletes_a_circuit(ta
     # the circuit is there to pick on the start screen
     tid(page, "circuits-back").tap()
     expect(tid(page, "circuit", circuit_id=saved["id"])).to_contain_text("Tue 6 am warm-up")
+
+
+LONG_NAMES = [("Alexandria Montgomery-Fitzgerald", "Thunderbolt"), ("Bisola Adeyemi", "Bisola"),
+              ("Christopher Vandenberg", ""), ("Dev Singh", "Blaze"), ("Eli Novak", "Tank"), ("Fay Lund", "Pixie")]
+
+
+def test_every_tablet_view_has_finger_sized_spaced_unclipped_controls(tablet_page, quiet_hub):  # noqa: F811
+    """Issue 14: every target ≥ 48 px, ≥ 8 px apart, no clipped text, at 768×1024 and 1280×800, on
+    every view of the tablet; Abort is set apart from Stop and takes a second tap."""
+    app, base, admin = quiet_hub
+    page = tablet_page
+    circuit = admin.call("POST", "/api/circuits", {
+        "name": "Tuesday morning backward warm-up", "rounds": 2, "work_s": 20, "rest_s": 20,
+        "stations": [{"name": "Reverse sled pull", "kind": "sled", "station_ids": ["sled1", "sled2"], "distance_m": 12},
+                     {"name": "Backward shuffle", "kind": "lane", "station_ids": ["lane1", "lane2"]}]})
+    for name, nick in LONG_NAMES:
+        admin.call("POST", "/api/members", {"name": name, "nickname": nick})
+    known_names(page, "demo", "owner")
+    page.goto(f"{base}/instructor")
+    expect(tid(page, "signin-name")).to_have_count(2)
+    problems = tablet_problems(page, "sign-in")
+    sign_in_with_keypad(page, "demo", "1234")
+    expect(tid(page, "screen-home")).to_be_visible()
+    problems += tablet_problems(page, "home")
+    tid(page, "open-roster").tap()
+    expect(tid(page, "roster-member")).to_have_count(len(LONG_NAMES))
+    problems += tablet_problems(page, "roster")
+    tid(page, "roster-back").tap()
+    tid(page, "circuit", circuit_id=circuit["id"]).tap()
+    for i in range(len(LONG_NAMES)):
+        tid(page, "checkin-member").nth(i).tap()
+    expect(tid(page, "checkin-count")).to_have_text(str(len(LONG_NAMES)))
+    problems += tablet_problems(page, "check-in")
+    tid(page, "start-class").tap()
+    expect(tid(page, "phase")).to_contain_text("Ready")
+    problems += tablet_problems(page, "run (ready)")
+    tid(page, "slot-now", station="sled1").tap()
+    expect(tid(page, "pick-sheet")).to_be_visible()
+    problems += tablet_problems(page, "who-runs sheet")
+    tid(page, "sheet-close").tap()
+    tid(page, "late-arrivals").tap()
+    expect(tid(page, "late-sheet")).to_be_visible()
+    problems += tablet_problems(page, "late arrivals")
+    tid(page, "sheet-close").tap()
+
+    # Abort: away from Stop, and a second tap
+    stop = tid(page, "station-stop", station="sled1").bounding_box()
+    abort_button = tid(page, "station-abort", station="sled1")
+    abort = abort_button.bounding_box()
+    assert stop and abort
+    apart = max(abort["x"] - (stop["x"] + stop["width"]), stop["x"] - (abort["x"] + abort["width"]),
+                abort["y"] - (stop["y"] + stop["height"]), stop["y"] - (abort["y"] + abort["height"]))
+    assert apart >= 48, f"Abort is {apart:.0f} px from Stop"
+    abort_button.tap()
+    expect(abort_button).to_have_text("Tap again to abort")
+    assert page.locator('[data-testid="station"][data-station="sled1"]').get_attribute("data-entry") == "armed"
+    abort_button.tap()
+    expect(page.locator('[data-testid="station"][data-station="sled1"]')).to_have_attribute("data-entry", "aborted")
+
+    tid(page, "finish").tap()
+    tid(page, "finish").tap()
+    expect(tid(page, "screen-done")).to_be_visible()
+    problems += tablet_problems(page, "done")
+    assert not problems, "\n".join(problems)
