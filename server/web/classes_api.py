@@ -8,6 +8,7 @@ too: instructors build them on the tablet) or ``admin`` where marked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from server.classes.circuit_timeline import DEFAULT_PREVIEW_MEMBERS, MAX_PREVIEW
 from server.classes.circuits import copy_name, parse_circuit
 from server.classes.corrections import CorrectionKind, parse_reason, parse_time_s
 from server.errors import InvalidInput, NotFound
+from server.classes.results_csv import results_csv
 from server.classes.roster import parse_csv, parse_member, to_csv
 from server.classes.service import ClassService
 from server.classes.session import Event
@@ -29,6 +31,10 @@ from server.web.errors import ApiError, json_body
 CONTROL_EVENTS = {"go": Event.GO, "pause": Event.PAUSE, "resume": Event.RESUME, "skip": Event.SKIP,
                   "finish": Event.FINISH}
 """``POST /api/classes/<id>/<action>`` actions that are plain state machine events."""
+
+
+RESULTS_CSV_MAX = 5000
+"""Results in one class export at most (a class of 30 members runs a few hundred)."""
 
 
 def _field(body: dict, name: str, kind: type | tuple, required: bool = True) -> Any:
@@ -176,6 +182,16 @@ def _class_routes(bp: Blueprint, service: ClassService) -> None:
     @bp.get("/classes/<class_id>")
     def get_class(class_id: str):
         return jsonify(service.view(class_id))
+
+    @bp.get("/classes/<class_id>/results.csv")
+    @require_role(Role.INSTRUCTOR)
+    def class_results_csv(class_id: str):
+        view = service.view(class_id)
+        names = {s.id: s.name for s in service.hub.stations.all()}
+        results = [r.to_dict() for r in service.hub.results.recent(RESULTS_CSV_MAX, class_id=class_id)]
+        filename = re.sub(r"[^A-Za-z0-9._-]+", "-", view["name"]).strip("-") or "class"
+        return Response(results_csv(results, names), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="sledhub-{filename}-results.csv"'})
 
     @bp.post("/classes/<class_id>/checkin")
     def check_in(class_id: str):

@@ -328,6 +328,9 @@ def _class_paths() -> dict[str, dict[str, S]]:
             "post": _inst("Create a class from a circuit", cls, _obj({"circuit_id": STR, "name": STR}, ["circuit_id"]),
                           errors=(404,), status=201, tag="classes"),
         },
+        "/api/classes/{class_id}/results.csv": {"get": _op(
+            "The class's results as CSV (finished_at, station, athlete, status, reason, time_s, …)", STR,
+            role="instructor", ok_content="text/csv", errors=(404,), tag="classes")},
         "/api/classes/current": {"get": _op("The running class, if any", ref("CurrentClass"), tag="classes")},
         "/api/classes/{class_id}": {"get": _op("A class: state, clock, heat, pods", cls, errors=(404,), tag="classes")},
         "/api/classes/{class_id}/checkin": {"post": _inst(

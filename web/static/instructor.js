@@ -10,7 +10,7 @@
 
 import { connect } from "./live.js";
 import { Api } from "./api.js";
-import { $, Sheet, toast } from "./tablet/dom.js";
+import { $, h, Sheet, toast } from "./tablet/dom.js";
 import { SignIn } from "./tablet/signin.js";
 import { Home } from "./tablet/home.js";
 import { Roster } from "./tablet/roster.js";
@@ -164,6 +164,7 @@ class Tablet {
       if (!was || was.state !== "DONE" || document.body.dataset.screen !== "done" || changed) {
         this.screen("done");
         this.done.show(view);
+        this.addResultsExport(view);
       }
     } else {
       if (document.body.dataset.screen !== "run") {
@@ -173,6 +174,14 @@ class Tablet {
       this.run.classView(view, this.stationNames);
       if (this.run.lateGrid) this.run.lateGrid.classView(view);
     }
+  }
+
+  /** After class: the results as CSV (GET /api/classes/{id}/results.csv), next to *New class*. */
+  addResultsExport(view) {
+    const head = $("screen-done").querySelector(".done-head");
+    if (!head || head.querySelector("[data-testid=export-results]")) return;
+    head.append(h("a", { class: "button", testid: "export-results", download: "",
+      href: `/api/classes/${encodeURIComponent(view.id)}/results.csv` }, "Export results (CSV)"));
   }
 
   async showHome() {
