@@ -7,7 +7,8 @@ Issue 14's rules for the instructor tablet, at 768×1024 portrait and 1280×800 
 - two controls are at least :data:`MIN_GAP_PX` apart (edge to edge) unless one holds the other;
   with a bottom sheet open only the sheet counts (its scrim covers the rest);
 - no element with text of its own is clipped: ``scrollWidth`` no more than ``clientWidth`` (and, where
-  its overflow is hidden, ``scrollHeight`` no more than ``clientHeight``) — an ellipsis counts as clipped;
+  its overflow is hidden, no line hidden below: ``scrollHeight`` within 0.3 em of ``clientHeight``) —
+  an ellipsis counts as clipped;
 - nothing is wider than the screen.
 """
 
@@ -53,7 +54,9 @@ _MEASURE = """([minSize, minGap, slack]) => {
     const s = getComputedStyle(e);
     if (s.display === 'inline') return false;  // its block ancestor is measured
     const wide = e.scrollWidth > e.clientWidth + 1;
-    const tall = s.overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 1;
+    // a glyph's line box poking a few px out of a tight box is not a hidden line: a clamped or cut
+    // line is most of a line high
+    const tall = s.overflowY !== 'visible' && e.scrollHeight > e.clientHeight + Math.max(2, 0.3 * parseFloat(s.fontSize));
     return wide || tall || (s.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth);
   }).map((e) => `${label(e)} ${e.scrollWidth}/${e.clientWidth} wide, ${e.scrollHeight}/${e.clientHeight} high`);
   const overflow = document.documentElement.scrollWidth - innerWidth;
