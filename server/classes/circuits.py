@@ -50,6 +50,9 @@ NAME_MAX = 60
 NOTES_MAX = 500
 
 KIND_MODES = {"sled": SLED_MODES, "lane": LANE_MODES}
+DRILL_WORDS = {"sled": "Reverse sled pull", "lane": "Backward shuffle"}
+"""A circuit station's drill as a coach says it; an unnamed station is called this and its stations'
+names ("Backward shuffle · Lane 1 + Lane 2")."""
 MODE_WORDS = {
     StartMode.GO_COUNTDOWN.value: "GO with countdown", StartMode.REACTION_RANDOM.value: "random-delay reaction start",
     StartMode.HOLD_IN_BEAM.value: "hold in the start beam", StartMode.FLY_THROUGH.value: "fly-through start",
@@ -191,7 +194,8 @@ def _station(item: Any, where: str, station_kinds: Mapping[str, str], names: Map
             errors.append(f"{where}.station_ids: no station {sid!r} (add it on the setup page first)")
         elif station_kinds[sid] != kind:
             errors.append(f"{where}.station_ids: {names.get(sid, sid)} is a {station_kinds[sid]}, not a {kind}")
-    name = _text(item.get("name", f"{kind} {'/'.join(ids)}"), where + ".name", NAME_MAX, errors)
+    default_name = f"{DRILL_WORDS[kind]} · {' + '.join(names.get(sid, sid) for sid in ids)}"[:NAME_MAX]
+    name = _text(item.get("name", default_name), where + ".name", NAME_MAX, errors)
     distance_m = _number(item.get("distance_m", DEFAULT_DISTANCE_M[kind]), where + ".distance_m", "the distance",
                          "m", errors, limit="distance_m")
     cap_default = min(work_s, LIMITS["time_cap_s"][1]) if work_s else DEFAULT_WORK_S

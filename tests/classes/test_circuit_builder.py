@@ -109,3 +109,10 @@ def test_parse_circuit_lists_every_problem_with_its_field():
         parse_circuit({"name": " ", "rest_s": -1, "countdown_s": 11, "stations": []}, KINDS)
     fields = [e.split(":")[0] for e in err.value.errors]
     assert fields == ["name", "rest_s", "countdown_s", "stations"]
+
+
+def test_an_unnamed_station_is_called_by_its_drill_and_the_gyms_names():
+    c = parse_circuit({"name": "T", "stations": [{"kind": "lane", "station_ids": ["lane1"]},
+                                                 {"kind": "sled", "station_ids": ["sled1", "sled2"]}]},
+                      KINDS, {"lane1": "Turf lane", "sled1": "Sled A", "sled2": "Sled B"})
+    assert [cs.name for cs in c.stations] == ["Backward shuffle · Turf lane", "Reverse sled pull · Sled A + Sled B"]
