@@ -57,6 +57,7 @@ def test_an_instructor_builds_edits_reorders_duplicates_and_deletes_a_circuit(ta
     expect(tid(page, "work_s-value")).to_have_text("20 s")
     expect(tid(page, "timeline-total")).to_contain_text("for 12 members")
     expect(tid(page, "timeline-round")).to_have_count(4)
+    expect(tid(page, "timeline-headline")).to_contain_text("4 × 20 s each")
     total_before = tid(page, "timeline-total").text_content()
     tid(page, "circuit-name").fill("Tue 6 am")
 

@@ -66,6 +66,7 @@ export class CircuitEditor {
       options: [[true, "Starts by itself"], [false, "Waits for my GO"]], onChange: (v) => { d.auto_go = v; this.schedule(); } });
     this.form.replaceChildren(
       h("div", { class: "builder-head" }, cancel, h("h1", {}, this.circuitId ? "Edit circuit" : "New circuit"), save),
+      this.preview.headline,
       this.general,
       fieldBox("name", "Name", name),
       h("div", { class: "intervals" },

@@ -12,6 +12,8 @@ export class TimelinePreview {
   constructor(changed) {
     this.members = DEFAULT_MEMBERS;
     this.total = h("p", { class: "tl-total", testid: "timeline-total" }, "…");
+    // the same line under the editor's title, so a coach sees it in portrait without scrolling
+    this.headline = h("p", { class: "tl-headline", testid: "timeline-headline" }, "");
     this.pods = h("p", { class: "muted tl-pods", testid: "timeline-pods" });
     this.rounds = h("ol", { class: "tl-rounds", testid: "timeline-rounds" });
     const size = stepper({ field: "preview-members", label: "Class size", value: this.members, step: 1, min: 1, max: 60,
@@ -24,12 +26,14 @@ export class TimelinePreview {
   invalid() {
     this.element.classList.add("stale");
     this.total.textContent = "Fix the marked fields to see the timeline";
+    this.headline.textContent = "";
   }
 
   show(t, draft) {
     this.element.classList.remove("stale");
     const efforts = draft.rounds;
     this.total.textContent = `Up to ${duration(t.total_s)} for ${t.members} member${t.members === 1 ? "" : "s"}`;
+    this.headline.textContent = `Class: ${this.total.textContent.toLowerCase()} · ${efforts} × ${duration(draft.work_s)} each`;
     const sizes = [...new Set(t.pods)].sort((a, b) => b - a).join(" or ");
     this.pods.textContent = `${t.pods.length} pod${t.pods.length === 1 ? "" : "s"} of ${sizes} · ${t.heat_count} heats · `
       + `each member runs ${efforts} effort${efforts === 1 ? "" : "s"} (${duration(efforts * draft.work_s)} of work) · `
