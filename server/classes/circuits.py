@@ -50,6 +50,18 @@ NAME_MAX = 60
 NOTES_MAX = 500
 
 KIND_MODES = {"sled": SLED_MODES, "lane": LANE_MODES}
+DRILL_WORDS = {"sled": "Reverse sled pull", "lane": "Backward shuffle"}
+"""A circuit station's drill as a coach says it; an unnamed station is called this and its stations'
+names ("Backward shuffle · Lane 1 + Lane 2")."""
+MODE_WORDS = {
+    StartMode.GO_COUNTDOWN.value: "GO with countdown", StartMode.REACTION_RANDOM.value: "random-delay reaction start",
+    StartMode.HOLD_IN_BEAM.value: "hold in the start beam", StartMode.FLY_THROUGH.value: "fly-through start",
+    StartMode.FIRST_MOVEMENT.value: "time from first movement",
+}
+"""Start modes as a coach says them (the builder shows these; messages name them)."""
+POLICY_WORDS = {FalseStartPolicy.VOID_REARM.value: "void it and go again",
+                FalseStartPolicy.WARN_KEEP.value: "warn and keep timing"}
+"""False-start policies as a coach says them."""
 
 
 @dataclass(frozen=True)
@@ -105,57 +117,63 @@ class Circuit:
         return next((cs for cs in self.stations if station_id in cs.station_ids), None)
 
 
-def parse_circuit(data: Any, station_kinds: Mapping[str, str]) -> Circuit:
-    """Validate a circuit given as JSON data; ``station_kinds`` maps existing station ids to their kind.
+def parse_circuit(data: Any, station_kinds: Mapping[str, str],
+                  station_names: Mapping[str, str] | None = None) -> Circuit:
+    """Validate a circuit given as JSON data; ``station_kinds`` maps existing station ids to their kind,
+    ``station_names`` (optional) to the names the gym gave them, which the messages use.
 
-    Raises :class:`InvalidInput` listing every problem ("stations[1].time_cap_s: ...").
+    Raises :class:`InvalidInput` listing every problem as ``"<field path>: <what a coach should do>"``
+    ("stations[1].time_cap_s: the time cap (30 s) is longer than work (20 s) ..."): the path tells a
+    page which field to show it next to, the rest is for people.
     """
+    names = station_names or {}
     errors: list[str] = []
     if not isinstance(data, dict):
         raise InvalidInput("a circuit must be a JSON object", ["body: expected an object"])
     _unknown_keys(data, {"name", "stations", "rounds", "work_s", "rest_s", "countdown_s", "auto_go", "notes"},
                   "", errors)
     name = _text(data.get("name"), "name", NAME_MAX, errors)
-    work_s = _number(data.get("work_s", DEFAULT_WORK_S), "work_s", errors)
-    rest_s = _number(data.get("rest_s", DEFAULT_REST_S), "rest_s", errors)
-    countdown_s = _number(data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", errors)
+    work_s = _number(data.get("work_s", DEFAULT_WORK_S), "work_s", "work", "s", errors)
+    rest_s = _number(data.get("rest_s", DEFAULT_REST_S), "rest_s", "rest", "s", errors)
+    countdown_s = _number(data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", "the countdown", "s", errors)
     auto_go = data.get("auto_go", True)
     if not isinstance(auto_go, bool):
-        errors.append("auto_go: expected true or false")
+        errors.append("auto_go: choose whether the next heat starts by itself (true or false)")
     notes = data.get("notes", "")
     if not isinstance(notes, str) or len(notes) > NOTES_MAX:
-        errors.append(f"notes: expected a text of at most {NOTES_MAX} characters")
-    stations = _stations(data.get("stations"), station_kinds, work_s, errors)
+        errors.append(f"notes: keep the notes to {NOTES_MAX} characters")
+    stations = _stations(data.get("stations"), station_kinds, names, work_s, errors)
     rounds = data.get("rounds", len(stations) or 1)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
-        errors.append(f"rounds: expected an integer 1..{MAX_ROUNDS}, got {rounds!r}")
+        errors.append(f"rounds: rounds must be a whole number from 1 to {MAX_ROUNDS} (got {rounds!r})")
     if errors:
         raise InvalidInput("invalid circuit: " + "; ".join(errors), errors)
     return Circuit(name=name, stations=tuple(stations), rounds=rounds, work_s=work_s, rest_s=rest_s,
                    countdown_s=countdown_s, auto_go=auto_go, notes=notes)
 
 
-def _stations(raw: Any, station_kinds: Mapping[str, str], work_s: float | None,
+def _stations(raw: Any, station_kinds: Mapping[str, str], names: Mapping[str, str], work_s: float | None,
               errors: list[str]) -> list[CircuitStation]:
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_STATIONS:
-        errors.append(f"stations: expected a list of 1..{MAX_STATIONS} circuit stations")
+        errors.append(f"stations: a circuit needs 1 to {MAX_STATIONS} stations")
         return []
-    out, used = [], set()
+    out, used = [], {}
     for i, item in enumerate(raw):
         where = f"stations[{i}]"
-        station = _station(item, where, station_kinds, work_s, errors)
+        station = _station(item, where, station_kinds, names, work_s, errors)
         ids = item.get("station_ids") if isinstance(item, dict) else None
         for sid in dict.fromkeys(ids) if isinstance(ids, list) and all(isinstance(x, str) for x in ids) else ():
             if sid in used:
-                errors.append(f"{where}.station_ids: station {sid!r} is already used by another circuit station")
-            used.add(sid)
+                errors.append(f"{where}.station_ids: {names.get(sid, sid)} is already used by station {used[sid] + 1}"
+                              " of this circuit (each sled or lane can be in one station only)")
+            used.setdefault(sid, i)
         if station is not None:
             out.append(station)
     return out
 
 
-def _station(item: Any, where: str, station_kinds: Mapping[str, str], work_s: float | None,
-             errors: list[str]) -> CircuitStation | None:
+def _station(item: Any, where: str, station_kinds: Mapping[str, str], names: Mapping[str, str],
+             work_s: float | None, errors: list[str]) -> CircuitStation | None:
     if not isinstance(item, dict):
         errors.append(f"{where}: expected an object")
         return None
@@ -164,37 +182,59 @@ def _station(item: Any, where: str, station_kinds: Mapping[str, str], work_s: fl
                          "false_start_policy"}, where + ".", errors)
     kind = item.get("kind")
     if kind not in KIND_MODES:
-        errors.append(f"{where}.kind: expected 'sled' or 'lane', got {kind!r}")
+        errors.append(f"{where}.kind: choose a sled pull ('sled') or a shuffle lane ('lane'), not {kind!r}")
         return None
     ids = item.get("station_ids")
     if (not isinstance(ids, list) or not 1 <= len(ids) <= MAX_LANES or not all(isinstance(s, str) for s in ids)
             or len(set(ids)) != len(ids)):
-        errors.append(f"{where}.station_ids: expected 1..{MAX_LANES} distinct station ids")
+        errors.append(f"{where}.station_ids: pick 1 to {MAX_LANES} {kind}s for this station")
         ids = []
     for sid in ids:
         if sid not in station_kinds:
-            errors.append(f"{where}.station_ids: no station {sid!r} (create it in setup first)")
+            errors.append(f"{where}.station_ids: no station {sid!r} (add it on the setup page first)")
         elif station_kinds[sid] != kind:
-            errors.append(f"{where}.station_ids: station {sid!r} is a {station_kinds[sid]}, not a {kind}")
-    name = _text(item.get("name", f"{kind} {'/'.join(ids)}"), where + ".name", NAME_MAX, errors)
-    distance_m = _number(item.get("distance_m", DEFAULT_DISTANCE_M[kind]), where + ".distance_m", errors,
-                         limit="distance_m")
+            errors.append(f"{where}.station_ids: {names.get(sid, sid)} is a {station_kinds[sid]}, not a {kind}")
+    default_name = f"{DRILL_WORDS[kind]} · {' + '.join(names.get(sid, sid) for sid in ids)}"[:NAME_MAX]
+    name = _text(item.get("name", default_name), where + ".name", NAME_MAX, errors)
+    distance_m = _number(item.get("distance_m", DEFAULT_DISTANCE_M[kind]), where + ".distance_m", "the distance",
+                         "m", errors, limit="distance_m")
     cap_default = min(work_s, LIMITS["time_cap_s"][1]) if work_s else DEFAULT_WORK_S
-    time_cap_s = _number(item.get("time_cap_s", cap_default), where + ".time_cap_s", errors, limit="time_cap_s")
+    time_cap_s = _number(item.get("time_cap_s", cap_default), where + ".time_cap_s", "the time cap", "s", errors,
+                         limit="time_cap_s")
     if time_cap_s is not None and work_s is not None and time_cap_s > work_s:
-        errors.append(f"{where}.time_cap_s: {time_cap_s} s is longer than the work interval ({work_s} s)")
+        errors.append(f"{where}.time_cap_s: the time cap ({time_cap_s:g} s) is longer than work ({work_s:g} s): "
+                      f"make it {work_s:g} s or less, or lengthen work")
     start_mode = item.get("start_mode", StartMode.GO_COUNTDOWN.value)
     modes = sorted(m.value for m in KIND_MODES[kind])
     if start_mode not in modes:
-        errors.append(f"{where}.start_mode: {start_mode!r} is not available on a {kind} (use {', '.join(modes)})")
+        can = ", ".join(MODE_WORDS[m] for m in modes)
+        errors.append(f"{where}.start_mode: {MODE_WORDS.get(start_mode, repr(start_mode))} does not work on a {kind}"
+                      f" (a {kind} can use: {can})")
     policy = item.get("false_start_policy", FalseStartPolicy.VOID_REARM.value)
     policies = sorted(p.value for p in FalseStartPolicy)
     if policy not in policies:
-        errors.append(f"{where}.false_start_policy: {policy!r} is not one of {', '.join(policies)}")
+        errors.append(f"{where}.false_start_policy: {policy!r} is not a false-start rule (choose "
+                      + " or ".join(f"{p} = {POLICY_WORDS[p]}" for p in policies) + ")")
     if len(errors) > before:
         return None
     return CircuitStation(name=name, kind=kind, station_ids=tuple(ids), distance_m=distance_m,
                           start_mode=start_mode, time_cap_s=time_cap_s, false_start_policy=policy)
+
+
+def copy_name(name: str, taken: set[str]) -> str:
+    """The name of a copy of circuit ``name``: "Name (copy)", "Name (copy 2)", … whichever is not in
+    ``taken`` (case-folded names), cut to fit :data:`NAME_MAX`.
+
+    >>> copy_name("Tue 6 am", {"tue 6 am", "tue 6 am (copy)"})
+    'Tue 6 am (copy 2)'
+    """
+    n = 1
+    while True:
+        tail = " (copy)" if n == 1 else f" (copy {n})"
+        candidate = name[:NAME_MAX - len(tail)].rstrip() + tail
+        if candidate.casefold() not in taken:
+            return candidate
+        n += 1
 
 
 def circuit_from_dict(data: dict[str, Any]) -> Circuit:
@@ -211,14 +251,16 @@ def _unknown_keys(data: dict, known: set[str], where: str, errors: list[str]) ->
 def _text(value: Any, where: str, max_len: int, errors: list[str]) -> str:
     text = clean_text(value, max_len)
     if text is None:
-        errors.append(f"{where}: expected a non-empty text of at most {max_len} characters")
+        errors.append(f"{where}: give it a name (1 to {max_len} characters)")
         return ""
     return text
 
 
-def _number(value: Any, where: str, errors: list[str], limit: str | None = None) -> float | None:
+def _number(value: Any, where: str, what: str, unit: str, errors: list[str], limit: str | None = None) -> float | None:
+    """``value`` as a float when it is a number within ``LIMITS``; else a message naming ``what`` in ``unit``."""
     lo, hi = LIMITS[limit or where]
     if not number_in(value, lo, hi):
-        errors.append(f"{where}: expected a number {lo:g}..{hi:g}, got {value!r}")
+        got = f"{value:g} {unit}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+        errors.append(f"{where}: {what} must be {lo:g} to {hi:g} {unit} (got {got})")
         return None
     return float(value)

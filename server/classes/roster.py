@@ -149,7 +149,8 @@ def _unquote(cell: str) -> str:
     return cell
 
 
-def _safe_cell(value: str) -> str:
+def safe_cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + - @ gets a quote so it is not run as a formula."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
@@ -159,5 +160,5 @@ def to_csv(members: Iterable[MemberFields]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for m in members:
-        writer.writerow([_safe_cell(m.name), _safe_cell(m.nickname), "yes" if m.opt_out else "no"])
+        writer.writerow([safe_cell(m.name), safe_cell(m.nickname), "yes" if m.opt_out else "no"])
     return out.getvalue()

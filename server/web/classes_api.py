@@ -1,29 +1,40 @@
 """Roster, circuits, classes and corrections under ``/api/`` (documented in ``docs/api.md``).
 
 Thin handlers: parse and validate the request, call the class service or a store, answer JSON.
-Roles: reads of classes and circuits are public (the wall reads them); the roster and the audit trail
-need ``instructor``; writes need ``instructor`` (the guard's default) or ``admin`` where marked.
+Roles: reads of classes and circuits are public (the wall reads them); the roster, circuit templates
+and the audit trail need ``instructor``; writes need ``instructor`` (the guard's default; circuits
+too: instructors build them on the tablet) or ``admin`` where marked.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from server.auth.guard import Auth, require_role
 from server.auth.roles import Role
-from server.classes.circuits import parse_circuit
+from server.classes.circuit_templates import templates
+from server.classes.circuit_timeline import DEFAULT_PREVIEW_MEMBERS, MAX_PREVIEW_MEMBERS, timeline
+from server.classes.circuits import copy_name, parse_circuit
 from server.classes.corrections import CorrectionKind, parse_reason, parse_time_s
 from server.errors import InvalidInput, NotFound
+from server.classes.results_csv import results_csv
 from server.classes.roster import parse_csv, parse_member, to_csv
 from server.classes.service import ClassService
 from server.classes.session import Event
+from server.classes.store import CircuitStore, StoredCircuit
 from server.web.errors import ApiError, json_body
 
 CONTROL_EVENTS = {"go": Event.GO, "pause": Event.PAUSE, "resume": Event.RESUME, "skip": Event.SKIP,
                   "finish": Event.FINISH}
 """``POST /api/classes/<id>/<action>`` actions that are plain state machine events."""
+
+
+RESULTS_CSV_MAX = 5000
+"""Results in one class export at most (a class of 30 members runs a few hundred)."""
 
 
 def _field(body: dict, name: str, kind: type | tuple, required: bool = True) -> Any:
@@ -93,38 +104,61 @@ def _member_routes(bp: Blueprint, service: ClassService) -> None:
 
 
 def _circuit_routes(bp: Blueprint, service: ClassService) -> None:
+    """Circuits: anyone reads them (the wall); instructors and admins build them on the tablet."""
     circuits = service.circuits
 
     def parse(body: dict):
-        return parse_circuit(body, {s.id: s.kind for s in service.hub.stations.all()})
+        stations = service.hub.stations.all()
+        return parse_circuit(body, {s.id: s.kind for s in stations}, {s.id: s.name for s in stations})
 
     @bp.get("/circuits")
     def list_circuits():
         return jsonify([c.to_dict() for c in circuits.all()])
 
     @bp.post("/circuits")
-    @require_role(Role.ADMIN)
     def add_circuit():
         return jsonify(circuits.save(parse(json_body())).to_dict()), 201
 
+    @bp.get("/circuits/templates")
+    @require_role(Role.INSTRUCTOR)
+    def circuit_templates():
+        return jsonify(templates(s.to_dict() for s in service.hub.stations.all()))
+
+    @bp.post("/circuits/preview")
+    def preview_circuit():
+        members = request.args.get("members", str(DEFAULT_PREVIEW_MEMBERS))
+        if not members.isdigit() or not 1 <= int(members) <= MAX_PREVIEW_MEMBERS:
+            raise InvalidInput("how many members?", [f"members: a class of 1 to {MAX_PREVIEW_MEMBERS} members"])
+        circuit = parse(json_body())
+        return jsonify({"circuit": circuit.to_dict(), "timeline": timeline(circuit, int(members))})
+
     @bp.get("/circuits/<circuit_id>")
     def get_circuit(circuit_id: str):
-        stored = circuits.get(circuit_id)
-        if stored is None:
-            raise NotFound(f"no circuit with id {circuit_id!r}")
-        return jsonify(stored.to_dict())
+        return jsonify(_stored(circuits, circuit_id).to_dict())
 
     @bp.put("/circuits/<circuit_id>")
-    @require_role(Role.ADMIN)
     def replace_circuit(circuit_id: str):
         return jsonify(circuits.save(parse(json_body()), circuit_id).to_dict())
 
+    @bp.post("/circuits/<circuit_id>/duplicate")
+    def duplicate_circuit(circuit_id: str):
+        original = _stored(circuits, circuit_id).circuit
+        taken = {c.circuit.name.casefold() for c in circuits.all()}
+        name = copy_name(original.name, taken)
+        return jsonify(circuits.save(replace(original, name=name)).to_dict()), 201
+
     @bp.delete("/circuits/<circuit_id>")
-    @require_role(Role.ADMIN)
     def delete_circuit(circuit_id: str):
         if not circuits.delete(circuit_id):
             raise NotFound(f"no circuit with id {circuit_id!r}")
         return jsonify({"id": circuit_id, "deleted": True})
+
+
+def _stored(circuits: CircuitStore, circuit_id: str) -> StoredCircuit:
+    stored = circuits.get(circuit_id)
+    if stored is None:
+        raise NotFound(f"no circuit with id {circuit_id!r}")
+    return stored
 
 
 def _class_routes(bp: Blueprint, service: ClassService) -> None:
@@ -148,6 +182,16 @@ def _class_routes(bp: Blueprint, service: ClassService) -> None:
     @bp.get("/classes/<class_id>")
     def get_class(class_id: str):
         return jsonify(service.view(class_id))
+
+    @bp.get("/classes/<class_id>/results.csv")
+    @require_role(Role.INSTRUCTOR)
+    def class_results_csv(class_id: str):
+        view = service.view(class_id)
+        names = {s.id: s.name for s in service.hub.stations.all()}
+        results = [r.to_dict() for r in service.hub.results.recent(RESULTS_CSV_MAX, class_id=class_id)]
+        filename = re.sub(r"[^A-Za-z0-9._-]+", "-", view["name"]).strip("-") or "class"
+        return Response(results_csv(results, names), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="sledhub-{filename}-results.csv"'})
 
     @bp.post("/classes/<class_id>/checkin")
     def check_in(class_id: str):

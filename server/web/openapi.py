@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from server.classes import circuits, corrections, roster
+from server.classes.circuit_timeline import DEFAULT_PREVIEW_MEMBERS, MAX_PREVIEW_MEMBERS
 from server.engine.enums import FalseStartPolicy, StartMode
 from server.setup import stations as setup_stations
 from server.web import heats_api
@@ -128,6 +129,11 @@ def _schemas() -> dict[str, S]:
                                                             "items": ref("CircuitStationInput")}},
                              ["name", "stations"], extra=False),
         "Circuit": _obj({"id": STR, **circuit_props, "created_at": NUM, "updated_at": NUM}),
+        "CircuitTemplate": _obj({"key": STR, "title": STR, "why": STR, "circuit": ref("CircuitInput")}),
+        "CircuitPreview": _obj({"circuit": ref("CircuitSpec"), "timeline": _obj({
+            "members": INT, "pods": _arr(INT), "heat_count": INT, "work_total_s": NUM, "total_s": NUM,
+            "rounds": _arr(_obj({"round_no": INT, "heats": _arr(_obj({
+                "heat_no": INT, "start_s": NUM, "work_s": NUM, "rest_s": NUM, "runners": INT}))}))})}),
         "Deleted": _obj({"id": STR, "deleted": {"const": True}}),
         "SessionsEnded": _obj({"id": STR, "sessions_ended": INT, "devices_forgotten": INT}),
         "Person": person,
@@ -311,21 +317,33 @@ def _class_paths() -> dict[str, dict[str, S]]:
                      ("arm", "Arm the heat at the pointer again (entries aborted or lost)"))
     }
     return {
-        "/api/circuits": {"get": _op("Circuit templates", _arr(ref("Circuit")), tag="circuits"),
-                          "post": _op("Save a circuit", ref("Circuit"), role="admin", write=True,
-                                      body=ref("CircuitInput"), errors=(409,), status=201, tag="circuits")},
+        "/api/circuits": {"get": _op("Saved circuits (class plans)", _arr(ref("Circuit")), tag="circuits"),
+                          "post": _inst("Save a circuit", ref("Circuit"), ref("CircuitInput"), errors=(409,), status=201,
+                                        tag="circuits")},
+        "/api/circuits/templates": {"get": _op("Warm-up templates made from this gym's stations",
+                                               _arr(ref("CircuitTemplate")), role="instructor", tag="circuits")},
+        "/api/circuits/preview": {"post": _inst(
+            "Check a circuit draft and lay out its class timeline (nothing saved)", ref("CircuitPreview"),
+            ref("CircuitInput"), errors=(), tag="circuits",
+            query=(("members", INT, f"class size to lay out, 1..{MAX_PREVIEW_MEMBERS}, "
+                                    f"default {DEFAULT_PREVIEW_MEMBERS}"),))},
         "/api/circuits/{circuit_id}": {
             "get": _op("One circuit", ref("Circuit"), errors=(404,), tag="circuits"),
-            "put": _op("Replace a circuit", ref("Circuit"), role="admin", write=True, body=ref("CircuitInput"),
-                       errors=(404, 409), tag="circuits"),
-            "delete": _op("Delete a circuit", ref("Deleted"), role="admin", write=True, errors=(404,), tag="circuits"),
+            "put": _inst("Replace a circuit", ref("Circuit"), ref("CircuitInput"), tag="circuits"),
+            "delete": _inst("Delete a circuit", ref("Deleted"), errors=(404,), tag="circuits"),
         },
+        "/api/circuits/{circuit_id}/duplicate": {"post": _inst("Copy a circuit under a free name (\"… (copy)\")",
+                                                               ref("Circuit"), errors=(404,), status=201,
+                                                               tag="circuits")},
         "/api/classes": {
             "get": _op("Classes, newest first", _arr(ref("ClassSummary")), errors=(400,), tag="classes",
                        query=(("limit", INT, "1..500, default 50"),)),
             "post": _inst("Create a class from a circuit", cls, _obj({"circuit_id": STR, "name": STR}, ["circuit_id"]),
                           errors=(404,), status=201, tag="classes"),
         },
+        "/api/classes/{class_id}/results.csv": {"get": _op(
+            "The class's results as CSV (finished_at, station, athlete, status, reason, time_s, …)", STR,
+            role="instructor", ok_content="text/csv", errors=(404,), tag="classes")},
         "/api/classes/current": {"get": _op("The running class, if any", ref("CurrentClass"), tag="classes")},
         "/api/classes/{class_id}": {"get": _op("A class: state, clock, heat, pods", cls, errors=(404,), tag="classes")},
         "/api/classes/{class_id}/checkin": {"post": _inst(

@@ -182,6 +182,8 @@ def test_run_controls_pause_skip_abort_rearm_stop_all_and_late_arrivals(tablet_p
 
     # abort a station while READY: its entry is done for this heat; Re-arm puts it back
     tid(page, "station-abort", station="sled1").tap()
+    expect(tid(page, "station-abort", station="sled1")).to_have_text("Tap again to abort")  # destructive: confirmed
+    tid(page, "station-abort", station="sled1").tap()
     expect(page.locator('[data-testid="station"][data-station="sled1"]')).to_have_attribute("data-entry", "aborted")
     expect(tid(page, "arm")).to_be_visible()
     tid(page, "arm").tap()

@@ -30,10 +30,13 @@ def test_every_problem_is_listed_with_where():
                                     {"kind": "lane", "station_ids": ["lane1"], "time_cap_s": 100,
                                      "false_start_policy": "SHRUG"}]}, KINDS)
     errors = err.value.errors
-    for expected in ("name: expected a non-empty text", "work_s: expected a number 5..120", "rounds: expected an integer",
-                     "colour: unknown field", "stations[0].station_ids: station 'lane1' is a lane, not a sled",
-                     "stations[0].station_ids: no station 'nope'", "stations[0].start_mode: 'HOLD_IN_BEAM' is not available",
-                     "stations[1].kind: expected 'sled' or 'lane'", "stations[2].false_start_policy: 'SHRUG'"):
+    for expected in ("name: give it a name", "work_s: work must be 5 to 120 s (got 1 s)",
+                     "rounds: rounds must be a whole number from 1 to 20", "colour: unknown field",
+                     "stations[0].station_ids: lane1 is a lane, not a sled",
+                     "stations[0].station_ids: no station 'nope' (add it on the setup page first)",
+                     "stations[0].start_mode: hold in the start beam does not work on a sled",
+                     "stations[1].kind: choose a sled pull ('sled') or a shuffle lane ('lane')",
+                     "stations[2].false_start_policy: 'SHRUG' is not a false-start rule"):
         assert any(e.startswith(expected) for e in errors), (expected, errors)
 
 
@@ -42,8 +45,9 @@ def test_time_cap_cannot_outlast_the_work_interval_and_stations_are_used_once():
         parse_circuit({"name": "x", "work_s": 15, "stations": [
             {"kind": "sled", "station_ids": ["sled1"], "time_cap_s": 20},
             {"kind": "sled", "station_ids": ["sled1"]}]}, KINDS)
-    assert any("longer than the work interval" in e for e in err.value.errors)
-    assert any("already used by another circuit station" in e for e in err.value.errors)
+    assert "stations[0].time_cap_s: the time cap (20 s) is longer than work (15 s): make it 15 s or less, " \
+        "or lengthen work" in err.value.errors
+    assert any(e.startswith("stations[1].station_ids: sled1 is already used by station 1") for e in err.value.errors)
 
 
 def test_csv_import_reads_columns_in_any_order_and_flags():

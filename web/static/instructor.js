@@ -10,10 +10,11 @@
 
 import { connect } from "./live.js";
 import { Api } from "./api.js";
-import { $, Sheet, toast } from "./tablet/dom.js";
+import { $, h, Sheet, toast } from "./tablet/dom.js";
 import { SignIn } from "./tablet/signin.js";
 import { Home } from "./tablet/home.js";
 import { Roster } from "./tablet/roster.js";
+import { CircuitsScreen } from "./tablet/circuits.js";
 import { CheckinScreen } from "./tablet/checkin.js";
 import { RunScreen, DoneScreen } from "./tablet/run.js";
 import { ResultsList } from "./tablet/results.js";
@@ -34,6 +35,7 @@ class Tablet {
     this.signin = new SignIn(this.api, () => this.signedIn());
     this.home = new Home(this.api, this);
     this.roster = new Roster(this.api, this);
+    this.circuits = new CircuitsScreen(this.api, this);
     this.checkin = new CheckinScreen(this.api, this);
     this.run = new RunScreen(this.api, this, this.sheet, this.results);
     this.done = new DoneScreen(this.api, this, this.results);
@@ -162,6 +164,7 @@ class Tablet {
       if (!was || was.state !== "DONE" || document.body.dataset.screen !== "done" || changed) {
         this.screen("done");
         this.done.show(view);
+        this.addResultsExport(view);
       }
     } else {
       if (document.body.dataset.screen !== "run") {
@@ -171,6 +174,14 @@ class Tablet {
       this.run.classView(view, this.stationNames);
       if (this.run.lateGrid) this.run.lateGrid.classView(view);
     }
+  }
+
+  /** After class: the results as CSV (GET /api/classes/{id}/results.csv), next to *New class*. */
+  addResultsExport(view) {
+    const head = $("screen-done").querySelector(".done-head");
+    if (!head || head.querySelector("[data-testid=export-results]")) return;
+    head.append(h("a", { class: "button", testid: "export-results", download: "",
+      href: `/api/classes/${encodeURIComponent(view.id)}/results.csv` }, "Export results (CSV)"));
   }
 
   async showHome() {
@@ -184,6 +195,11 @@ class Tablet {
   async showRoster() {
     this.screen("roster");
     await this.roster.show().catch((e) => toast(e.message, "error"));
+  }
+
+  async showCircuits() {
+    this.screen("circuits");
+    await this.circuits.show().catch((e) => toast(e.message, "error"));
   }
 
   async openClass(view) { await this.showClass(view, true); }

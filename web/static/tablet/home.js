@@ -1,5 +1,5 @@
-// Before class: pick a circuit (or continue a class in check-in), manage the roster, sign out.
-// With no circuit saved, an admin gets a one-tap "quick warm-up" made from every station.
+// Before class: pick a circuit (or continue a class in check-in), build circuits, manage the roster,
+// sign out. With no circuit saved, a one-tap "quick warm-up" made from every station.
 
 import { h, $, toast, confirmTap } from "./dom.js";
 
@@ -18,7 +18,7 @@ function circuitLine(c) {
 }
 
 export class Home {
-  /** ``app``: openClass(view), showRoster(), signOut() */
+  /** ``app``: openClass(view), showRoster(), showCircuits(), signOut() */
   constructor(api, app) {
     this.api = api;
     this.app = app;
@@ -34,6 +34,7 @@ export class Home {
     this.root.replaceChildren(h("div", { class: "home" },
       h("div", { class: "home-head" },
         h("h1", {}, `Hi ${this.api.session.user ? this.api.session.user.name : ""}`),
+        h("button", { type: "button", testid: "open-circuits", onclick: () => this.app.showCircuits() }, "Circuits"),
         h("button", { type: "button", testid: "open-roster", onclick: () => this.app.showRoster() }, "Roster"),
         signOut),
       open.length ? h("section", {},
@@ -62,12 +63,10 @@ export class Home {
   }
 
   noCircuit() {
-    if (!this.api.isAdmin) {
-      return h("p", { class: "note", testid: "no-circuit" },
-        "No circuit is saved yet. An admin can make one in one tap here (sign in as admin), or on the setup page.");
-    }
     return h("div", { class: "choices" }, h("button", { type: "button", class: "choice primary", testid: "quick-warmup",
-      onclick: () => this.quick() }, h("strong", {}, "Quick warm-up"), h("span", {}, "every sled and lane, default intervals")));
+      onclick: () => this.quick() }, h("strong", {}, "Quick warm-up"), h("span", {}, "every sled and lane, default intervals")),
+    h("button", { type: "button", class: "choice", testid: "build-circuit", onclick: () => this.app.showCircuits() },
+      h("strong", {}, "Build a circuit"), h("span", {}, "from a warm-up template or from scratch")));
   }
 
   async quick() {

@@ -1,8 +1,8 @@
 // One card per sled or lane of the circuit: who is up (from the rotation; tap to put someone else
 // there), the live attempt (armed, countdown, running time and distance, result), who is next, and
-// stop / abort for that station.
+// stop / abort for that station (Abort set apart and confirmed by a second tap).
 
-import { h } from "./dom.js";
+import { h, confirmTap } from "./dom.js";
 import { resultText } from "./results.js";
 
 const ATTEMPT_WORDS = { ARMED: "Armed", COUNTDOWN: "Countdown", HOLDING: "Hold still", READY: "Set",
@@ -35,13 +35,14 @@ export class StationCards {
         next: h("button", { type: "button", class: "slot next", testid: "slot-next", dataset: { station: sid },
           onclick: () => this.actions.pick(sid, "next") }),
         stop: h("button", { type: "button", testid: "station-stop", dataset: { station: sid }, onclick: () => this.actions.stop(sid) }, "Stop"),
-        abort: h("button", { type: "button", class: "warn", testid: "station-abort", dataset: { station: sid },
-          onclick: () => this.actions.abort(sid) }, "Abort"),
+        abort: h("button", { type: "button", class: "warn abort", testid: "station-abort", dataset: { station: sid } }, "Abort"),
       };
+      // Abort is destructive: set apart from Stop (bottom right of the card) and confirmed by a second tap
+      confirmTap(card.abort, "Tap again to abort", () => this.actions.abort(sid));
       card.root = h("article", { class: "station", testid: "station", dataset: { station: sid } },
-        h("header", {}, h("div", { class: "names" }, card.name, card.part), card.stop, card.abort),
+        h("header", {}, h("div", { class: "names" }, card.name, card.part), card.stop),
         h("div", { class: "up" }, card.now, card.status),
-        h("div", { class: "next-row" }, h("span", { class: "slot-label" }, "Next"), card.next));
+        h("div", { class: "next-row" }, h("span", { class: "slot-label" }, "Next"), card.next, card.abort));
       this.cards.set(sid, card);
       return card.root;
     }));
