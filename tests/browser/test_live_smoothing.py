@@ -16,7 +16,10 @@ SMOOTHER = """async () => {
   let now = 1000;
   const queued = [], drawn = [];
   const s = new LiveSmoother((v) => drawn.push(v.distance_m), { easeMs: 200, now: () => now, raf: (fn) => queued.push(fn) });
-  const frame = (ms, d, extra = {}) => { now = ms; return s.frame({ attempt_id: "a1", distance_m: d, velocity_m_s: 2, elapsed_s: ms / 1000, ...extra }); };
+  const frame = (ms, d, extra = {}) => {
+    now = ms;
+    return s.frame({ attempt_id: "a1", distance_m: d, velocity_m_s: 2, elapsed_s: ms / 1000, ...extra });
+  };
   const run = (ms) => { now = ms; for (const fn of queued.splice(0)) fn(); };  // one animation frame
   const out = {};
   out.first = frame(1000, 1.0).distance_m;
