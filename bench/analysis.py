@@ -10,8 +10,9 @@
   position, so ``count = rest count + distance_m × 200``; latency = client receipt − the publish of
   the run's first wheel batch holding that count. (Frames at the very start of a run, within one
   count of rest, are ambiguous and left out.) Where that is not possible, the fallback is the batch
-  holding the newest sample at or before the frame's ``t_us`` (the engine watermark) — which assumes
-  every sample arrived in time (see ``late events`` in the report).
+  holding the newest sample at or before the frame's ``t_us`` — the hub time of the newest sample the
+  frame shows (before issue 15 the frames showed the engine's watermark state, and ``t_us`` was the
+  watermark) — which assumes every sample arrived in time (see ``late events`` in the report).
 - Frame rate per station: frames a client received carrying the station, per second of the spans in
   which it kept coming (a gap > 0.5 s ends a span, i.e. a run).
 """

@@ -95,7 +95,7 @@ class LiveProgress:
         run = self._runs.get(p.station_id)
         if run is None or run.attempt_id != p.attempt_id:
             return
-        run.splits = list(p.splits)
+        run.splits = p.splits  # the engine's own list, made for this progress (copied into each frame)
         run.watermark_us = p.t_us
         run.engine_distance_m = p.distance_m
         run.news = True

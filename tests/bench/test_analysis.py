@@ -82,7 +82,9 @@ def test_profile_summary_counts_threads_self_and_inclusive_time():
 
 def test_targets_are_checked_on_the_report_keys():
     report = {"ingest_ratio": 0.9, "finish_latency_ms": {"p50": 4.0, "p99": 30.0}, "frames_per_s_per_station": None,
-              "lost_events": 0, "hub_rss_mb": 70.0, "startup_s": 1.2}
+              "frame_latency_ms": {"p50": 31.0, "p99": 120.0}, "lost_events": 0, "hub_rss_mb": 70.0,
+              "startup_s": 1.2}
     met = {k: v["met"] for k, v in check_targets(report).items()}
     assert met == {"ingest_ratio": True, "finish_latency_ms.p50": True, "finish_latency_ms.p99": False,
+                   "frame_latency_ms.p50": True, "frame_latency_ms.p99": False,
                    "frames_per_s_per_station": None, "lost_events": True, "hub_rss_mb": True, "startup_s": True}
