@@ -92,6 +92,8 @@ def table(report: dict[str, Any]) -> str:
         ("  events: publish → bare MQTT subscriber", _lat(d.get("mqtt_evt_latency_ms")), "", ""),
         ("frame latency (newest sample → client)", _lat(report["frame_latency_ms"]), "p50 ≤ 50, p99 ≤ 100",
          mark("frame_latency_ms.p50") if t["frame_latency_ms.p99"]["met"] is not False else " MISS "),
+        ("  frame: publish → frame made (hub)", _lat(report["frame_latency_ms"].get("parts", {}).get("to_frame")), "", ""),
+        ("  frame: made → client", _lat(report["frame_latency_ms"].get("parts", {}).get("fan_out")), "", ""),
         ("live frames per station (min of medians)", f"{_fmt(report['frames_per_s_per_station'])} /s",
          "≥ 20/s", mark("frames_per_s_per_station")),
         ("clients", f"{report['clients']}", "", ""),
