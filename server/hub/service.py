@@ -59,9 +59,10 @@ CATCH_UP_STEP_US = 100_000
 """After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
 so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
 
-LIVE_RETAIN_MARGIN_US = 700_000
-"""Live progress keeps a station's samples for the lateness bound plus this (µs), so the sample the
-engine's progress was measured from is still held (``server/hub/live_progress.py``)."""
+LIVE_RETAIN_MARGIN_US = 300_000
+"""Live progress keeps a station's samples for the lateness bound plus this (µs) behind the newest, so the
+sample the engine's progress was measured from (the lateness bound and a tick or two behind) is still
+held (``server/hub/live_progress.py``); ≈ 120 samples of a sled pulled at 1 m/s."""
 
 
 def monotonic_us() -> int:
