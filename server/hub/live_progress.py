@@ -11,7 +11,8 @@ them:
   sample, as the engine computes it (0 when no wheel sample came for two windows: an encoder sends
   only when it turns);
 - ``force_n``: the newest force sample; ``power_w`` = force × velocity;
-- ``elapsed_s``: the running clock, hub time now minus the attempt's start (never past the time cap).
+- ``elapsed_s``: the running clock, hub time now minus the attempt's start (never past the time cap,
+  counted from the start).
 
 The engine still decides everything else. Samples are kept from the engine's ``ARMED`` on, but a
 station gets live frames only between the engine's ``RUNNING`` state change and the attempt's end (a
@@ -122,7 +123,8 @@ class LiveProgress:
     # what the sensors say (now) ----------------------------------------------------------------------
     def samples(self, station_id: str, role: str, kind: str, samples: Iterable[Any], offset_us: int) -> None:
         """A telemetry batch as the router placed it: ``[(t_us node clock, value, raw), ...]``, hub time
-        ``t_us + offset_us``. Only a running station's ``wheel`` positions and ``force`` samples count."""
+        ``t_us + offset_us``. Only an active (armed … running) attempt's ``wheel`` positions and ``force``
+        samples count."""
         run = self._runs.get(station_id)
         if run is None:
             return
