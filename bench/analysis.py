@@ -10,8 +10,9 @@
   position, so ``count = rest count + distance_m × 200``; latency = client receipt − the publish of
   the run's first wheel batch holding that count. (Frames at the very start of a run, within one
   count of rest, are ambiguous and left out.) Where that is not possible, the fallback is the batch
-  holding the newest sample at or before the frame's ``t_us`` (the engine watermark) — which assumes
-  every sample arrived in time (see ``late events`` in the report).
+  holding the newest sample at or before the frame's ``t_us`` — the hub time of the newest sample the
+  frame shows (before issue 15 the frames showed the engine's watermark state, and ``t_us`` was the
+  watermark) — which assumes every sample arrived in time (see ``late events`` in the report).
 - Frame rate per station: frames a client received carrying the station, per second of the spans in
   which it kept coming (a gap > 0.5 s ends a span, i.e. a run).
 """
@@ -154,18 +155,27 @@ def finish_latencies(joined: Joined, clients: list[ClientRecords], runs: list[Ru
 
 
 def frame_latencies(joined: Joined, clients: list[ClientRecords], window_ns: tuple[int, int]) -> dict[str, Any]:
+    """Newest sample's publish → client receipt; with the hub's ``now_us`` stamp in the frame, split into
+    ``to_frame`` (publish → the hub made the frame: transport, pipeline, the wait for the frame's slot)
+    and ``fan_out`` (frame made → client)."""
     exact, fallback, skipped = [], [], 0
+    parts: dict[str, list[int]] = defaultdict(list)
     for c in clients:
-        for recv_ns, sid, t_us, attempt_id, distance_m in c.frames:
+        for recv_ns, sid, t_us, attempt_id, distance_m, *stamp in c.frames:
             if not window_ns[0] <= recv_ns <= window_ns[1]:
                 continue
             pub, is_exact = joined.frame_pub_ns(sid, t_us, attempt_id, distance_m)
             if pub is None:
                 skipped += 1
-            else:
-                (exact if is_exact else fallback).append(recv_ns - pub)
+                continue
+            (exact if is_exact else fallback).append(recv_ns - pub)
+            if stamp and stamp[0] is not None:
+                made_ns = stamp[0] * 1000
+                parts["to_frame"].append(made_ns - pub)
+                parts["fan_out"].append(recv_ns - made_ns)
     return {**percentiles_ms(exact + fallback), "exact": len(exact), "by_watermark": len(fallback),
-            "by_watermark_p50": percentiles_ms(fallback)["p50"], "unmatched": skipped}
+            "by_watermark_p50": percentiles_ms(fallback)["p50"], "unmatched": skipped,
+            "parts": {k: percentiles_ms(v) for k, v in parts.items()}}
 
 
 def frame_rates(clients: list[ClientRecords]) -> dict[str, Any]:

@@ -37,8 +37,9 @@ class ClientRecords:
     """``(attempt_id, station_id, source_node, source_seq, recv_ns, rx_us, emit_us)``; the last two
     (the hub's receipt of the source message and its emit, hub clock) when the hub sends them."""
     frames: list[tuple] = field(default_factory=list)
-    """``(recv_ns, station_id, t_us, attempt_id, distance_m)``: per frame, the sled station whose
-    progress is newest."""
+    """``(recv_ns, station_id, t_us, attempt_id, distance_m, now_us)``: per frame, the sled station whose
+    progress is newest; ``now_us`` is when the hub made the frame (hub clock; None from a hub before
+    issue 15's live frames)."""
     station_frames: dict[str, list[int]] = field(default_factory=dict)
     """``station -> [frames in spans, span ns, last recv ns]``: frames per second while it runs."""
     errors: list[str] = field(default_factory=list)
@@ -136,7 +137,8 @@ class SioClient:
                 newest = (t, sid, progress)
         if newest is not None:
             t, sid, progress = newest
-            rec.frames.append((now, sid, t, progress.get("attempt_id"), progress.get("distance_m")))
+            rec.frames.append((now, sid, t, progress.get("attempt_id"), progress.get("distance_m"),
+                               progress.get("now_us")))
 
 
 def client_process(base_url: str, first_index: int, n: int, stop: Any, reply_q: Any, out_path: str) -> None:

@@ -2,7 +2,10 @@
 
 Discrete events (attempt state, GO, results, corrections) go out at once. Live telemetry frames are
 coalesced: the latest progress of every station is kept, and one ``frames`` message carrying all
-stations is sent every ``frame_interval_us`` (default 50 ms = 20 frames/s) while there is news. Sends
+stations is sent every ``frame_interval_us`` (default 50 ms = 20 frames/s; the hub runs 40 ms) while
+there is news. The progress comes from ``progress()`` and, at each slot, from ``frame_source(now_us)``
+(the hub's :class:`~server.hub.live_progress.LiveProgress`: frames made from the newest samples at the
+moment they are sent, so a frame carries what arrived up to its slot). Sends
 keep to a fixed grid of interval slots, so the pipeline's tick jitter does not stretch the interval
 and a steady stream really gets 20 frames/s; a late tick catches up, but two frames are never closer
 than half an interval (after a pause the grid restarts). A client gets a
@@ -44,6 +47,8 @@ class Broadcaster:
         self._clients: dict[str, int] = {}  # sid -> hub time (µs) the frame in flight was sent, 0 = none
         self._missed: set[str] = set()       # clients that had a frame in flight at the last flush
         self._last_payload: dict[str, Any] | None = None
+        self.frame_source: Callable[[int], dict[str, dict[str, Any]]] | None = None
+        """Asked at every frame slot for the stations with news (``{station_id: frame}``)."""
         self.frames_sent = 0
         self.frames_skipped = 0
 
@@ -76,7 +81,11 @@ class Broadcaster:
 
     def flush(self, now_us: int) -> None:
         """Send pending frames when their slot of the grid has come (pipeline ticker)."""
-        if not self._pending or now_us < max(self._next_flush_us, self._earliest_us):
+        if now_us < max(self._next_flush_us, self._earliest_us):
+            return
+        if self.frame_source is not None:
+            self._pending.update(self.frame_source(now_us))
+        if not self._pending:
             return
         if now_us - self._next_flush_us >= self._interval_us:  # after a pause or a long stall: a new grid
             self._next_flush_us = now_us

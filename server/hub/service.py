@@ -21,6 +21,7 @@ from server.engine.enums import ACTIVE_STATES
 from server.hub.attempts import AttemptBook, Assignment
 from server.hub.broadcast import Broadcaster
 from server.hub.clock_sync import ClockSync
+from server.hub.live_progress import LiveProgress
 from server.hub.nodes import NodeRegistry
 from server.hub.pipeline import Pipeline
 from server.protocol import (ClockPong, CommandAck, NodeDescriptor, NodeHealth, NodeStatus, Protocol,
@@ -63,6 +64,11 @@ CLOCK_WARN_US = 1_000
 """A result warns when a node of its station has a clock estimate that could be more than this off
 (1 ms: the timing accuracy a gym is promised)."""
 
+LIVE_RETAIN_MARGIN_US = 300_000
+"""Live progress keeps a station's samples for the lateness bound plus this (µs) behind the newest, so the
+sample the engine's progress was measured from (the lateness bound and a tick or two behind) is still
+held (``server/hub/live_progress.py``); ≈ 120 samples of a sled pulled at 1 m/s."""
+
 
 def monotonic_us() -> int:
     """The hub clock: monotonic time in integer microseconds."""
@@ -85,6 +91,9 @@ class Hub:
         self.results = ResultStore(db)
         self.router = Router(self.clock_sync.offset_us)
         self.engine = eng.TimingEngine(lateness_us=lateness_us)
+        # live frames from the newest samples; kept long enough to hold the engine's watermark sample
+        self.live = LiveProgress(retain_us=lateness_us + LIVE_RETAIN_MARGIN_US)
+        broadcaster.frame_source = self.live.frames
         self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
         self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
         self.pipeline = Pipeline(self._on_message, clock_us)
@@ -264,6 +273,7 @@ class Hub:
                 self._show_finish(self.engine.peek_finish_samples(station_id, role, item.kind, item.samples,
                                                                   offset_us), item)
                 self.engine.ingest_samples(station_id, role, item.kind, item.samples, offset_us)
+                self.live.samples(station_id, role, item.kind, item.samples, offset_us)
                 if station_id in self._journaled:
                     self.journal.samples(station_id, role, item.kind, item.samples, offset_us)
         elif isinstance(item, SensorEvent):
@@ -299,6 +309,7 @@ class Hub:
         passed (``result``)."""
         if seen is not None and seen.attempt_id not in self._finish_shown:
             self._finish_shown[seen.attempt_id] = None
+            self.live.end(seen.station_id, seen.attempt_id)  # the finish and the result take over the tile
             while len(self._finish_shown) > 256:
                 self._finish_shown.pop(next(iter(self._finish_shown)))
             a = self.book.get(seen.attempt_id)
@@ -357,11 +368,13 @@ class Hub:
 
     def _output(self, out: Any) -> None:
         if isinstance(out, eng.Progress):
-            self.broadcaster.progress(out.station_id, out.to_dict())
+            self.live.watermark(out)  # frames are made from the newest samples at the next flush
         elif isinstance(out, eng.AttemptFinished):
             self.writer.finished(self._with_clock_warnings(out.result))
             self._journal_update()
         elif isinstance(out, eng.AttemptStateChanged):
+            cfg = self.engine.stations.get(out.station_id)
+            self.live.state(out, getattr(cfg, "velocity_window_s", 0.05), getattr(cfg, "time_cap_s", None))
             self.broadcaster.event("attempt", out.to_dict())
         elif isinstance(out, eng.FalseStartDetected):
             self.broadcaster.event("false_start", out.to_dict())

@@ -39,6 +39,16 @@ def test_frame_latency_falls_back_to_the_batch_holding_the_newest_sample_at_the_
     assert (out["p50"], out["n"], out["exact"], out["by_watermark"]) == (340.0, 1, 0, 1)
 
 
+def test_frame_latency_is_split_at_the_hubs_stamp_when_the_frame_has_one():
+    joined = Joined([_nodes()])
+    c = ClientRecords(0, frames=[(100 * MS, "sled1", 45_000, None, None, 85_000),   # made at 85 ms
+                                 (200 * MS, "sled1", 70_000, None, None, None)])     # an older hub: no stamp
+    out = frame_latencies(joined, [c], (0, 10**11))
+    assert out["n"] == 2 and out["p50"] == 40.0                # 100 − 60 and 200 − 110 (nearest rank)
+    assert out["parts"]["to_frame"] == {"p50": 25.0, "p99": 25.0, "max": 25.0, "n": 1}
+    assert out["parts"]["fan_out"] == {"p50": 15.0, "p99": 15.0, "max": 15.0, "n": 1}
+
+
 def test_frame_latency_finds_the_wheel_sample_a_frame_shows_from_its_distance():
     rec = Records()
     rec.rest_counts[("sled1", 3)] = 100
@@ -82,7 +92,9 @@ def test_profile_summary_counts_threads_self_and_inclusive_time():
 
 def test_targets_are_checked_on_the_report_keys():
     report = {"ingest_ratio": 0.9, "finish_latency_ms": {"p50": 4.0, "p99": 30.0}, "frames_per_s_per_station": None,
-              "lost_events": 0, "hub_rss_mb": 70.0, "startup_s": 1.2}
+              "frame_latency_ms": {"p50": 31.0, "p99": 120.0}, "lost_events": 0, "hub_rss_mb": 70.0,
+              "startup_s": 1.2}
     met = {k: v["met"] for k, v in check_targets(report).items()}
     assert met == {"ingest_ratio": True, "finish_latency_ms.p50": True, "finish_latency_ms.p99": False,
+                   "frame_latency_ms.p50": True, "frame_latency_ms.p99": False,
                    "frames_per_s_per_station": None, "lost_events": True, "hub_rss_mb": True, "startup_s": True}

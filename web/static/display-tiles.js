@@ -3,7 +3,7 @@
 // the moment it is stored — time, or FALSE START / DNF / DQ in words — with a PB or RECORD chip and, after a
 // sled pull, the force–time and velocity curve.
 
-import { el, fmtTime } from "./live.js";
+import { el, fmtTime, LiveSmoother } from "./live.js";
 import { curveChart, newChart } from "./chart.js";
 
 const LIVE = {
@@ -143,7 +143,9 @@ class Tile {
     if (this.attempt && f.attempt_id && f.attempt_id !== this.attempt.attempt_id) {
       if (!String(f.attempt_id).startsWith(String(this.attempt.attempt_id).split("~")[0])) return;
     }
-    this.live = f;
+    // live.js smooths corrections (the distance never goes back); it redraws while one eases in
+    this.smooth ||= new LiveSmoother((v) => { if (this.live && !this.result && this.attempt?.state === "RUNNING") { this.live = v; this.renderLive(); } });
+    this.live = this.smooth.frame(f);
     if (this.attempt) this.attempt.state = "RUNNING"; else this.attempt = { state: "RUNNING", athlete: "" };
     this.result = null;
     this.goAt = null;
