@@ -494,6 +494,14 @@ class Hub:
         """Who stands at which station now (armed or running, no result yet)."""
         return self.pipeline.run_sync(lambda: [a.__dict__ for a in self.book.current_all()])
 
+    def live_attempts(self) -> list[dict[str, Any]]:
+        """Every station's current attempt as the engine sees it now (``TimingEngine.live_view``): what a
+        page that (re)connects mid-heat starts from, before the ``attempt`` and ``frames`` events."""
+        def snap() -> list[dict[str, Any]]:
+            views = (self.engine.live_view(sid) for sid in self.engine.stations)
+            return [v for v in views if v is not None]
+        return self.pipeline.run_sync(snap)
+
     def node_views(self) -> list[dict[str, Any]]:
         def snap() -> list[dict[str, Any]]:
             now = self.clock_us()

@@ -74,9 +74,20 @@ export class StationCards {
     this.paint();
   }
 
+  /** The hub's attempts on (re)connect (``hello``): the truth, unless an event already told us newer. */
+  snapshot(list) {
+    for (const a of list || []) {
+      const cur = this.live.get(a.station_id);
+      if (cur && cur.attempt_id === a.attempt_id && (cur.t_us || 0) > (a.t_us || 0)) continue;
+      this.live.set(a.station_id, { attempt_id: a.attempt_id, state: a.state, t_us: a.t_us,
+        elapsed_s: a.elapsed_s === null ? undefined : a.elapsed_s, distance_m: a.distance_m });
+    }
+    this.paint();
+  }
+
   attempt(a) {
     const cur = this.live.get(a.station_id) || {};
-    this.live.set(a.station_id, { ...cur, attempt_id: a.attempt_id, state: a.state,
+    this.live.set(a.station_id, { ...cur, attempt_id: a.attempt_id, state: a.state, t_us: a.t_us,
       ...(a.state === "RUNNING" && cur.state !== "RUNNING" ? { since: performance.now(), elapsed_s: 0, distance_m: null } : {}) });
     this.paint();
   }
