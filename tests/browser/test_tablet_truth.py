@@ -69,4 +69,7 @@ def test_a_reloaded_and_a_second_tablet_show_the_running_athlete_and_stop_them(c
                                    if e["station_id"] == "lane1" and e["result_id"]), None), 5, 0.05, "lane1's result")
     result = admin.call("GET", f"/api/results/{entry['result_id']}")
     assert result["status"] == "DNF" and result["member_id"] == entry["member_id"], result
+    assert result["reason_text"] == "stopped by the instructor"
+    expect(tid(page, "tablet-result-row", result_id=result["id"]).locator('[data-testid="result-reason"]')).to_have_text(
+        "stopped by the instructor")
     expect(tid(page, "station-stop", station="lane1")).to_be_disabled()

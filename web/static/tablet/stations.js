@@ -126,6 +126,7 @@ export class StationCards {
       }
       c.status.textContent = text;
       c.status.dataset.tone = tone;
+      c.status.title = result && result.reason_text ? result.reason_text : "";
       const inFlight = e && e.status === "armed";
       c.stop.disabled = !(inFlight && live && live.state === "RUNNING");
       c.abort.disabled = !inFlight || !this.view || !["READY", "WORK", "TRANSITION", "PAUSED"].includes(this.view.state);
