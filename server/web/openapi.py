@@ -107,7 +107,7 @@ def _schemas() -> dict[str, S]:
                       "msg_rate_hz": NUM, "msgs": INT, "clock": ANY_OBJ}, ["id", "state", "online"]),
         "DemoState": _obj({"phase": STR, "phase_label": STR, "round": INT, "remaining_s": _n(NUM), "running": BOOL}),
         "SessionState": _obj({"signed_in": BOOL, "role": {"enum": ROLES}, "user": _n(ref("User")),
-                              "csrf_token": _n(STR)}),
+                              "csrf_token": _n(STR), "first_run": BOOL}),
         "SignIn": _obj({"name": STR, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"}}, extra=False),
         "User": _obj({"id": STR, "name": STR, "role": {"enum": ROLES}, "created_at": NUM, "updated_at": NUM}),
         "NewUser": _obj({"name": STR, "role": {"enum": ROLES}, "pin": STR}, extra=False),
@@ -253,6 +253,9 @@ def _people_paths() -> dict[str, dict[str, S]]:
                         tag="auth"),
             "delete": _op("Sign out", ref("SessionState"), role="display", write=True, tag="auth"),
         },
+        "/api/owner": {"post": _op("First run: create the owner (first admin) and sign in; once, while the hub "
+                                   "has no user", ref("SessionState"), body=ref("SignIn"), errors=(409,), status=201,
+                                   tag="auth")},
         "/api/users": {"get": _op("Users", _arr(ref("User")), role="admin", tag="auth"),
                        "post": _op("Add a user", ref("User"), role="admin", write=True, body=ref("NewUser"),
                                    errors=(409,), status=201, tag="auth")},
