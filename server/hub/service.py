@@ -147,12 +147,18 @@ class Hub:
 
     # stations -----------------------------------------------------------------------------------
     def reload_stations(self) -> None:
-        """Re-read stations and bindings from the store into the router and the engine."""
+        """Re-read stations and bindings from the store into the router and the engine. A station whose
+        engine configuration did not change keeps running as it is (an attempt it is timing goes on
+        while another station is added or changed); a changed one is reconfigured at once, or as soon
+        as its running attempt has ended."""
         def load() -> None:
             stations = self.stations.all()
             self.router.load(stations)
-            for s in stations:
-                self.engine.configure_station(engine_config(s, self._overrides.get(s.id)))
+            configs = [engine_config(s, self._overrides.get(s.id)) for s in stations]
+            for cfg in configs:
+                if self.engine.stations.get(cfg.station_id) != cfg:
+                    self._deferred_configs[cfg.station_id] = cfg
+            self._apply_deferred_configs()
         self.pipeline.run_sync(load)
 
     def set_station_overrides(self, params: dict[str, dict[str, Any]]) -> None:
