@@ -60,6 +60,14 @@ def test_a_reloaded_and_a_second_tablet_show_the_running_athlete_and_stop_them(c
     finally:
         context.close()
 
+    # a change missed while connecting (the snapshot older than the start) heals with the next live
+    # frame: frames come only while an attempt runs
+    tone = page.evaluate("""(sid) => { const c = window.sledhub.run.cards; const cur = c.live.get(sid);
+        c.live.set(sid, { attempt_id: cur.attempt_id, state: "ARMED", t_us: 0 }); c.paint();
+        return c.cards.get(sid).status.dataset.tone; }""", "lane1")
+    assert tone == "armed"
+    shows_running(page, "lane1")
+
     # Stop from the reloaded tablet stops that athlete: a timed result, the other lane still runs
     page.bring_to_front()
     tid(page, "station-stop", station="lane1").tap()

@@ -7,6 +7,7 @@ import { resultText } from "./results.js";
 
 const ATTEMPT_WORDS = { ARMED: "Armed", COUNTDOWN: "Countdown", HOLDING: "Hold still", READY: "Set",
   RUNNING: "Running", FINISHED: "Finished", FALSE_START: "False start", DNF: "DNF", ABORTED: "Aborted", DQ: "DQ" };
+const BEFORE_RUNNING = new Set(["ARMED", "COUNTDOWN", "HOLDING", "READY"]);
 const ENTRY_WORDS = { waiting: "Waiting", armed: "Armed", finished: "Finished", aborted: "Aborted", lost: "Stopped" };
 
 export class StationCards {
@@ -95,7 +96,11 @@ export class StationCards {
   frames(stations) {
     for (const [sid, p] of Object.entries(stations || {})) {
       const cur = this.live.get(sid);
-      if (cur && cur.attempt_id === p.attempt_id) Object.assign(cur, { elapsed_s: p.elapsed_s, distance_m: p.distance_m });
+      if (!cur || cur.attempt_id !== p.attempt_id) continue;
+      Object.assign(cur, { elapsed_s: p.elapsed_s, distance_m: p.distance_m });
+      // live values exist only while it runs: a frame newer than the state we know means RUNNING (a
+      // change missed while the page was connecting)
+      if (BEFORE_RUNNING.has(cur.state) && p.t_us > (cur.t_us || 0)) Object.assign(cur, { state: "RUNNING", t_us: p.t_us });
     }
     this.paint();
   }
