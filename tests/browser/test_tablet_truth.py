@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_tablet import sign_in_with_keypad, tablet_page, tid  # noqa: F401
+from tests.browser.test_tablet import check_layout, sign_in_with_keypad, tablet_page, tid  # noqa: F401
 from tests.browser.test_tablet_controls import known_names, quiet_hub, running_class  # noqa: F401
 from tests.support.waiting import wait_for
 
@@ -81,3 +81,6 @@ def test_a_reloaded_and_a_second_tablet_show_the_running_athlete_and_stop_them(c
     expect(tid(page, "tablet-result-row", result_id=result["id"]).locator('[data-testid="result-reason"]')).to_have_text(
         "stopped by the instructor")
     expect(tid(page, "station-stop", station="lane1")).to_be_disabled()
+    expect(tid(page, "station-reason", station="lane1")).to_have_text("stopped by the instructor")
+    expect(tid(page, "station-reason", station="lane2")).to_be_hidden()
+    check_layout(page, "run")  # the reason line fits at both tablet sizes

@@ -1,6 +1,6 @@
 // One card per sled or lane of the circuit: who is up (from the rotation; tap to put someone else
-// there), the live attempt (armed, countdown, running time and distance, result), who is next, and
-// stop / abort for that station.
+// there), the live attempt (armed, countdown, running time and distance, result, and why a result is
+// not OK), who is next, and stop / abort for that station.
 
 import { h } from "./dom.js";
 import { resultText } from "./results.js";
@@ -33,6 +33,7 @@ export class StationCards {
         now: h("button", { type: "button", class: "slot now", testid: "slot-now", dataset: { station: sid },
           onclick: () => this.actions.pick(sid, "now") }),
         status: h("div", { class: "status", testid: "station-status", dataset: { station: sid } }),
+        why: h("div", { class: "muted", testid: "station-reason", dataset: { station: sid }, hidden: true }),
         next: h("button", { type: "button", class: "slot next", testid: "slot-next", dataset: { station: sid },
           onclick: () => this.actions.pick(sid, "next") }),
         stop: h("button", { type: "button", testid: "station-stop", dataset: { station: sid }, onclick: () => this.actions.stop(sid) }, "Stop"),
@@ -42,6 +43,7 @@ export class StationCards {
       card.root = h("article", { class: "station", testid: "station", dataset: { station: sid } },
         h("header", {}, h("div", { class: "names" }, card.name, card.part), card.stop, card.abort),
         h("div", { class: "up" }, card.now, card.status),
+        card.why,
         h("div", { class: "next-row" }, h("span", { class: "slot-label" }, "Next"), card.next));
       this.cards.set(sid, card);
       return card.root;
@@ -131,7 +133,10 @@ export class StationCards {
       }
       c.status.textContent = text;
       c.status.dataset.tone = tone;
-      c.status.title = result && result.reason_text ? result.reason_text : "";
+      const why = result && result.reason_text ? result.reason_text : "";
+      c.status.title = why;
+      c.why.textContent = why;  // why it is not OK, in words: "time cap 25 s — stopped at 7.3 m"
+      c.why.hidden = !why;
       const inFlight = e && e.status === "armed";
       c.stop.disabled = !(inFlight && live && live.state === "RUNNING");
       c.abort.disabled = !inFlight || !this.view || !["READY", "WORK", "TRANSITION", "PAUSED"].includes(this.view.state);
