@@ -22,6 +22,7 @@ ABORT_WORDS = {
     "class moved on": "aborted: the class moved on",
     "class stopped": "aborted: the class stopped",
     Reason.STATION_REMOVED.value: "aborted: station removed",
+    Reason.STOPPED_BEFORE_START.value: "stopped before the start",
 }
 """Abort reasons the hub gives (free text otherwise), in words."""
 
@@ -71,8 +72,6 @@ def _dnf(why: Why) -> str:
         return f"{cap} — stopped{_reached(why.distance_m)}"
     if why.reason == Reason.MANUAL_STOP.value:
         return f"stopped by the instructor{_reached(why.distance_m)}"
-    if why.reason == Reason.STOPPED_BEFORE_START.value:
-        return "stopped before the start"
     return f"did not finish: {why.reason.replace('_', ' ')}" if why.reason else "did not finish"
 
 

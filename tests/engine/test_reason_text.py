@@ -53,6 +53,8 @@ def test_stop_and_abort_say_who_ended_it():
     assert s.play().result("a1").reason_text == "stopped by the instructor"
     s = Script((lane(),)).arm(0.5, L1="a1").go(1.0, "L1").abort(5.0, "L1", "aborted by instructor")
     assert s.play().result("a1").reason_text == "aborted by instructor"
+    s = Script((lane(),)).arm(0.5, L1="a1").go(1.0, "L1").stop(2.0, "L1")   # still in the countdown
+    assert s.play().result("a1").reason_text == "stopped before the start"
 
 
 def test_every_status_but_ok_has_words():
@@ -61,7 +63,7 @@ def test_every_status_but_ok_has_words():
     assert reason_text(Why(ResultStatus.ABORTED, "station_removed")) == "aborted: station removed"
     assert reason_text(Why(ResultStatus.ABORTED, "")) == "aborted"
     assert reason_text(Why(ResultStatus.DNF, "manual_stop", distance_m=6.24)) == "stopped by the instructor at 6.2 m"
-    assert reason_text(Why(ResultStatus.DNF, "stopped_before_start")) == "stopped before the start"
+    assert reason_text(Why(ResultStatus.ABORTED, "stopped_before_start")) == "stopped before the start"
     assert reason_text(Why(ResultStatus.DQ, "wrong_direction")) == "wrong direction"
     for status in ResultStatus:
         if status is not ResultStatus.OK:
