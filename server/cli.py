@@ -116,11 +116,12 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
         stack.callback(app.stop)
         if not demo:
             _backup_at_start(app.db)
-        from server.auth.users import bootstrap_hint, ensure_demo_user
+        from server.auth.users import bootstrap_hint, ensure_demo_admin, ensure_demo_user
         if demo:
             from server.sim.demo import attach_demo
             attach_demo(app, broker, autostart=autostart)
             print(ensure_demo_user(app.db))
+            print(ensure_demo_admin(app.db))
         elif (hint := bootstrap_hint(app.db)) is not None:
             print(hint)
         try:

@@ -116,6 +116,19 @@ class Auth:
             self.limiter.failed(keys)
             raise SignInRefused(401, "wrong name or PIN")
         self.limiter.succeeded(keys)
+        return self._start_session(user, device_token)
+
+    def create_owner(self, name: str, pin: str, device_token: str | None = None) -> SignedIn:
+        """First run: create the owner (the first admin) while the hub has no user, and sign them in on
+        this tablet. ``Conflict`` once any user exists (:meth:`UserStore.create_owner`)."""
+        return self._start_session(self.users.create_owner(name, pin), device_token)
+
+    @property
+    def first_run(self) -> bool:
+        """No user yet: the tablet offers to create the owner."""
+        return self.users.count() == 0
+
+    def _start_session(self, user: User, device_token: str | None) -> SignedIn:
         self.sign_out()
         token, csrf = self.sessions.create(user.id)
         session.permanent = True

@@ -1,8 +1,10 @@
 """Hub users (the people who sign in): a name, a role and a hashed PIN.
 
-The first admin is created from the command line (``sledhub user add NAME --role admin``, see
-:mod:`server.auth.cli`); after that admins manage users over ``/api/users``. The demo creates an
-instructor ``demo`` with PIN ``1234`` (:func:`ensure_demo_user`) — demo databases only.
+The first admin — the owner — is created on the tablet the first time the hub is opened
+(:meth:`UserStore.create_owner`, ``POST /api/owner``: once, only while no user exists) or from the
+command line (``sledhub user add NAME --role admin``, see :mod:`server.auth.cli`); after that admins
+manage users over ``/api/users``. The demo creates an instructor ``demo`` with PIN ``1234`` and an
+admin ``owner`` with PIN ``9876`` (:func:`ensure_demo_user`) — demo databases only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
 """User names: 1–40 letters, digits, spaces, ``.``, ``_``, ``-`` (starting with a letter or digit)."""
 
 DEMO_USER = ("demo", "1234")
+DEMO_ADMIN = ("owner", "9876")
+OWNER_TAKEN = "this hub already has its owner: sign in (an admin adds more people on the tablet's roster of users)"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,23 @@ class UserStore:
             conn.execute("INSERT INTO users (id, name, role, pin_hash, created_at, updated_at) VALUES (?,?,?,?,?,?)",
                          (user_id, name, Role(role).value, pin_hash, now, now))
         return self.get(user_id)
+
+    def create_owner(self, name: str, pin: str) -> User:
+        """The first user, an admin, on a hub with no users yet. The check and the insert are one write
+        transaction (``BEGIN IMMEDIATE``): of two tablets racing, one wins, the other gets
+        :class:`Conflict`, as does every call once any user exists."""
+        errors = check_user_fields(name, Role.ADMIN.value, pin)
+        if errors:
+            raise InvalidInput("invalid owner: " + "; ".join(errors), errors)
+        now = self._wall()
+        user_id = uuid.uuid4().hex[:12]
+        pin_hash = self._hash(pin)
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                raise Conflict(OWNER_TAKEN)
+            conn.execute("INSERT INTO users (id, name, role, pin_hash, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+                         (user_id, name, Role.ADMIN.value, pin_hash, now, now))
+        return self.get(user_id)  # type: ignore[return-value]  # just inserted
 
     def update(self, user_id: str, role: Role | str | None = None, pin: str | None = None) -> User:
         user = self.get(user_id)
@@ -137,8 +158,18 @@ def ensure_demo_user(db: Database) -> str:
     return f"demo sign-in: instructor '{name}', PIN {pin} (demo database only)"
 
 
+def ensure_demo_admin(db: Database) -> str:
+    """Demo only: make sure admin ``owner`` with PIN ``9876`` exists (roster import, /setup, circuits);
+    returns a line to print."""
+    name, pin = DEMO_ADMIN
+    if not db.query("SELECT 1 FROM users WHERE name = ? COLLATE NOCASE", (name,)):
+        UserStore(db).create(name, Role.ADMIN, pin)
+    return f"demo admin sign-in: admin '{name}', PIN {pin} (demo database only)"
+
+
 def bootstrap_hint(db: Database) -> str | None:
     """A line to print at start-up while no user exists yet (nobody could sign in)."""
     if UserStore(db).count():
         return None
-    return "no users yet: create the first admin with 'sledhub user add NAME --role admin'"
+    return ("no users yet: open the tablet page (/instructor) to create the owner account, or run "
+            "'sledhub user add NAME --role admin'")

@@ -76,4 +76,17 @@ def corrected(kind: CorrectionKind, before: dict[str, Any], reason: str, time_s:
             raise Conflict(f"result {before['id']} is already voided for a re-run")
         after["status"] = RERUN_STATUS
     after["detail"]["correction"] = {"kind": kind.value, "reason": reason, **(stamp or {})}
+    after["detail"]["reason_text"] = _reason_text(after["status"], reason, before)
     return after
+
+
+def _reason_text(status: str, reason: str, before: dict[str, Any]) -> str | None:
+    """A corrected result's reason in words: the instructor's reason for a DQ or a re-run, none for a
+    result made OK by a hand time, the engine's otherwise."""
+    if status == DQ_STATUS:
+        return f"disqualified by the instructor: {reason}"
+    if status == RERUN_STATUS:
+        return f"voided for a re-run: {reason}"
+    if status == OK_STATUS:
+        return None
+    return (before.get("detail") or {}).get("reason_text")

@@ -212,7 +212,8 @@ class ClassService:
             if h == s.heat_no and (s.state is State.WORK or s.resume_to is State.WORK):
                 raise Conflict("this heat is running: change it after it ends, or stop and re-arm it")
             if station_id not in {sid for lanes in _layout(record.circuit) for sid in lanes}:
-                raise InvalidInput("station not in this class", [f"station_id: {station_id!r} is not in the circuit"])
+                raise InvalidInput("station not in this class",
+                                   [f"station_id: {self._station_name(station_id)} is not in the circuit"])
             if member_id is not None and not any(member_id in p for p in s.pods):
                 raise InvalidInput("member not checked in", [f"member_id: {member_id!r} is not checked in"])
             plan = rotation.assign(s.plan, r, h, station_id, member_id, _layout(record.circuit))
@@ -274,7 +275,7 @@ class ClassService:
             record = self._running_class(class_id)
             rows = [r for r in self.classes.attempts(class_id) if r.station_id == station_id and r.status == "armed"]
             if not rows:
-                raise Conflict(f"nothing is armed at station {station_id!r} in this class")
+                raise Conflict(f"nothing is armed at {self._station_name(station_id)} in this class")
             self._hub_abort(station_id, reason)
             change = Change(record, record.session, record.session,
                             store=Changes(marks=[(r.id, "aborted", None) for r in rows]))
@@ -457,6 +458,11 @@ class ClassService:
             log.warning("the hub cannot take circuit parameters yet; stations keep their own settings")
             return
         apply(params)
+
+    def _station_name(self, station_id: str) -> str:
+        """The gym's name of a station, for messages (its id only if there is no such station)."""
+        station = self.hub.stations.get(station_id)
+        return station.name if station is not None and station.name else repr(station_id)
 
     def _hub_abort(self, station_id: str, reason: str) -> None:
         try:

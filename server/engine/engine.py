@@ -115,6 +115,19 @@ class TimingEngine:
         a = self._station(station_id).attempt
         return a.attempt_id if a is not None else None
 
+    def live_view(self, station_id: str) -> dict[str, Any] | None:
+        """The station's current attempt as of the watermark, for a page that joins mid-heat: its id,
+        state, the hub time (µs) it entered that state, and while it runs its live values (``elapsed_s``
+        in s, ``distance_m`` in m, None when not measured); None when the station has no attempt."""
+        runtime = self._station(station_id)
+        a = runtime.attempt
+        if a is None or a.state is AttemptState.IDLE:
+            return None
+        wm = self._watermark_us
+        p = runtime.progress(a, wm) if wm is not None else None
+        return {"station_id": station_id, "attempt_id": a.attempt_id, "state": a.state.value, "t_us": a.state_t_us,
+                "elapsed_s": p.elapsed_s if p else None, "distance_m": p.distance_m if p else None}
+
     @property
     def watermark_us(self) -> int | None:
         """Everything at or before this hub time has been processed (None before the first advance)."""

@@ -90,6 +90,7 @@ class Attempt:
     finish_t_us: int | None = None       # finish crossing, or the end of a stopped/capped attempt
     reaction_us: int | None = None
     false_start: FalseStartReason | None = None
+    false_start_t_us: int | None = None  # when the false start was seen
     reason: str = ""
     rearmed_from: str | None = None
     warnings: list[str] = field(default_factory=list)

@@ -67,6 +67,7 @@ class AttemptResult(_ToDict):
     peak_power_w, work_j, time_to_peak_force_s, distance_m, sled_mass_kg; (lanes): distance_m (None),
     rebreaks_ignored, route. ``curve`` (sleds): ``t_s``, ``force_n``, ``velocity_m_s`` lists of at most
     ``curve_points`` points. ``false_start`` is the false-start reason (also under WARN_KEEP).
+    ``reason_text``: why it is not OK, in words (:mod:`server.engine.reason_text`; None when OK).
     """
 
     station_id: str
@@ -83,6 +84,7 @@ class AttemptResult(_ToDict):
     warnings: list[str] = field(default_factory=list)
     heat_id: str | None = None
     false_start: str | None = None
+    reason_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from server.engine.config import StationConfig
 from server.engine.enums import (FALSE_START_REASONS, AttemptState, FalseStartPolicy, FalseStartReason,
                                  Reason, ResultStatus, STATUS_OF_STATE)
 from server.engine.machine import Attempt, AttemptEvent, TransitionRejected, fire
+from server.engine.reason_text import Why, reason_text
 from server.engine.outputs import (AttemptFinished, AttemptResult, FalseStartDetected, Output,
                                    Progress)
 from server.engine.timeline import PRIO_DEADLINE, PRIO_GO, Entry, Handler
@@ -177,6 +178,7 @@ class StationRuntime:
         if a.false_start is not None:
             return False
         a.false_start = reason
+        a.false_start_t_us = t_us
         voided = a.policy is FalseStartPolicy.VOID_REARM
         self._emit(FalseStartDetected(self.station_id, a.attempt_id, t_us, reason, a.policy, voided, detail))
         if not voided:
@@ -219,7 +221,18 @@ class StationRuntime:
             start_t_us=a.start_t_us, finish_t_us=a.finish_t_us if ok else None, time_s=us_to_s(time_us),
             reaction_s=us_to_s(a.reaction_us), splits_s=splits, metrics=metrics, curve=curve,
             warnings=list(a.warnings), heat_id=a.heat_id,
-            false_start=a.false_start.value if a.false_start is not None else None)
+            false_start=a.false_start.value if a.false_start is not None else None,
+            reason_text=reason_text(self._why(a, status, metrics)))
+
+    def _why(self, a: Attempt, status: ResultStatus, metrics: dict[str, Any]) -> Why:
+        """What the result's reason in words is made from."""
+        early_s = None
+        if a.false_start_t_us is not None and a.go_t_us is not None and a.false_start_t_us < a.go_t_us:
+            early_s = us_to_s(a.go_t_us - a.false_start_t_us)
+        return Why(status, a.reason, time_cap_s=self.cfg.time_cap_s, distance_m=metrics.get("distance_m"),
+                   false_start=a.false_start, early_s=early_s, reaction_s=us_to_s(a.reaction_us),
+                   min_reaction_s=self.cfg.min_reaction_s if a.false_start is FalseStartReason.REACTION else None,
+                   warnings=list(a.warnings))
 
     # -- hooks ----------------------------------------------------------------------------------
     def on_armed(self, a: Attempt, t_us: int) -> None:

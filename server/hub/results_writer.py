@@ -60,7 +60,8 @@ class ResultWriter:
             return known
         a = self.book.get(result.attempt_id)
         data = result.to_dict()
-        detail = {k: data[k] for k in ("splits_s", "metrics", "curve", "warnings", "start_t_us", "finish_t_us")
+        detail = {k: data[k] for k in ("splits_s", "metrics", "curve", "warnings", "start_t_us", "finish_t_us",
+                                            "reason_text")
                   if k in data}
         stored = StoredResult(
             id=result.attempt_id, station_id=result.station_id,

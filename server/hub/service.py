@@ -161,12 +161,18 @@ class Hub:
 
     # stations -----------------------------------------------------------------------------------
     def reload_stations(self) -> None:
-        """Re-read stations and bindings from the store into the router and the engine."""
+        """Re-read stations and bindings from the store into the router and the engine. A station whose
+        engine configuration did not change keeps running as it is (an attempt it is timing goes on
+        while another station is added or changed); a changed one is reconfigured at once, or as soon
+        as its running attempt has ended."""
         def load() -> None:
             stations = self.stations.all()
             self.router.load(stations)
-            for s in stations:
-                self.engine.configure_station(engine_config(s, self._overrides.get(s.id)))
+            configs = [engine_config(s, self._overrides.get(s.id)) for s in stations]
+            for cfg in configs:
+                if self.engine.stations.get(cfg.station_id) != cfg:
+                    self._deferred_configs[cfg.station_id] = cfg
+            self._apply_deferred_configs()
         self.pipeline.run_sync(load)
 
     def set_station_overrides(self, params: dict[str, dict[str, Any]]) -> None:
@@ -524,6 +530,14 @@ class Hub:
     def current_assignments(self) -> list[dict[str, Any]]:
         """Who stands at which station now (armed or running, no result yet)."""
         return self.pipeline.run_sync(lambda: [a.__dict__ for a in self.book.current_all()])
+
+    def live_attempts(self) -> list[dict[str, Any]]:
+        """Every station's current attempt as the engine sees it now (``TimingEngine.live_view``): what a
+        page that (re)connects mid-heat starts from, before the ``attempt`` and ``frames`` events."""
+        def snap() -> list[dict[str, Any]]:
+            views = (self.engine.live_view(sid) for sid in self.engine.stations)
+            return [v for v in views if v is not None]
+        return self.pipeline.run_sync(snap)
 
     def node_views(self) -> list[dict[str, Any]]:
         def snap() -> list[dict[str, Any]]:

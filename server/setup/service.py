@@ -231,7 +231,7 @@ class SetupService:
             raise Conflict(f"a calibration of {node_id}/{sensor_id} is already running ({running.id})")
         route = self.hub.router.route_of(node_id, sensor_id)
         if route is not None and self._station_state(route[0]) in ACTIVE_STATES:
-            raise Conflict(f"station {route[0]!r} is timing an attempt: calibrate it when it is idle")
+            raise Conflict(f"{self._station_name(route[0])} is timing an attempt: calibrate it when it is idle")
         kind = sensor.get("kind")
         cls = WIZARDS.get(kind)
         if cls is None:
@@ -319,9 +319,10 @@ class SetupService:
         existing = {s.id: s for s in self.hub.stations.all()}
         if station_id is not None and station_id not in existing:
             raise NotFound(f"no station {station_id!r}")
-        self._idle_or_refuse()
+        if station_id is not None:  # a new station touches no other (a sensor bound elsewhere is refused)
+            self._idle_or_refuse(station_id, "change")
         sensors = {(n, s["id"]): s.get("kind", "") for n, v in self.hub.nodes.nodes.items() for s in v.sensors}
-        elsewhere = {(b.node_id, b.sensor_id): s.id for s in existing.values() if s.id != station_id
+        elsewhere = {(b.node_id, b.sensor_id): s.name for s in existing.values() if s.id != station_id
                      for b in s.bindings}
         station = parse_station(body, station_id=station_id, sensors=sensors, bound_elsewhere=elsewhere,
                                 taken_ids=set(existing) - {station_id})
@@ -333,17 +334,24 @@ class SetupService:
     def delete_station(self, station_id: str) -> dict[str, Any]:
         if self.hub.stations.get(station_id) is None:
             raise NotFound(f"no station {station_id!r}")
-        self._idle_or_refuse()
+        self._idle_or_refuse(station_id, "remove")
         self.hub.stations.delete(station_id)
         self.hub.reload_stations()
         self._view_dirty = True
         return {"id": station_id, "deleted": True}
 
-    def _idle_or_refuse(self) -> None:
-        busy = [sid for sid in self.hub.engine.stations if self._station_state(sid) in ACTIVE_STATES]
-        if busy:
-            raise Conflict(f"station(s) {', '.join(sorted(busy))} are timing an attempt: change stations "
-                                  "between attempts")
+    def _idle_or_refuse(self, station_id: str, verb: str) -> None:
+        """Refuse to ``verb`` (change, remove) a station while it is timing an attempt; the others — and
+        adding a station — need not wait (:meth:`server.hub.service.Hub.reload_stations` leaves what
+        did not change running)."""
+        if self._station_state(station_id) in ACTIVE_STATES:
+            raise Conflict(f"{self._station_name(station_id)} is timing an attempt: {verb} it when the attempt "
+                           "has ended (every other station can be changed now)")
+
+    def _station_name(self, station_id: str) -> str:
+        """The gym's name for a station (its id only if it has none)."""
+        station = self.hub.stations.get(station_id)
+        return station.name if station is not None and station.name else station_id
 
     def _station_state(self, station_id: str) -> AttemptState:
         if station_id not in self.hub.engine.stations:

@@ -56,7 +56,8 @@ def _split_number(role: str) -> int:
 def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict[SensorKey, str],
                   bound_elsewhere: dict[SensorKey, str], taken_ids: set[str]) -> Station:
     """Check ``body`` (see the module docstring). ``sensors``: (node, sensor) → kind of every known
-    sensor; ``bound_elsewhere``: (node, sensor) → station id, for other stations; ``taken_ids``: ids of
+    sensor; ``bound_elsewhere``: (node, sensor) → the gym's name of the other station
+    it is bound at; ``taken_ids``: ids of
     other stations (a new station's id must be new)."""
     errors: list[str] = []
     unknown = sorted(set(body) - {"id", "kind", "name", "config", "bindings"})
@@ -80,7 +81,7 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
     bindings = _bindings(body.get("bindings", []), kind, sensors, errors)
     if errors:
         raise InvalidInput("invalid station: " + "; ".join(errors), errors)
-    conflicts = [f"{b.node_id}/{b.sensor_id} is bound at station {bound_elsewhere[(b.node_id, b.sensor_id)]!r}"
+    conflicts = [f"{b.node_id}/{b.sensor_id} is bound at {bound_elsewhere[(b.node_id, b.sensor_id)]}"
                  for b in bindings if (b.node_id, b.sensor_id) in bound_elsewhere]
     if conflicts:
         raise Conflict("sensor already in use: " + "; ".join(conflicts) + " (unbind it there first)", conflicts)
@@ -90,7 +91,7 @@ def parse_station(body: dict[str, Any], *, station_id: str | None, sensors: dict
         try:
             engine_config(station)
         except ValueError as exc:
-            errors.append(f"config: {exc}")
+            errors.append(f"config: {str(exc).replace(f'station {sid!r}', name)}")  # the gym's name
     if errors:
         raise InvalidInput("invalid station: " + "; ".join(errors), errors)
     return station

@@ -38,11 +38,19 @@ def demo_stations() -> list[Station]:
     ]
 
 
+DEMO_LANE_DISTANCE_M = 20.0
+"""The simulated lanes' finish gate (``SimLane.GATES_M``)."""
+
 DEMO_CIRCUIT = {
     "name": "Backwards basics", "rounds": 1, "work_s": 25, "rest_s": 15, "countdown_s": 3,
-    "stations": [{"name": "Reverse sled pull", "kind": "sled", "station_ids": ["sled1", "sled2"]},
-                 {"name": "Backward shuffle", "kind": "lane", "station_ids": ["lane1", "lane2"]}],
+    "stations": [{"name": "Reverse sled pull", "kind": "sled", "station_ids": ["sled1", "sled2"],
+                  "distance_m": DEMO_SLED_DISTANCE_M, "false_start_policy": "WARN_KEEP"},
+                 {"name": "Backward shuffle", "kind": "lane", "station_ids": ["lane1", "lane2"],
+                  "distance_m": DEMO_LANE_DISTANCE_M, "false_start_policy": "WARN_KEEP"}],
 }
+"""The built-in circuit: the distances the simulated athletes run (a 10 m pull takes them 6–10 s, well
+inside the 25 s cap); false starts are flagged and timed from GO, as on the demo's stations (a voided
+one would wait for a second GO the simulated athlete never gets)."""
 
 
 def seed_demo_class_data(hub_app: "HubApp") -> None:
@@ -100,13 +108,16 @@ class DemoRig:
         """A GO at any station (demo class, tablet, API): its simulated athlete runs. Pipeline thread:
         only starts threads. Hub clock µs and ``time.monotonic()`` share one origin in this process."""
         sims = {s.station_id: s for s in self.sims}
+        configs = self.hub.engine.stations
         self._performing = [t for t in self._performing if t.is_alive()]
         for station_id, signal_us in signals.items():
             sim = sims.get(station_id)
             if sim is None or self._stop.is_set():
                 continue
-            th = threading.Thread(target=sim.perform, args=(self._athlete(station_id), signal_us / 1e6, self._stop),
-                                  name=f"sledhub-sim-{station_id}", daemon=True)
+            args: tuple[Any, ...] = (self._athlete(station_id), signal_us / 1e6, self._stop)
+            if isinstance(sim, SimSled):  # pull the distance the station runs with now (a circuit's own)
+                args += (getattr(configs.get(station_id), "distance_m", None),)
+            th = threading.Thread(target=sim.perform, args=args, name=f"sledhub-sim-{station_id}", daemon=True)
             th.start()
             self._performing.append(th)
 

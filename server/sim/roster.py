@@ -21,6 +21,7 @@ class DemoAthlete:
     shuffle: ShuffleAthlete
     false_start_chance: float
     limb_rebreak_chance: float
+    give_up_chance: float = 0.0   # a sled pull left short of the line (a stall, a grip let go): DNF at the cap
 
 
 def demo_roster(seed: int = 7, size: int = 14) -> list[DemoAthlete]:
@@ -37,5 +38,6 @@ def demo_roster(seed: int = 7, size: int = 14) -> list[DemoAthlete]:
                                    body_depth_m=rng.uniform(0.25, 0.35), reaction_s=rng.uniform(0.16, 0.35)),
             false_start_chance=0.06,
             limb_rebreak_chance=0.25,
+            give_up_chance=0.04,
         ))
     return out

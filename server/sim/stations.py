@@ -75,6 +75,24 @@ class SimNode:
             self.factory.close()
 
 
+FOLLOW_THROUGH_M = 0.5
+"""How far past the line a simulated athlete keeps pulling (m)."""
+GIVE_UP_FRACTION = (0.55, 0.85)
+"""Where a pull left short stops, as a fraction of the distance."""
+EARLY_PULL_S = 0.25
+"""How long before the GO signal a false-starting athlete pulls (s)."""
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    """One simulated pull: the first pull relative to the GO signal (s; negative = a false start) and
+    how far the athlete pulls the sled (m)."""
+
+    start_offset_s: float
+    until_m: float
+    gave_up: bool
+
+
 class SimSled(SimNode):
     """A reverse-pull sled: harness load cell + measuring wheel, pulled by a simulated athlete."""
 
@@ -107,12 +125,22 @@ class SimSled(SimNode):
         self.hx711.stop()
         super().stop()
 
-    def perform(self, athlete: DemoAthlete, go_signal_mono_s: float, stop: threading.Event) -> None:
-        """Pull the sled ``distance_m`` (+0.5 m follow-through), reacting to the GO signal."""
+    def plan(self, athlete: DemoAthlete, distance_m: float | None = None) -> PullPlan:
+        """The next pull (seeded): to ``distance_m`` (m; default the sled's own) plus the follow-through,
+        now and then early (``false_start_chance``) or left short (``give_up_chance``)."""
+        distance = self.distance_m if distance_m is None else distance_m
         early = self._rng.random() < athlete.false_start_chance
-        t0 = go_signal_mono_s + (-0.25 if early else athlete.sled.reaction_s)
+        gave_up = self._rng.random() < athlete.give_up_chance
+        until_m = distance * self._rng.uniform(*GIVE_UP_FRACTION) if gave_up else distance + FOLLOW_THROUGH_M
+        return PullPlan(-EARLY_PULL_S if early else athlete.sled.reaction_s, until_m, gave_up)
+
+    def perform(self, athlete: DemoAthlete, go_signal_mono_s: float, stop: threading.Event,
+                distance_m: float | None = None) -> None:
+        """Pull the sled ``distance_m`` (m: the distance the station runs with now, default the sled's
+        own) as :meth:`plan` says, reacting to the GO signal."""
+        plan = self.plan(athlete, distance_m)
         run = SledRun(athlete.sled, self.sled)
-        self._drive(run.pull(until_m=self.distance_m + 0.5), t0, stop)
+        self._drive(run.pull(until_m=plan.until_m), go_signal_mono_s + plan.start_offset_s, stop)
 
     def _drive(self, crossings: Iterator[tuple[float, int, float]], t0: float, stop: threading.Event) -> None:
         """Step the wheel at every count change once real time reaches it (the crossings are computed

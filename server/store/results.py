@@ -31,7 +31,8 @@ class StoredResult:
             "id": self.id, "station_id": self.station_id, "heat_id": self.heat_id,
             "class_id": self.class_id, "member_id": self.member_id, "athlete": self.athlete,
             "status": self.status, "reason": self.reason, "time_s": self.time_s,
-            "reaction_s": self.reaction_s, "finished_at": self.finished_at, **self.detail,
+            "reaction_s": self.reaction_s, "finished_at": self.finished_at,
+            "reason_text": None, **self.detail,  # results stored before reason_text have none
         }
 
 

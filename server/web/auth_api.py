@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from server.auth.guard import DEVICE_COOKIE, Auth, public_write, require_role
+from server.auth.guard import DEVICE_COOKIE, Auth, SignedIn, public_write, require_role
 from server.auth.sessions import DEVICE_MAX_AGE_S
 from server.auth.roles import Role
 from server.errors import InvalidInput, NotFound
@@ -16,7 +16,23 @@ def _session_state(auth: Auth) -> dict:
     who = auth.principal()
     return {"signed_in": who.signed_in, "role": who.role.value,
             "user": who.user.to_dict() if who.user else None,
-            "csrf_token": auth.csrf_token() if who.signed_in else None}
+            "csrf_token": auth.csrf_token() if who.signed_in else None,
+            "first_run": not who.signed_in and auth.first_run}
+
+
+def _signed_in_response(auth: Auth, signed: SignedIn, status: int = 200) -> Response:
+    response = jsonify(_session_state(auth))
+    response.status_code = status
+    response.set_cookie(DEVICE_COOKIE, signed.device_token, max_age=DEVICE_MAX_AGE_S, path="/api/session",
+                        httponly=True, samesite="Strict")
+    return response
+
+
+def _name_and_pin(body: dict, what: str) -> tuple[str, str]:
+    name, pin = body.get("name"), body.get("pin")
+    if not isinstance(name, str) or not name or not isinstance(pin, str) or not pin:
+        raise InvalidInput(f"{what} with a name and a PIN", ["name: required", "pin: required"])
+    return name, pin
 
 
 def auth_blueprint(auth: Auth) -> Blueprint:
@@ -39,16 +55,19 @@ def _session_routes(bp: Blueprint, auth: Auth) -> None:
     @bp.post("/session")
     @public_write
     def sign_in():
-        body = json_body()
-        name, pin = body.get("name"), body.get("pin")
-        if not isinstance(name, str) or not name or not isinstance(pin, str) or not pin:
-            raise InvalidInput("sign in with a name and a PIN", ["name: required", "pin: required"])
+        name, pin = _name_and_pin(json_body(), "sign in")
         # a refusal (401 wrong name or PIN, 429 with Retry-After) is answered and counted like every error
         signed = auth.sign_in(name, pin, request.remote_addr or "?", request.cookies.get(DEVICE_COOKIE))
-        response = jsonify(_session_state(auth))
-        response.set_cookie(DEVICE_COOKIE, signed.device_token, max_age=DEVICE_MAX_AGE_S, path="/api/session",
-                            httponly=True, samesite="Strict")
-        return response
+        return _signed_in_response(auth, signed)
+
+    @bp.post("/owner")
+    @public_write
+    def create_owner():
+        """First run: the owner (first admin) account, signed in at once; 409 once any user exists."""
+        body = json_body()
+        _no_unknown(body, {"name", "pin"})
+        name, pin = _name_and_pin(body, "create the owner")
+        return _signed_in_response(auth, auth.create_owner(name, pin, request.cookies.get(DEVICE_COOKIE)), 201)
 
     @bp.delete("/session")
     @require_role(Role.DISPLAY)

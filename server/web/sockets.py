@@ -1,4 +1,6 @@
-"""Socket.IO handlers every page shares. Pages receive: ``hello`` (on connect), ``frames`` (coalesced
+"""Socket.IO handlers every page shares. Pages receive: ``hello`` (on connect: recent
+results, stations, assignments, ``attempts``: every station's current attempt so a page joining
+mid-heat starts from the hub's truth), ``frames`` (coalesced
 live telemetry, acknowledge to get the next), ``armed``, ``attempt``, ``false_start``, ``result``,
 ``node``, ``ack``, ``demo``. The class control events are in :mod:`server.web.class_sockets`, the
 display's in :mod:`server.web.display_api`, ``/setup``'s in :mod:`server.web.setup_api`."""
@@ -22,6 +24,7 @@ def register_socket_handlers(socketio: SocketIO, hub: Hub, demo: DemoOf, access:
         emit("hello", {"results": [r.to_dict() for r in hub.results.recent(20)],
                        "stations": [s.to_dict() for s in hub.stations.all()],
                        "assignments": hub.current_assignments(),
+                       "attempts": hub.live_attempts(),
                        "demo": rig.state() if rig else None})
 
     @socketio.on("disconnect")

@@ -201,6 +201,7 @@ def test_run_controls_pause_skip_abort_rearm_stop_all_and_late_arrivals(tablet_p
                           "return [c.base.running, c.remaining(), c.base.remaining_s]; })()")
     assert clock[0] is False and clock[1] == clock[2] > 0, "a paused clock does not count down"
     tid(page, "resume").tap()
+    expect(tid(page, "phase")).not_to_contain_text("Paused")  # "Paused (Work)" contains "Work" too
     expect(tid(page, "phase")).to_contain_text("Work")
     assert state(admin, class_id) == "WORK"
 

@@ -14,7 +14,7 @@ from server.store.stations import Station
 from tests.classes.api_support import PINS, ApiClient, OpenApi, make_users, signed_in
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC_WRITES = {("POST", "/api/session")}
+PUBLIC_WRITES = {("POST", "/api/session"), ("POST", "/api/owner")}  # sign-in; first run (409 once a user exists)
 RANK = {None: -1, "display": 0, "instructor": 1, "admin": 2}
 
 
@@ -191,7 +191,7 @@ def test_sign_out_ends_the_session(app):
     api = signed_in(app, "instructor")
     assert api.get("/api/session").get_json()["signed_in"]
     assert api.delete("/api/session").get_json() == {"signed_in": False, "role": "display", "user": None,
-                                                     "csrf_token": None}
+                                                     "csrf_token": None, "first_run": False}
     assert api.post("/api/stop-all").status_code == 401
 
 

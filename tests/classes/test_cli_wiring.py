@@ -46,7 +46,7 @@ def test_user_add_from_stdin_duplicate_and_reset(tmp_path, capsys):
 
 
 def test_demo_user_and_bootstrap_hint(db):
-    assert "sledhub user add" in bootstrap_hint(db)
+    assert "sledhub user add" in bootstrap_hint(db) and "/instructor" in bootstrap_hint(db)
     assert "PIN 1234" in ensure_demo_user(db)
     assert "PIN 1234" in ensure_demo_user(db)  # idempotent
     assert bootstrap_hint(db) is None

@@ -26,6 +26,7 @@ def test_edit_time_keeps_the_original_in_the_audit_and_broadcasts(service, hub, 
     out = service.correct(results[0].id, CorrectionKind.EDIT_TIME, "gate missed, hand time", ACTOR, 7.25)
     assert out["result"]["time_s"] == 7.25 and out["result"]["status"] == "OK"
     assert out["result"]["original_time_s"] == 5.0
+    assert out["result"]["reason_text"] is None          # OK: nothing to explain
     assert out["result"]["correction"]["reason"] == "gate missed, hand time"
     assert hub.broadcaster.names() == ["correction", "result"]
     entry = service.corrections.entries(result_id=results[0].id)[0]
@@ -37,6 +38,7 @@ def test_dq_and_delete(service, hub, finished):
     view, results = finished
     out = service.correct(results[0].id, CorrectionKind.DQ, "pulled forwards", ACTOR)
     assert out["result"]["status"] == "DQ"
+    assert out["result"]["reason_text"] == "disqualified by the instructor: pulled forwards"  # what pages show
     with pytest.raises(Conflict, match="already disqualified"):
         service.correct(results[0].id, CorrectionKind.DQ, "again", ACTOR)
     hub.broadcaster.events.clear()

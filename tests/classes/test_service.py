@@ -8,6 +8,7 @@ import pytest
 
 from server.errors import Conflict, InvalidInput, NotFound
 from server.classes.session import Event, State
+from server.store.stations import Station
 from tests.classes.conftest import make_circuit
 
 
@@ -247,3 +248,17 @@ def test_circuit_overrides_are_valid_engine_configs(hub, circuit_id, service):
     for station in hub.stations.all():
         if station.id in circuit.station_params:
             engine_config(station, circuit.station_params[station.id])  # raises on an unknown option
+
+
+def test_station_messages_name_the_station_as_the_gym_does(service, hub, circuit_id, members):
+    view = started(service, circuit_id, members)
+    sid = view["heat"][0]["station_id"]
+    name = hub.stations.get(sid).name
+    service.abort_station(view["id"], sid)
+    with pytest.raises(Conflict) as refused:
+        service.abort_station(view["id"], sid)
+    assert refused.value.message == f"nothing is armed at {name} in this class"
+    hub.stations.upsert(Station("spare", "lane", "Spare lane", {}))
+    with pytest.raises(InvalidInput) as outside:
+        service.assign(view["id"], "spare", None)
+    assert outside.value.errors == ["station_id: Spare lane is not in the circuit"]

@@ -202,3 +202,22 @@ def test_every_output_is_json_serialisable():
         d = json.loads(json.dumps(o.to_dict()))
         assert d["type"] == type(o).__name__
     assert out.result("a~2").status is ResultStatus.OK
+
+
+def test_live_view_is_what_a_page_joining_mid_heat_starts_from():
+    e = TimingEngine(lateness_us=300_000)
+    for sid in ("L1", "L2"):
+        e.configure_station(LaneStationConfig(sid))
+    assert e.live_view("L1") is None                        # nothing armed
+    heat = e.arm(["L1", "L2"], {"L1": "a", "L2": "b"}, 1_000)
+    e.advance(400_000)
+    assert e.live_view("L1") == {"station_id": "L1", "attempt_id": "a", "state": "ARMED", "t_us": 1_000,
+                                 "elapsed_s": None, "distance_m": None}
+    go_us = e.go(heat, 500_000)["L1"]                       # the GO signal after the 3 s countdown
+    e.advance(go_us + 300_000 + 1_500_000)                  # the watermark is 1.5 s after the signal
+    view = e.live_view("L2")
+    assert view is not None and view["state"] == "RUNNING" and view["t_us"] == go_us
+    assert view["elapsed_s"] == pytest.approx(1.5, abs=0.001)
+    e.stop("L1", go_us + 1_600_000)
+    e.advance(go_us + 300_000 + 2_000_000)
+    assert e.live_view("L1")["state"] == "DNF" and e.live_view("L2")["state"] == "RUNNING"

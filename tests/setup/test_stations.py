@@ -53,7 +53,7 @@ def test_every_problem_is_listed():
         parse({"kind": "lane", "name": "L", "bindings": bind(("turn", "lane9", "turn"), ("finish", "lane9", "finish"))})
     with pytest.raises(InvalidInput, match="bound twice"):
         parse({"kind": "lane", "name": "L", "bindings": bind(("start", "lane9", "start"), ("finish", "lane9", "start"))})
-    with pytest.raises(InvalidInput, match="config: station 'l': HOLD_IN_BEAM needs a start gate"):
+    with pytest.raises(InvalidInput, match="config: L: HOLD_IN_BEAM needs a start gate"):
         parse({"kind": "lane", "name": "L", "config": {"start_mode": "HOLD_IN_BEAM"},
                "bindings": bind(("finish", "lane9", "finish"))})
 
@@ -61,8 +61,8 @@ def test_every_problem_is_listed():
 def test_a_sensor_in_use_elsewhere_and_a_taken_id_are_conflicts():
     with pytest.raises(Conflict) as exc:
         parse({"kind": "sled", "name": "Sled 3", "config": {"distance_m": 5},
-               "bindings": bind(("force", "sled3", "force"))}, elsewhere={("sled3", "force"): "sled1"})
-    assert "bound at station 'sled1'" in exc.value.message
+               "bindings": bind(("force", "sled3", "force"))}, elsewhere={("sled3", "force"): "Sled 1"})
+    assert "bound at Sled 1" in exc.value.message  # the gym's name, not the station id
     with pytest.raises(Conflict) as exc:
         parse({"id": "sled1", "kind": "sled", "name": "Sled", "config": {"distance_m": 5}}, taken={"sled1"})
     assert "exists already" in exc.value.message

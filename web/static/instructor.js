@@ -99,6 +99,7 @@ class Tablet {
     this.api.socket = connect({
       connect: () => this.resync(),
       signed_out: () => this.api.sessionEnded(),  // the hub ended this session (and closes the socket)
+      hello: (h) => this.run.cards.snapshot(h.attempts),  // a tablet opened mid-heat sees who runs
       class: (v) => this.onClass(v),
       result: (r) => { if (this.results.upsert(r)) { this.correction.refreshed(r); this.run.cards.paint(); } },
       result_deleted: (d) => { this.results.remove(d.id); this.correction.deleted(d.id); },

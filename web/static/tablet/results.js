@@ -1,4 +1,5 @@
-// Live results of the class on the tablet: newest first, corrected ones marked; tap one to correct it.
+// Live results of the class on the tablet: newest first, corrected ones marked, a result that is not OK
+// with its reason in words (``reason_text``); tap one to correct it.
 
 import { h } from "./dom.js";
 
@@ -58,6 +59,7 @@ export class ResultsList {
         h("span", { class: "who" }, r.athlete || "—"),
         h("span", { class: "st" }, this.stationName(r.station_id)),
         h("span", { class: "t", testid: "result-time" }, resultText(r)),
+        r.reason_text ? h("span", { class: "fix why", testid: "result-reason" }, r.reason_text) : null,
         fix ? h("span", { class: "fix", title: `${fix.kind}: ${fix.reason}` }, `✎ ${fix.reason}`) : null));
     }));
   }

@@ -74,6 +74,9 @@ export class RunScreen {
     return this.send(what === "stop" ? "class:stop_station" : "class:abort_station", { station_id: sid });
   }
 
+  /** The gym's name of a station (its id only if the hub has no name for it). */
+  stationName(sid) { return (this.app.stationNames && this.app.stationNames.get(sid)) || sid; }
+
   /** Tap a name on a station: choose another checked-in member (or nobody) for that slot. */
   pick(sid, slot) {
     const v = this.view;
@@ -89,9 +92,9 @@ export class RunScreen {
     const grid = h("div", { class: "pick-grid", testid: "pick-grid" },
       people.map((p) => h("button", { type: "button", class: p.member_id === current ? "member in" : "member", testid: "pick-member",
         dataset: { memberId: p.member_id }, onclick: () => choose(p.member_id) },
-      h("span", { class: "n" }, p.athlete), where.has(p.member_id) ? h("span", { class: "nick" }, `now at ${where.get(p.member_id)}`) : null)),
+      h("span", { class: "n" }, p.athlete), where.has(p.member_id) ? h("span", { class: "nick" }, `now at ${this.stationName(where.get(p.member_id))}`) : null)),
       h("button", { type: "button", class: "member empty", testid: "pick-nobody", onclick: () => choose(null) }, h("span", { class: "n" }, "Nobody")));
-    this.sheet.open(`Who runs at ${sid}, heat ${target.heat_no}?`, grid, "pick-sheet");
+    this.sheet.open(`Who runs at ${this.stationName(sid)}, heat ${target.heat_no}?`, grid, "pick-sheet");
   }
 
   async lateArrivals() {

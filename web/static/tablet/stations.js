@@ -1,12 +1,13 @@
 // One card per sled or lane of the circuit: who is up (from the rotation; tap to put someone else
-// there), the live attempt (armed, countdown, running time and distance, result), who is next, and
-// stop / abort for that station (Abort set apart and confirmed by a second tap).
+// there), the live attempt (armed, countdown, running time and distance, result, and why a result is
+// not OK), who is next, and stop / abort for that station (Abort set apart and confirmed by a second tap).
 
 import { h, confirmTap } from "./dom.js";
 import { resultText } from "./results.js";
 
 const ATTEMPT_WORDS = { ARMED: "Armed", COUNTDOWN: "Countdown", HOLDING: "Hold still", READY: "Set",
   RUNNING: "Running", FINISHED: "Finished", FALSE_START: "False start", DNF: "DNF", ABORTED: "Aborted", DQ: "DQ" };
+const BEFORE_RUNNING = new Set(["ARMED", "COUNTDOWN", "HOLDING", "READY"]);
 const ENTRY_WORDS = { waiting: "Waiting", armed: "Armed", finished: "Finished", aborted: "Aborted", lost: "Stopped" };
 
 export class StationCards {
@@ -32,6 +33,7 @@ export class StationCards {
         now: h("button", { type: "button", class: "slot now", testid: "slot-now", dataset: { station: sid },
           onclick: () => this.actions.pick(sid, "now") }),
         status: h("div", { class: "status", testid: "station-status", dataset: { station: sid } }),
+        why: h("div", { class: "muted", testid: "station-reason", dataset: { station: sid }, hidden: true }),
         next: h("button", { type: "button", class: "slot next", testid: "slot-next", dataset: { station: sid },
           onclick: () => this.actions.pick(sid, "next") }),
         stop: h("button", { type: "button", testid: "station-stop", dataset: { station: sid }, onclick: () => this.actions.stop(sid) }, "Stop"),
@@ -42,6 +44,7 @@ export class StationCards {
       card.root = h("article", { class: "station", testid: "station", dataset: { station: sid } },
         h("header", {}, h("div", { class: "names" }, card.name, card.part), card.stop),
         h("div", { class: "up" }, card.now, card.status),
+        card.why,
         h("div", { class: "next-row" }, h("span", { class: "slot-label" }, "Next"), card.next, card.abort));
       this.cards.set(sid, card);
       return card.root;
@@ -75,9 +78,20 @@ export class StationCards {
     this.paint();
   }
 
+  /** The hub's attempts on (re)connect (``hello``): the truth, unless an event already told us newer. */
+  snapshot(list) {
+    for (const a of list || []) {
+      const cur = this.live.get(a.station_id);
+      if (cur && cur.attempt_id === a.attempt_id && (cur.t_us || 0) > (a.t_us || 0)) continue;
+      this.live.set(a.station_id, { attempt_id: a.attempt_id, state: a.state, t_us: a.t_us,
+        elapsed_s: a.elapsed_s === null ? undefined : a.elapsed_s, distance_m: a.distance_m });
+    }
+    this.paint();
+  }
+
   attempt(a) {
     const cur = this.live.get(a.station_id) || {};
-    this.live.set(a.station_id, { ...cur, attempt_id: a.attempt_id, state: a.state,
+    this.live.set(a.station_id, { ...cur, attempt_id: a.attempt_id, state: a.state, t_us: a.t_us,
       ...(a.state === "RUNNING" && cur.state !== "RUNNING" ? { since: performance.now(), elapsed_s: 0, distance_m: null } : {}) });
     this.paint();
   }
@@ -85,7 +99,11 @@ export class StationCards {
   frames(stations) {
     for (const [sid, p] of Object.entries(stations || {})) {
       const cur = this.live.get(sid);
-      if (cur && cur.attempt_id === p.attempt_id) Object.assign(cur, { elapsed_s: p.elapsed_s, distance_m: p.distance_m });
+      if (!cur || cur.attempt_id !== p.attempt_id) continue;
+      Object.assign(cur, { elapsed_s: p.elapsed_s, distance_m: p.distance_m });
+      // live values exist only while it runs: a frame newer than the state we know means RUNNING (a
+      // change missed while the page was connecting)
+      if (BEFORE_RUNNING.has(cur.state) && p.t_us > (cur.t_us || 0)) Object.assign(cur, { state: "RUNNING", t_us: p.t_us });
     }
     this.paint();
   }
@@ -116,6 +134,10 @@ export class StationCards {
       }
       c.status.textContent = text;
       c.status.dataset.tone = tone;
+      const why = result && result.reason_text ? result.reason_text : "";
+      c.status.title = why;
+      c.why.textContent = why;  // why it is not OK, in words: "time cap 25 s — stopped at 7.3 m"
+      c.why.hidden = !why;
       const inFlight = e && e.status === "armed";
       c.stop.disabled = !(inFlight && live && live.state === "RUNNING");
       c.abort.disabled = !inFlight || !this.view || !["READY", "WORK", "TRANSITION", "PAUSED"].includes(this.view.state);
