@@ -1,5 +1,6 @@
-"""A new gym's first hour, end to end in Debian's Chromium on a real broker (issue 14): the owner
-adopts the simulated sensor nodes as stations on /setup, builds a 3-station circuit on the tablet,
+"""A new gym's first hour, end to end in Debian's Chromium on a real broker (issue 14): the first tablet
+creates the owner account (first run, no command line), the owner adopts the simulated sensor nodes
+as stations on /setup, builds a 3-station circuit on the tablet,
 imports the roster CSV, checks 20 members in, runs the class (GO, pause, a correction) while the wall
 shows it, and exports the results.
 
@@ -187,13 +188,6 @@ def test_a_new_gym_runs_its_first_class(chromium, new_gym, tmp_path):
     problems: list[str] = []
     figures: dict[str, str] = {}
 
-    # ── FIRST-RUN OWNER ─────────────────────────────────────────────────────────────────────────────
-    # Issue 14's first-run step (helper "first-hour"): on a hub with no users the tablet offers, once,
-    # to create the owner. It is not on this branch: the lead wires it in here at merge, replacing the
-    # next line (the owner made as the other browser tests make their admins).
-    UserStore(app.db).create(OWNER, Role.ADMIN, OWNER_PIN)
-    # ─────────────────────────────────────────────────────────────────────────────────────────────────
-
     context = chromium.new_context(viewport=PORTRAIT, has_touch=True, device_scale_factor=1)
     setup_context = chromium.new_context(viewport={"width": 1280, "height": 900})
     wall_context = chromium.new_context(viewport={"width": 1920, "height": 1080})
@@ -201,6 +195,22 @@ def test_a_new_gym_runs_its_first_class(chromium, new_gym, tmp_path):
     errors = console_watch(page)
     setup_errors, wall_errors = console_watch(setup), console_watch(wall)
     try:
+        # 0. first run: the first tablet opened on a hub with no users creates the owner (an admin) —
+        # no command line; the name once, the PIN twice on the keypad
+        page.goto(f"{base}/instructor")
+        expect(tid(page, "owner-setup")).to_be_visible()
+        problems += tablet_problems(page, "first run")
+        owner = Taps()
+        started = time.monotonic()
+        owner.type(tid(page, "owner-name"), OWNER)
+        for _ in range(2):  # the PIN, then the same again
+            for digit in OWNER_PIN:
+                owner.tap(tid(page, f"key-{digit}"))
+            owner.tap(tid(page, "pin-ok"))
+        expect(tid(page, "screen-home")).to_be_visible()
+        figures["create the owner"] = f"{owner.taps} taps + {owner.typed} name typed, {time.monotonic() - started:.1f} s"
+        assert [(u.name, u.role) for u in UserStore(app.db).all()] == [(OWNER, Role.ADMIN)]
+
         # 1. the owner adopts the simulated nodes as stations on /setup
         adopt_on_setup(setup, gym, base)
         stations = app.hub.stations.all()
@@ -209,13 +219,10 @@ def test_a_new_gym_runs_its_first_class(chromium, new_gym, tmp_path):
         setup.close()
         wall.goto(f"{base}/display")
 
-        # 2. the owner signs in on the tablet (first time on it: the name once, the PIN on the keypad)
+        # 2. back on the tablet: the owner is still signed in there (the account was made on it)
         page.goto(f"{base}/instructor")
-        tid(page, "signin-other").fill(OWNER)
-        for digit in OWNER_PIN:
-            tid(page, f"key-{digit}").tap()
-        tid(page, "pin-ok").tap()
         expect(tid(page, "screen-home")).to_be_visible()
+        expect(tid(page, "signed-in-as")).to_have_text(OWNER)
         problems += tablet_problems(page, "home, nothing yet")
 
         # 3. a 3-station circuit on the tablet
