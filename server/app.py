@@ -176,7 +176,8 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
               host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
-                     display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app)),
+                     display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app),
+                                             recent_class=lambda: next(iter(classes.summaries(1)), None)),
                      setup=_setup_service(config, hub, db, socketio))
     if connect_mqtt:
         host, port = broker or (config.mqtt.host, config.mqtt.port)
