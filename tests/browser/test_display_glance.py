@@ -11,44 +11,9 @@ import pytest
 
 from server.classes.circuits import parse_circuit
 from server.classes.session import Event
+from tests.display.legibility import legible
 from tests.display.support import add_member, inject_result, serving_hub
 from tests.support.waiting import wait_for
-
-MIN_TEXT_PX = 0.03 * 1080  # 3 % of the screen height at 1080p
-
-# every visible text node's rendered font size; SVG text is scaled by its element's screen matrix
-SMALL_TEXT = """(minPx) => {
-  const out = [];
-  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-    const text = n.textContent.trim(), e = n.parentElement;
-    if (!text || !e || e.closest('script, style')) continue;
-    const range = document.createRange(); range.selectNodeContents(n);
-    const rects = [...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0
-      && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth);
-    if (!rects.length) continue;
-    const st = getComputedStyle(e);
-    if (st.visibility === 'hidden' || parseFloat(st.opacity) === 0) continue;
-    const scale = e instanceof SVGElement && e.getScreenCTM ? Math.abs(e.getScreenCTM().a) : 1;
-    const px = parseFloat(st.fontSize) * scale;
-    const where = `${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''}`;
-    if (px < minPx) out.push(`${px.toFixed(1)} px: ${text.slice(0, 40)} (${where})`);
-  }
-  return out;
-}"""
-
-# visible elements with text whose content is wider than their box (cut off, or "…")
-CUT_TEXT = """() => [...document.querySelectorAll('body *')].filter((e) => {
-  if (e instanceof SVGElement || !e.textContent.trim() || !e.getClientRects().length) return false;
-  const st = getComputedStyle(e);
-  if (st.display === 'inline' || st.visibility === 'hidden') return false;
-  return e.scrollWidth > e.clientWidth + 1 || st.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth;
-}).map((e) => `${e.dataset.testid || e.className}: ${e.textContent.trim().slice(0, 40)}`)"""
-
-# panels holding more than they show
-OVERFLOWING = """() => [...document.querySelectorAll('.tile, .board, .latest, .next, .bar, .side')]
-  .filter((e) => e.getClientRects().length && (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1))
-  .map((e) => e.dataset.testid || e.className)"""
 
 CIRCUIT = {"name": "Warm-up", "rounds": 2, "work_s": 40, "rest_s": 30, "countdown_s": 3,
            "stations": [{"name": "Sleds", "kind": "sled", "station_ids": ["sled1", "sled2"]},
@@ -67,15 +32,6 @@ def texts(page, testid: str) -> list[str]:
 
 def header(page) -> tuple[str, str]:
     return page.locator('[data-testid="phase"]').inner_text(), page.locator('[data-testid="round"]').inner_text()
-
-
-def legible(page, view: str) -> None:
-    """Every text at least 3 % of the screen height, none cut short, no panel overflowing."""
-    small = page.evaluate(SMALL_TEXT, MIN_TEXT_PX)
-    assert small == [], f"{view}: text under {MIN_TEXT_PX:.1f} px: {small}"
-    cut = page.evaluate(CUT_TEXT)
-    assert cut == [], f"{view}: text cut short: {cut}"
-    assert page.evaluate(OVERFLOWING) == [], view
 
 
 def show_board(page, app, board: str, station: str | None = None) -> None:
@@ -178,15 +134,10 @@ def test_the_wall_reads_at_a_glance_through_a_class(page, hub):
     wait_for(hint.is_visible, 5, what="the sound hint")
     hint_box, latest_box = hint.bounding_box(), page.locator('[data-testid="latest"]').bounding_box()
     assert hint_box["y"] >= latest_box["y"] + latest_box["height"], "the sound hint covers Latest"
-    # live progress as the hub's frames carry it: a sled's gauge, a lane's first split
-    attempts = {e["station_id"]: e["attempt_id"] for e in service.current()["heat"]}
-    app.hub.broadcaster.event("frames", {"stations": {
-        "sled1": {"attempt_id": attempts["sled1"], "elapsed_s": 3.4, "distance_m": 6.2, "force_n": 1234.0,
-                  "velocity_m_s": 2.8, "power_w": 1500.0},
-        "lane1": {"attempt_id": attempts["lane1"], "elapsed_s": 4.5, "splits": [4.09]}}})
-    wait_for(lambda: "1234 N" in page.locator('[data-testid="tile-sled1"]').inner_text(), 5, what="the live gauge")
-    wait_for(lambda: "Split 1 ✓ 4.09" in page.locator('[data-testid="tile-track-lane1"]').inner_text(), 5,
-             what="a live split")
+    # running stations (no sensors: the hub's own frames say how long they have run)
+    page.wait_for_selector('[data-testid="tile-gauge-sled1"]', timeout=8_000)
+    wait_for(lambda: page.locator('[data-testid="tile-lane1"]').get_attribute("data-state") == "RUNNING", 5,
+             what="the lane running")
     legible(page, "work with live tiles and the sound hint")
 
     service.control(cls["id"], Event.SKIP)  # the heat ends: rest, change stations
@@ -200,3 +151,43 @@ def test_the_wall_reads_at_a_glance_through_a_class(page, hub):
     page.wait_for_selector("body[data-synced]", timeout=10_000)
     wait_for(lambda: header(page) == ("Class ended", "Tuesday 7am"), 5, what="the header after a reload")
     legible(page, "after class")
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_a_gym_with_more_stations_stays_legible(page, hub, extra):
+    """4 stations (two columns), 5 and 6 (three columns: the big lines step down, small type keeps its
+    floor), with results and with live progress."""
+    from dataclasses import replace
+
+
+    app, base = hub
+    template = {s.id: s for s in app.hub.stations.all()}
+    added = []
+    for i in range(extra):
+        kind = "sled" if i % 2 == 0 else "lane"
+        src = template["sled1" if kind == "sled" else "lane1"]
+        sid = f"{kind}{3 + i // 2}"
+        app.hub.stations.upsert(replace(src, id=sid, name=f"{kind.title()} {3 + i // 2}", bindings=tuple(
+            replace(b, node_id=f"sim-{sid}") for b in src.bindings)))
+        added.append(sid)
+    app.hub.reload_stations()
+    page.goto(f"{base}/display")
+    page.wait_for_selector("body[data-synced]", timeout=10_000)
+    for sid in ["sled1", "sled2", "lane1", "lane2", *added]:
+        page.wait_for_selector(f'[data-testid="tile-{sid}"]', timeout=5_000)
+        if sid.startswith("sled"):
+            inject_result(app, sid, "Maximilian R.", time_s=5.42)
+        else:
+            inject_result(app, sid, "Bison", status="DNF", reason="time_cap")
+    last = (added or ["lane2"])[-1]
+    wait_for(lambda: page.locator(f'[data-testid="tile-{last}"]').get_attribute("data-state") in ("OK", "DNF"), 5,
+             what="the last tile's result")
+    legible(page, f"{4 + extra} stations, results")
+    # live progress as the hub's frames carry it: a sled's gauge, a lane's first split
+    app.hub.broadcaster.event("frames", {"stations": {
+        "sled1": {"elapsed_s": 3.4, "distance_m": 6.2, "force_n": 1234.0, "velocity_m_s": 2.8, "power_w": 1500.0},
+        "lane1": {"elapsed_s": 4.5, "splits": [4.09]}}})
+    wait_for(lambda: "1234 N" in page.locator('[data-testid="tile-sled1"]').inner_text(), 5, what="the live gauge")
+    wait_for(lambda: "Split 1 ✓ 4.09" in page.locator('[data-testid="tile-track-lane1"]').inner_text(), 5,
+             what="a live split")
+    legible(page, f"{4 + extra} stations, live")

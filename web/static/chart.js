@@ -28,16 +28,17 @@ export function polyline(t, values, box, tMax, vMax) {
   return pts.join(" ");
 }
 
-// Draw ``series`` ([{values, color, label, unit, digits, side}]) over ``t`` (seconds) into ``svg``, in
-// the svg's own pixel size (so text is never stretched); labels name each series' peak, side by side
-// when they fit the width, else one under the other (never overlapping).
-export function lineChart(svg, t, series) {
+// Draw ``series`` ([{values, color, label, unit, digits, side, named}]) over ``t`` (seconds) into ``svg``,
+// in the svg's own pixel size (so text is never stretched); labels give each series' peak ("Force
+// 700 N", or "700 N" when ``named`` is false and the unit says what it is), side by side when they
+// fit the width, else one under the other (never overlapping). ``ticks`` labels the time axis.
+export function lineChart(svg, t, series, { ticks = true } = {}) {
   const size = svg.getBoundingClientRect();
   const width = Math.max(120, Math.round(size.width) || 600), height = Math.max(60, Math.round(size.height) || 150);
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const em = parseFloat(getComputedStyle(svg).fontSize) || 16;
-  const pad = { l: 6, r: 6, b: Math.round(em * 1.2) };
+  const pad = { l: 6, r: 6, b: ticks ? Math.round(em * 1.2) : Math.round(em * 0.3) };
   const tMax = Math.max(...finite(t), 0);
   const drawn = [];
   for (const s of series) {
@@ -47,7 +48,8 @@ export function lineChart(svg, t, series) {
     const peak = typeof s.peak === "number" ? s.peak : curvePeak;
     const right = s.side === "right";
     const label = node("text", { x: right ? width - pad.r : pad.l, y: Math.round(em * 0.95), fill: s.color,
-      "text-anchor": right ? "end" : "start", class: "chart-label" }, `${s.label} ${peak.toFixed(s.digits ?? 0)} ${s.unit}`);
+      "text-anchor": right ? "end" : "start", class: "chart-label", "data-series": s.label },
+      `${s.named === false ? "" : `${s.label} `}${peak.toFixed(s.digits ?? 0)} ${s.unit}`);
     svg.append(label);
     drawn.push({ s, label, vMax: Math.max(curvePeak, peak) > 0 ? Math.max(curvePeak, peak) * 1.08 : 1 });
   }
@@ -62,21 +64,25 @@ export function lineChart(svg, t, series) {
       "stroke-width": Math.max(3, em / 5), "stroke-linejoin": "round", "stroke-linecap": "round",
       "data-series": s.label }));
   }
-  svg.append(node("text", { x: box.x, y: height - 2, class: "chart-tick" }, "0 s"));
-  svg.append(node("text", { x: box.x + box.w, y: height - 2, class: "chart-tick", "text-anchor": "end" },
-    `${tMax.toFixed(1)} s`));
+  if (ticks) {
+    svg.append(node("text", { x: box.x, y: height - 2, class: "chart-tick" }, "0 s"));
+    svg.append(node("text", { x: box.x + box.w, y: height - 2, class: "chart-tick", "text-anchor": "end" },
+      `${tMax.toFixed(1)} s`));
+  }
   return svg;
 }
 
-// The force–time and velocity curve of a sled pull (``curve`` = {t_s, force_n, velocity_m_s}); the
-// labels name the measured peaks when given (the curve is resampled and may miss the exact peak).
+// The force–time and velocity curve of a sled pull (``curve`` = {t_s, force_n, velocity_m_s}) as a wall
+// tile draws it: the peaks by their units in the series' colours ("700 N" orange, "2.8 m/s" blue), no
+// time labels (the tile's big line is the time). The labels name the measured peaks when given (the
+// curve is resampled and may miss the exact peak).
 export function curveChart(svg, curve, peaks = {}) {
   return lineChart(svg, curve.t_s || [], [
     { values: curve.force_n || [], peak: peaks.force_n, color: "#e69f00", label: "Force", unit: "N", digits: 0,
-      side: "left" },
+      side: "left", named: false },
     { values: curve.velocity_m_s || [], peak: peaks.velocity_m_s, color: "#56b4e9", label: "Velocity", unit: "m/s",
-      digits: 1, side: "right" },
-  ]);
+      digits: 1, side: "right", named: false },
+  ], { ticks: false });
 }
 
 export function newChart(attrs = {}) {

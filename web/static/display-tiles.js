@@ -246,6 +246,7 @@ class Tile {
   renderLive() {
     const f = this.live || {}, a = this.attempt || {};
     this.root.dataset.state = "RUNNING";
+    delete this.e.big.dataset.status;
     this.setChip(a.false_start ? "FALSE START?" : "RUNNING", a.false_start ? "warn" : "info");
     this.setBig(typeof f.elapsed_s === "number" ? `${f.elapsed_s.toFixed(1)} s` : "GO!", typeof f.elapsed_s !== "number");
     if (this.station.kind === "sled") this.renderSled(f); else this.renderLane(f.splits || [], false);
