@@ -80,6 +80,10 @@ def test_the_wall_reads_at_a_glance_through_a_class(page, hub):
     # names whole where there is room: the tile and Latest show them as they are, never "Bis…"
     assert page.locator('[data-testid="tile-athlete-sled1"]').inner_text() == "Bison"
     assert page.locator('[data-testid="tile-athlete-lane1"]').inner_text() == "Maximilian R."
+    long_name = add_member(app, "Alexandra Maximiliane", "Alexandra-Maximiliane")  # too long for one line
+    inject_result(app, "lane2", "Alexandra-Maximiliane", member_id=long_name, time_s=9.87)
+    wait_for(lambda: page.locator('[data-testid="tile-athlete-lane2"]').inner_text().replace("\n", "")
+             == "Alexandra-Maximiliane", 5, what="a long name whole on its tile")
     legible(page, "tiles with results, rotation")
 
     show_board(page, app, "station", "sled2")

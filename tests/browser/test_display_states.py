@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.display.legibility import legible
 from tests.display.support import add_member, inject_result, serving_hub
 from tests.support.waiting import wait_for
 
@@ -78,3 +79,4 @@ def test_tiles_show_every_outcome_and_keep_opted_out_members_anonymous(page, qui
              what="type scaled for 4K")
     wait_for(lambda: page.evaluate(OVERFLOWING) == [], 5, what="every tile and panel fitting at 4K")
     assert page.evaluate("document.documentElement.scrollHeight") <= 2160
+    legible(page, "4K")  # the same 3 % of the screen height: 64.8 px

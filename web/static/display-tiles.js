@@ -26,15 +26,18 @@ const TERMINAL_STATES = new Set(["FINISHED", "FALSE_START", "DNF", "DQ", "ABORTE
 const FORCE_STEP_N = 250;
 const NAME_MIN_EM = 1.4;  // a long name steps down to this (in the tile's em) before it may wrap
 
-// a name shown whole: step the font down while it is wider than its line (layout, never "…")
+// a name shown whole: step the font down while it is wider than its line, and wrap it if it is still
+// too wide at ``minEm`` (layout, never "…")
 function fitText(e, minEm) {
   e.style.fontSize = "";
+  e.style.whiteSpace = "";
   if (!e.isConnected || e.scrollWidth <= e.clientWidth) return;
   let em = parseFloat(getComputedStyle(e).fontSize) / parseFloat(getComputedStyle(e.parentElement).fontSize);
   while (e.scrollWidth > e.clientWidth && em > minEm) {
     em = Math.max(minEm, em - 0.15);
     e.style.fontSize = `${em}em`;
   }
+  if (e.scrollWidth > e.clientWidth) { e.style.whiteSpace = "normal"; e.style.overflowWrap = "anywhere"; }
 }
 
 function gateName(role) {
@@ -199,7 +202,7 @@ class Tile {
   render() {
     const a = this.attempt;
     const name = a ? (a.athlete || "—") : "";
-    if (this.e.athlete.textContent !== name || this.e.athlete.style.fontSize) {
+    if (this.e.athlete.textContent !== name || this.e.athlete.style.fontSize || this.e.athlete.style.whiteSpace) {
       this.e.athlete.textContent = name;
       fitText(this.e.athlete, NAME_MIN_EM);
     }
