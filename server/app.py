@@ -187,7 +187,8 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     chain = _chain_service(config, db, lambda: hub_app.link) if config.chain.gym_id else None
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
                      display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app),
-                                             chain=chain.store if chain else None),
+                                             chain=chain.store if chain else None,
+                                             recent_class=lambda: next(iter(classes.summaries(1)), None)),
                      setup=_setup_service(config, hub, db, socketio), chain=chain)
     if connect_mqtt:
         host, port = broker or (config.mqtt.host, config.mqtt.port)

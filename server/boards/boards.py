@@ -5,10 +5,11 @@ rules through :func:`~server.boards.model.eligible`, and returns JSON-ready rows
 better at every station. Times are compared only within one ``course`` of one station (a 10 m and a
 15 m pull are different events). Ties in time go to whoever did it first.
 
-- **station** (today): each athlete's best time today at the station's current course.
-- **class**: points merge stations — at each station (and course) an athlete scores
-  ``100 × station best ÷ own best`` (the fastest scores 100); the class score is the sum over
-  stations. See :func:`class_board`.
+- **station** (today): each athlete's best time today at the station's current course; ``record`` marks
+  only the standing record (the course's best ever, if it beat an earlier result when set).
+- **class**: points merge stations — at each station (and course) that at least two athletes of the
+  class ran, an athlete scores ``100 × station best ÷ own best`` (the fastest scores 100); the class
+  score is the sum over stations. See :func:`class_board`.
 - **pbs**: results in the window that beat every earlier result of the same athlete on the same
   course (a first result is not a PB); the best one per athlete and course.
 - **records**: the all-time best per station and course.
@@ -25,6 +26,9 @@ from server.boards.model import Person, ResultRow, eligible, name_of, person_key
 
 Row = dict[str, Any]
 Event = tuple[str, str]  # (station_id, course)
+MIN_FIELD = 2
+"""Athletes a station (and course) needs before it scores on the class board: alone, everyone is the
+fastest and scores 100, which says nothing."""
 
 
 def _order(r: ResultRow) -> tuple:
@@ -83,23 +87,26 @@ def badges(result_id: str, rows: Iterable[ResultRow], people: Mapping[str, Perso
     ``rows`` must include the result and the earlier results of its station."""
     ok = eligible(rows, people)
     target = next((r for r in ok if r.id == result_id), None)
-    out: Row = {"result_id": result_id, "pb": False, "record": False, "previous_best_s": None,
+    out: Row = {"result_id": result_id, "pb": False, "record": False, "standing": False, "previous_best_s": None,
                 "record_before_s": None}
     if target is None:
         return out
     same = [r for r in ok if (r.station_id, r.course) == (target.station_id, target.course)]
     prev_person, prev_course = history_marks(same)[result_id]
     assert target.time_s is not None
+    record = prev_course is not None and target.time_s < prev_course
     out.update(previous_best_s=prev_person, record_before_s=prev_course,
                pb=prev_person is not None and target.time_s < prev_person,
-               record=prev_course is not None and target.time_s < prev_course)
+               record=record, standing=record and min(same, key=_order).id == result_id)
     return out
 
 
 def station_board(rows: Iterable[ResultRow], people: Mapping[str, Person], station_id: str, since: float,
                   until: float, limit: int = 10) -> Row:
     """Best time per athlete in ``[since, until)`` at ``station_id``, on the course of its latest
-    result there; ``pb``/``record`` mark bests that beat everything before them."""
+    result there. ``pb`` marks a best that beat the athlete's earlier results; ``record`` marks only
+    the standing record: the course's best ever, when it beat an earlier result as it was set (so one
+    row at most, and none when the record was set on an earlier day)."""
     at = eligible((r for r in rows if r.station_id == station_id), people)
     window = [r for r in at if since <= r.finished_at < until]
     if not window:
@@ -107,6 +114,7 @@ def station_board(rows: Iterable[ResultRow], people: Mapping[str, Person], stati
     course = max(window, key=_chrono).course
     on_course = [r for r in at if r.course == course]
     marks = history_marks(on_course)
+    holder = min((r for r in on_course if r.finished_at < until), key=_order).id  # the standing record
     today = [r for r in window if r.course == course]
     attempts: dict[str, int] = defaultdict(int)
     for r in today:
@@ -120,15 +128,17 @@ def station_board(rows: Iterable[ResultRow], people: Mapping[str, Person], stati
         out.append({"rank": rank, **_who(r, people), "time_s": r.time_s, "result_id": r.id,
                     "finished_at": r.finished_at, "attempts": attempts[person_key(r) or ""],
                     "pb": prev_person is not None and r.time_s < prev_person,
-                    "record": prev_course is not None and r.time_s < prev_course})
+                    "record": r.id == holder and prev_course is not None and r.time_s < prev_course})
     return {"course": course, "rows": out}
 
 
 def class_board(rows: Iterable[ResultRow], people: Mapping[str, Person], class_id: str,
                 limit: int = 10) -> Row:
-    """The class overall: per station and course, ``points = 100 × best time there ÷ athlete's best
-    time there`` (one decimal); the score is the sum over stations, so running every station counts.
-    Sorted by score, then more stations, then name."""
+    """The class overall: per station and course that at least :data:`MIN_FIELD` athletes ran,
+    ``points = 100 × best time there ÷ athlete's best time there`` (one decimal); the score is the sum
+    over stations, so running every station counts. A station run by one athlete so far scores
+    nothing (after one heat everyone would be first with 100): until some station has two athletes the
+    board is empty, and the wall skips it. Sorted by score, then more stations, then name."""
     ok = eligible((r for r in rows if r.class_id == class_id), people)
     events: dict[Event, list[ResultRow]] = defaultdict(list)
     for r in ok:
@@ -136,6 +146,8 @@ def class_board(rows: Iterable[ResultRow], people: Mapping[str, Person], class_i
     scores: dict[str, Row] = {}
     for (station_id, course), event_rows in sorted(events.items()):
         bests = best_by_person(event_rows)
+        if len(bests) < MIN_FIELD:
+            continue
         top = min(b.time_s for b in bests.values() if b.time_s is not None)
         for key, b in bests.items():
             assert b.time_s is not None

@@ -11,9 +11,10 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from server.boards.live import LiveTiles, course_info
+from server.boards.next_up import ended_class, next_up
 from server.boards.reader import BoardReader
 from server.boards.selection import Selection, SelectionError, parse_selection
-from server.boards.service import Leaderboards
+from server.boards.service import Leaderboards, day_bounds
 from server.errors import InvalidInput
 from server.hub.station_setup import engine_config
 from server.store.db import Database
@@ -22,26 +23,34 @@ if TYPE_CHECKING:
     from server.hub.service import Hub
 
 LATEST_RESULTS = 8
+DEMO_CLASS_ID = "demo"
+"""The class id of the demo class's results: they leave *Latest* while a real class runs."""
 CLASS_FIELDS = ("id", "name", "state", "round_no", "rounds_total", "heat_no", "heats_in_round", "clock")
 ClassView = Callable[[], "dict[str, Any] | None"]
 """The running class's view (:meth:`server.classes.service.ClassService.current`), None when none runs."""
+RecentClass = Callable[[], "dict[str, Any] | None"]
+"""The newest class's summary (:meth:`server.classes.views.ClassViews.summary`: ``state``, ``name``,
+``finished_at``), None when there is none."""
 
 
 class DisplayFeatures:
     """The display's parts on one hub: ``boards`` (leaderboards), ``tiles`` (live station tiles) and the
-    board choice. ``current_class`` gives the running class's view; ``demo_state`` the demo class's
-    state (None on a hub without a demo); ``wall_clock`` is Unix time in s; ``chain`` the chain's store
-    (chain boards; None on a hub not in a chain)."""
+    board choice. ``current_class`` gives the running class's view; ``recent_class`` the newest class's
+    summary (for *Class ended*); ``demo_state`` the demo class's state (None on a hub without a demo);
+    ``wall_clock`` is Unix time in s; ``chain`` the chain's store (chain boards; None on a hub not in a
+    chain)."""
 
     def __init__(self, hub: "Hub", db: Database, current_class: ClassView,
                  demo_state: Callable[[], dict[str, Any] | None] = lambda: None,
-                 wall_clock: Callable[[], float] = time.time, chain: Any = None):
+                 wall_clock: Callable[[], float] = time.time, chain: Any = None,
+                 recent_class: RecentClass = lambda: None):
         self.hub = hub
         self.reader = BoardReader(db)
         self.boards = Leaderboards(self.reader, hub.stations, current_class=self._current_class_id, chain=chain)
         self.tiles = LiveTiles(hub, hub.broadcaster.event, self.reader.identify)
         self._class_view = current_class
         self._demo_state = demo_state
+        self._recent_class = recent_class
         self._wall = wall_clock
         self._selection = Selection()
         self._changed_at = wall_clock()
@@ -68,12 +77,21 @@ class DisplayFeatures:
 
     # state for a (re)connecting wall --------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
+        """What a (re)connecting wall draws. While a real class runs, *Latest* leaves out the demo
+        class's results; ``next_up`` is the heat that starts next (wall names); ``ended_class`` the
+        class that ended today when none runs now (the header says so)."""
         hub = self.hub
+        view = self._class_view()
         latest = [self.tiles.mask({k: v for k, v in r.to_dict().items() if k != "curve"})
-                  for r in hub.results.recent(LATEST_RESULTS)]
+                  for r in hub.results.recent(LATEST_RESULTS)
+                  if view is None or r.class_id != DEMO_CLASS_ID]
+        now = self._wall()
+        ended = None if view is not None else ended_class(self._recent_class(), day_bounds(now)[0])
         return {"stations": [_station(s) for s in hub.stations.all()], "tiles": self.tiles.snapshot(),
-                "results": latest, "board": self.selection(), "class": self._current_class(),
-                "demo": self._demo_state(), "server_time": self._wall()}
+                "results": latest, "board": self.selection(),
+                "class": None if view is None else {k: view.get(k) for k in CLASS_FIELDS},
+                "next_up": next_up(view, self.reader.identify), "ended_class": ended,
+                "demo": self._demo_state(), "server_time": now}
 
     def badges(self, data: Any) -> dict[str, Any]:
         """PB/record badges of ``{"result_id"}`` (InvalidInput without one)."""
@@ -81,10 +99,6 @@ class DisplayFeatures:
         if not isinstance(result_id, str) or not result_id:
             raise InvalidInput("result_id is required")
         return self.boards.badges(result_id)
-
-    def _current_class(self) -> dict[str, Any] | None:
-        view = self._class_view()
-        return None if view is None else {k: view.get(k) for k in CLASS_FIELDS}
 
     def _current_class_id(self) -> str | None:
         view = self._class_view()

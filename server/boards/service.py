@@ -134,7 +134,7 @@ class Leaderboards:
                        subtitle=made["course"] or "")
         elif board == "class":
             made = b.class_board(rows, people, class_id, limit) if class_id else {"rows": []}
-            out.update(title="Class overall", subtitle="100 × station best ÷ own best")
+            out.update(title="Class overall", subtitle="points: 100 for the fastest at each station")
         elif board == "improved":
             made = b.improved_board(rows, people, class_id, limit) if class_id else {"rows": []}
             out.update(title="Most improved", subtitle="vs their previous class")

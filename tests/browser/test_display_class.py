@@ -1,6 +1,7 @@
 """The wall during a real class run by the class service (no sensors): the header shows the phase,
 round and work countdown from the class clock; the tiles show the wall names of the members the class
-armed; a page opened mid-class picks the clock and the tiles up from ``display:state``."""
+armed; a page opened mid-class picks the clock and the tiles up from ``display:state``; after the class
+the header says it ended."""
 
 from __future__ import annotations
 
@@ -65,4 +66,4 @@ def test_the_wall_follows_a_class_and_picks_it_up_after_a_reload(page, class_hub
     service.control(cls["id"], Event.FINISH)  # aborts the running attempts
     wait_for(lambda: all("ABORTED" in page.locator(f'[data-testid="tile-{sid}"]').inner_text()
                          for sid in ("sled1", "sled2")), 5, what="the aborted attempts")
-    wait_for(lambda: header(page)[0] == "Waiting for class", 5, what="the wall idle after the class")
+    wait_for(lambda: header(page)[:2] == ("Class ended", "Tuesday 7am"), 5, what="the header after the class")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.display.legibility import legible
 from tests.display.support import add_member, inject_result, serving_hub
 from tests.support.waiting import wait_for
 
@@ -63,7 +64,7 @@ def test_tiles_show_every_outcome_and_keep_opted_out_members_anonymous(page, qui
     inject_result(app, "sled2", "Kiwi", time_s=5.9)
     wait_for(lambda: chip.inner_text() == "PB", 5, what="a PB badge (Kiwi beat their 6.00 s, not the record)")
     assert page.locator('[data-testid="tile-chart-sled2"] polyline').count() == 2
-    assert "Force 700 N" in page.locator('[data-testid="tile-chart-sled2"]').text_content()
+    assert page.locator('[data-testid="tile-chart-sled2"] text[data-series="Force"]').text_content() == "700 N"
 
     # boards never show the member who opted out, and the page never shows their name anywhere
     app.display.select({"board": "station", "station": "lane1"})
@@ -78,3 +79,4 @@ def test_tiles_show_every_outcome_and_keep_opted_out_members_anonymous(page, qui
              what="type scaled for 4K")
     wait_for(lambda: page.evaluate(OVERFLOWING) == [], 5, what="every tile and panel fitting at 4K")
     assert page.evaluate("document.documentElement.scrollHeight") <= 2160
+    legible(page, "4K")  # the same 3 % of the screen height: 64.8 px

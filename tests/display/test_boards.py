@@ -77,6 +77,21 @@ def test_station_board_ranks_best_time_today_per_athlete_with_pb_and_record_flag
     assert b.station_board(rows, PEOPLE, "sled1", TODAY, TODAY + DAY, limit=1)["rows"][0]["athlete"] == "Rocket"
 
 
+def test_station_board_marks_only_the_standing_record():
+    # four results today each beat the record as it stood; only the best one holds it now
+    rows = [row("old", 6.0, at=TODAY - DAY, athlete="Kiwi"),
+            row("a", 5.8, athlete="Moose", at=TODAY + 100), row("b", 5.6, member="m1", at=TODAY + 200),
+            row("c", 5.4, member="m2", at=TODAY + 300), row("d", 5.2, athlete="Kiwi", at=TODAY + 400),
+            row("e", 5.2, athlete="Emu", at=TODAY + 500)]  # ties the record: does not take it
+    board = b.station_board(rows, PEOPLE, "sled1", TODAY, TODAY + DAY)
+    assert [(e["athlete"], e["record"]) for e in board["rows"]] == [
+        ("Kiwi", True), ("Emu", False), ("Ben O.", False), ("Rocket", False), ("Moose", False)]
+    # a record set on an earlier day stands but is not on today's board: no row says REC
+    earlier = [row("old", 4.0, at=TODAY - DAY, athlete="Kiwi"), row("x", 4.5, athlete="Kiwi", at=TODAY - DAY + 5),
+               row("a", 4.2, athlete="Moose")]
+    assert [e["record"] for e in b.station_board(earlier, PEOPLE, "sled1", TODAY, TODAY + DAY)["rows"]] == [False]
+
+
 def test_station_board_uses_the_course_of_the_latest_result():
     rows = [row("a", 4.0, athlete="Moose", course="10 m"),
             row("b", 7.0, athlete="Kiwi", course="15 m", at=TODAY + 9000)]
@@ -106,10 +121,28 @@ def test_class_points_merge_stations_as_percent_of_the_station_best():
 def test_class_ties_share_a_rank_and_more_stations_come_first():
     rows = [row("a", 5.0, athlete="Zed"), row("b", 5.0, athlete="Amy"),
             row("c", 5.0, athlete="Bob", station="lane1"), row("d", 5.0, athlete="Bob", station="sled2"),
+            row("d2", 5.0, athlete="Eve", station="sled2", at=TODAY + 3700),  # sled 2 needs a second athlete
             row("e", 5.0, athlete="Cy", station="lane1"),
             row("f", 10.0, athlete="Dan"), row("g", 10.0, athlete="Dan", station="lane1")]  # 50 + 50
     got = [(e["rank"], e["athlete"], e["points"]) for e in b.class_board(rows, PEOPLE, "c1")["rows"]]
-    assert got == [(1, "Bob", 200.0), (2, "Dan", 100.0), (2, "Amy", 100.0), (2, "Cy", 100.0), (2, "Zed", 100.0)]
+    assert got == [(1, "Bob", 200.0), (2, "Dan", 100.0), (2, "Amy", 100.0), (2, "Cy", 100.0), (2, "Eve", 100.0),
+                   (2, "Zed", 100.0)]
+
+
+def test_a_station_scores_only_once_two_athletes_ran_it():
+    # after one heat (one athlete per station) everyone would be first with 100: the board stays empty
+    one_heat = [row("a", 5.0, athlete="Moose"), row("b", 6.0, athlete="Kiwi", station="sled2"),
+                row("c", 9.0, member="m1", station="lane1", course="start–finish"),
+                row("d", 4.0, member="m3", station="lane2", course="start–finish"),  # opted out: no field
+                row("e", 3.0, member="m2", station="lane2", course="start–finish", status="DNF")]
+    assert b.class_board(one_heat, PEOPLE, "c1") == {"rows": []}
+    # a second heat puts Kiwi on sled 1: sled 1 scores, the other stations still do not
+    two_heats = [*one_heat, row("f", 5.5, athlete="Kiwi", at=TODAY + 4000)]
+    got = [(e["athlete"], e["points"], e["stations"]) for e in b.class_board(two_heats, PEOPLE, "c1")["rows"]]
+    assert got == [("Moose", 100.0, 1), ("Kiwi", 90.9, 1)]
+    # the same athlete twice is still a field of one
+    assert b.class_board([row("a", 5.0, athlete="Moose"), row("b", 4.0, athlete="Moose", at=TODAY + 4000)],
+                         PEOPLE, "c1") == {"rows": []}
 
 
 # personal bests and records ------------------------------------------------------------------------
@@ -132,12 +165,14 @@ def test_pbs_today_beat_every_earlier_result_and_first_results_are_not_pbs():
 def test_badges_of_one_result():
     rows = [row("a", 5.0, at=1, member="m1"), row("b", 4.5, at=2, athlete="Moose"),
             row("c", 4.8, at=3, member="m1"), row("d", 4.4, at=4, member="m1"), row("e", 4.0, at=5, member="m3")]
-    assert b.badges("a", rows, PEOPLE) == {"result_id": "a", "pb": False, "record": False, "previous_best_s": None,
-                                           "record_before_s": None}
+    assert b.badges("a", rows, PEOPLE) == {"result_id": "a", "pb": False, "record": False, "standing": False,
+                                           "previous_best_s": None, "record_before_s": None}
     c = b.badges("c", rows, PEOPLE)
     assert (c["pb"], c["record"], c["previous_best_s"], c["record_before_s"]) == (True, False, 5.0, 4.5)
     d = b.badges("d", rows, PEOPLE)
-    assert d["pb"] and d["record"]
+    assert d["pb"] and d["record"] and d["standing"]
+    b_ = b.badges("b", rows, PEOPLE)
+    assert b_["record"] and not b_["standing"]  # a record when set, beaten since by d
     assert not b.badges("e", rows, PEOPLE)["pb"]  # opted out: no badges at all
 
 

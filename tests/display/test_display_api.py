@@ -54,7 +54,9 @@ def test_boards_over_http_rank_and_hide_members_who_opted_out(app):
     assert sled["rows"][0]["pb"] and sled["rows"][0]["record"]
     assert sled["title"] == "Sled 1 · today" and sled["course"] == "10 m" and sled["since"] < sled["until"]
     cls = board(client, board="class", **{"class": "c1"})
-    assert [(r["athlete"], r["points"]) for r in cls["rows"]] == [("Rocket", 200.0), ("Ben O.", 95.9)]
+    # only sled 1 had two athletes in class c1: Rocket's lane (alone there) scores nothing yet
+    assert [(r["athlete"], r["points"], r["stations"]) for r in cls["rows"]] == [("Rocket", 100.0, 1),
+                                                                                 ("Ben O.", 95.9, 1)]
     assert board(client, board="class")["class_id"] == "demo"  # no class running: the newest result's class
     records = board(client, board="records")["rows"]
     assert [(r["station_id"], r["athlete"], r["time_s"]) for r in records] == [("sled1", "Rocket", 4.7),
@@ -168,6 +170,10 @@ def test_badges_on_request(app):
         assert wall.emit("display:badges", {"result_id": first.id}, callback=True)["pb"] is False
         answer = wall.emit("display:badges", {"result_id": second.id}, callback=True)
         assert answer["ok"] and answer["pb"] and answer["record"] and answer["previous_best_s"] == 6.0
+        assert answer["standing"]
+        inject_result(app, "sled2", "Moose", time_s=5.1)  # a new record: the 5.5 was one, and no longer stands
+        again = wall.emit("display:badges", {"result_id": second.id}, callback=True)
+        assert again["record"] and not again["standing"]
         assert wall.emit("display:badges", {}, callback=True)["status"] == 400
         assert wall.emit("display:badges", {"result_id": "nope"}, callback=True)["pb"] is False
     finally:
@@ -176,3 +182,46 @@ def test_badges_on_request(app):
 
 def test_live_frames_get_progress_twice_per_frame_slot(app):
     assert app.hub.engine.progress_interval_us <= app.hub.broadcaster.frame_interval_us // 2
+
+
+CIRCUIT = {"name": "Warm-up", "rounds": 2, "work_s": 40, "rest_s": 15, "countdown_s": 3,
+           "stations": [{"name": "Sleds", "kind": "sled", "station_ids": ["sled1", "sled2"]}]}
+
+
+def test_display_state_of_a_class_next_up_no_demo_rows_and_the_class_ended(app):
+    from server.classes.circuits import parse_circuit
+    from server.classes.session import Event
+
+    service = app.classes
+    kinds = {s.id: s.kind for s in app.hub.stations.all()}
+    circuit = service.circuits.save(parse_circuit(CIRCUIT, kinds))
+    members = [add_member(app, "Anna Kowalski", "Rocket"), add_member(app, "Ben Ode"),
+               add_member(app, "Cara Secret", "Shy", opt_out=True), add_member(app, "Dan Fox")]
+    inject_result(app, "sled1", "Moose", class_id="demo", status="ABORTED", reason="class stopped")
+    wall = app.socketio.test_client(app.flask)
+    try:
+        before = wall.emit("display:state", {}, callback=True)
+        assert [r["class_id"] for r in before["results"]] == ["demo"] and before["next_up"] is None
+        assert before["ended_class"] is None
+        cls = service.create_class(circuit.id, "Tuesday 7am")
+        service.check_in(cls["id"], members)
+        service.start(cls["id"])
+        ready = wall.emit("display:state", {}, callback=True)
+        assert ready["results"] == []  # the demo's rows leave Latest once a real class runs
+        up = ready["next_up"]
+        assert (up["round_no"], up["heat_no"]) == (1, 1) and [e["station_id"] for e in up["entries"]] == ["sled1", "sled2"]
+        view = service.current()
+        assert [e["athlete"] for e in up["entries"]] == [
+            {"Rocket": "Rocket", "Ben Ode": "Ben O.", "Shy": "Member", "Dan Fox": "Dan F."}[e["athlete"]]
+            for e in view["heat"]]  # wall names, never the class view's display names
+        service.control(cls["id"], Event.GO)
+        working = wall.emit("display:state", {}, callback=True)["next_up"]
+        assert (working["round_no"], working["heat_no"]) == (1, 2)
+        assert {e["athlete"] for e in working["entries"]} <= {"Rocket", "Ben O.", "Member", "Dan F."}
+        assert not any(e["athlete"] in ("Shy", "Ben Ode", "Cara Secret", "Dan Fox") for e in working["entries"])
+        service.control(cls["id"], Event.FINISH)
+        after = wall.emit("display:state", {}, callback=True)
+        assert after["class"] is None and after["next_up"] is None
+        assert after["ended_class"]["name"] == "Tuesday 7am"
+    finally:
+        wall.disconnect()

@@ -43,6 +43,7 @@ def answers(tmp_path_factory):
         inject_result(app, "sled1", "Rocket", member_id=rocket, time_s=5.0, class_id="c1")
         inject_result(app, "sled1", "Rocket", member_id=rocket, time_s=4.5, class_id="c2")
         inject_result(app, "lane1", "Rocket", member_id=rocket, time_s=8.0, class_id="c2")
+        inject_result(app, "lane1", "Moose", time_s=8.4, class_id="c2")  # a class station scores from two athletes
         client = app.flask.test_client()
         out = {f"board={b}": client.get(f"/api/leaderboards?board={b}{'&station=sled1' if b == 'station' else ''}")
                .get_json() for b in ("station", "class", "pbs", "records", "improved")}

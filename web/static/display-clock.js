@@ -1,6 +1,8 @@
 // The class clock in the wall's header: phase (work, rest, ...), round, and a countdown of the current
 // interval. A running class (``class`` events, from the instructor's tablet) wins over the demo class
 // (``demo`` events). Both send the remaining time when something changes; the wall counts down locally.
+// After a class the header says it ended (until the next class, or the demo class running again);
+// a demo class that stepped aside leaves nothing behind.
 
 import { fmtClock } from "./live.js";
 
@@ -23,17 +25,26 @@ export class ClassClock {
     this.el = { phase, round, clock };
     this.cls = null;   // {view, at}
     this.demoState = null;  // {state, at}
+    this.ended = null;      // {name} of the class that ended
     setInterval(() => this.render(), 200);
   }
 
   load(state) {
+    this.ended = state.ended_class || null;
     this.classView(state.class);
-    if (state.demo) this.demo(state.demo);
+    this.demo(state.demo || null);
   }
 
   classView(view) {
     this.cls = view && ACTIVE.has(view.state) ? { view, at: performance.now() } : null;
+    if (this.cls) this.ended = null;
+    else if (view && view.state === "DONE") this.ended = { name: view.name || "" };
     this.render();
+  }
+
+  demoRunning() {
+    const d = this.demoState && this.demoState.state;
+    return Boolean(d && d.running && d.phase !== "idle");
   }
 
   demo(d) {
@@ -53,12 +64,16 @@ export class ClassClock {
       if (tone === "work" && countdown > 0) { label = "Get set"; tone = "ready"; }
       round = v.round_no ? `Round ${v.round_no}/${v.rounds_total || "?"}` : "";
       if (v.heats_in_round > 1) round += ` · heat ${v.heat_no}/${v.heats_in_round}`;
-    } else if (this.demoState) {
+    } else if (this.demoRunning()) {
       const d = this.demoState.state;
+      this.ended = null;
       label = d.phase_label || d.phase || label;
       tone = DEMO_TONES[d.phase] || "idle";
-      left = typeof d.remaining_s === "number" ? d.remaining_s - (d.running ? since(this.demoState.at) : 0) : null;
-      round = d.round ? "Demo class" : "";
+      left = typeof d.remaining_s === "number" ? d.remaining_s - since(this.demoState.at) : null;
+      round = "Demo class";
+    } else if (this.ended) {
+      label = "Class ended";
+      round = this.ended.name;
     }
     this.el.phase.textContent = label;
     this.el.round.textContent = round;

@@ -5,6 +5,7 @@
 
 import { el, fmtTime, LiveSmoother } from "./live.js";
 import { curveChart, newChart } from "./chart.js";
+import { outcomeText } from "./display-outcome.js";
 
 const LIVE = {
   ARMED: { chip: "READY", tone: "info", big: "READY" },
@@ -22,16 +23,21 @@ const FINAL = {
   RERUN: { chip: "RE-RUN", tone: "muted", big: "RE-RUN" },
 };
 const TERMINAL_STATES = new Set(["FINISHED", "FALSE_START", "DNF", "DQ", "ABORTED"]);
-const REASONS = {
-  time_cap: "time cap reached", manual_stop: "stopped by the instructor", stopped_before_start: "stopped before the start",
-  wrong_direction: "went the wrong way", false_start_force: "pulled before GO", false_start_motion: "moved before GO",
-  false_start_start_beam: "left the start beam early", false_start_reaction: "reacted in under 0.100 s",
-};
 const FORCE_STEP_N = 250;
+const NAME_MIN_EM = 1.4;  // a long name steps down to this (in the tile's em) before it may wrap
 
-export function reasonText(r) {
-  if (!r || !r.reason || r.reason === "finished") return "";
-  return REASONS[r.reason] || r.reason.replace(/_/g, " ");
+// a name shown whole: step the font down while it is wider than its line, and wrap it if it is still
+// too wide at ``minEm`` (layout, never "…")
+function fitText(e, minEm) {
+  e.style.fontSize = "";
+  e.style.whiteSpace = "";
+  if (!e.isConnected || e.scrollWidth <= e.clientWidth) return;
+  let em = parseFloat(getComputedStyle(e).fontSize) / parseFloat(getComputedStyle(e.parentElement).fontSize);
+  while (e.scrollWidth > e.clientWidth && em > minEm) {
+    em = Math.max(minEm, em - 0.15);
+    e.style.fontSize = `${em}em`;
+  }
+  if (e.scrollWidth > e.clientWidth) { e.style.whiteSpace = "normal"; e.style.overflowWrap = "anywhere"; }
 }
 
 function gateName(role) {
@@ -167,7 +173,8 @@ class Tile {
 
   correct(r) {
     if (!this.result || this.result.id !== r.id) return;
-    this.result = { ...this.result, status: r.status, time_s: r.time_s, reason: r.reason };
+    this.result = { ...this.result, status: r.status, time_s: r.time_s, reason: r.reason,
+      reason_text: r.reason_text };
     this.render();
   }
 
@@ -196,10 +203,15 @@ class Tile {
 
   render() {
     const a = this.attempt;
-    this.e.athlete.textContent = a ? (a.athlete || "—") : "";
+    const name = a ? (a.athlete || "—") : "";
+    if (this.e.athlete.textContent !== name || this.e.athlete.style.fontSize || this.e.athlete.style.whiteSpace) {
+      this.e.athlete.textContent = name;
+      fitText(this.e.athlete, NAME_MIN_EM);
+    }
     this.e.athlete.classList.toggle("hidden-member", Boolean(a && a.hidden));
     this.root.dataset.state = this.result ? this.result.status : (a ? a.state : "IDLE");
     if (this.result) return this.renderResult();
+    delete this.e.big.dataset.status;  // the last result's colour leaves with it
     if (!a) {
       this.setChip("", "muted");
       this.setBig("—", true);
@@ -214,8 +226,8 @@ class Tile {
     this.setChip(look.chip, look.tone);
     this.setBig(this.countdownText() || look.big || "", true);
     this.e.fill.style.width = "0";
-    this.e.trackLabel.textContent = this.station.kind === "sled" && this.course().target
-      ? `0 / ${this.course().target} m` : this.gateLabel([]);
+    if (this.station.kind === "sled" && this.course().target) this.e.trackLabel.textContent = `0 / ${this.course().target} m`;
+    else this.e.trackLabel.replaceChildren(...this.gateLabel([]));
     this.e.detail.replaceChildren();
     if (a.rearmed_from) this.e.detail.append(el("div", { class: "notice bad" }, "False start — run again"));
     else if (a.false_start) this.e.detail.append(el("div", { class: "notice warn" }, "False start (kept)"));
@@ -239,6 +251,7 @@ class Tile {
   renderLive() {
     const f = this.live || {}, a = this.attempt || {};
     this.root.dataset.state = "RUNNING";
+    delete this.e.big.dataset.status;
     this.setChip(a.false_start ? "FALSE START?" : "RUNNING", a.false_start ? "warn" : "info");
     this.setBig(typeof f.elapsed_s === "number" ? `${f.elapsed_s.toFixed(1)} s` : "GO!", typeof f.elapsed_s !== "number");
     if (this.station.kind === "sled") this.renderSled(f); else this.renderLane(f.splits || [], false);
@@ -265,12 +278,13 @@ class Tile {
     gauge.querySelector(".gauge-sub").textContent = parts.join(" · ");
   }
 
+  // one piece per split gate ("Split 1 ✓ 4.09" once passed, "Split 1" before), wrapping whole
   gateLabel(splits) {
     const route = this.course().route;
     const inner = route.slice(1, -1);
-    if (!inner.length) return route.length ? `${gateName(route[0])} → ${gateName(route[route.length - 1])}` : "";
-    return inner.map((g, i) => (typeof splits[i] === "number" ? `${gateName(g)} ✓ ${splits[i].toFixed(2)}` : `${gateName(g)} …`))
-      .join("   ");
+    if (!inner.length) return route.length ? [el("span", {}, `${gateName(route[0])} → ${gateName(route[route.length - 1])}`)] : [];
+    return inner.map((g, i) => (typeof splits[i] === "number"
+      ? el("span", { class: "passed" }, `${gateName(g)} ✓ ${splits[i].toFixed(2)}`) : el("span", {}, gateName(g))));
   }
 
   renderLane(splits, finished) {
@@ -278,7 +292,7 @@ class Tile {
     const legs = Math.max(1, route.length - 1);
     const passed = finished ? legs : splits.filter((s) => typeof s === "number").length;
     this.e.fill.style.width = `${(100 * passed / legs).toFixed(1)}%`;
-    this.e.trackLabel.textContent = this.gateLabel(splits);
+    this.e.trackLabel.replaceChildren(...this.gateLabel(splits));
     if (!finished) this.e.detail.replaceChildren();
   }
 
@@ -311,8 +325,10 @@ class Tile {
         this.e.detail.append(el("div", { class: "notice" }, `reaction ${r.reaction_s.toFixed(2)} s`));
       }
     }
-    const why = reasonText(r);
-    if (why && r.status !== "OK") this.e.detail.replaceChildren(el("div", { class: `notice ${look.tone}` }, why));
+    const why = outcomeText(r);
+    if (why && r.status !== "OK") {
+      this.e.detail.replaceChildren(el("div", { class: `notice ${look.tone}`, dataTestid: `tile-reason-${this.station.id}` }, why));
+    }
     if (kept) this.e.detail.prepend(el("div", { class: "notice warn" }, "False start (kept)"));
     this.renderBadges();
   }
@@ -339,7 +355,7 @@ export class Tiles {
     let resizing = null;
     addEventListener("resize", () => {
       clearTimeout(resizing);
-      resizing = setTimeout(() => { for (const t of this.tiles.values()) t.redraw(); }, 200);
+      resizing = setTimeout(() => { for (const t of this.tiles.values()) { t.redraw(); fitText(t.e.athlete, NAME_MIN_EM); } }, 200);
     });
   }
 

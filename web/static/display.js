@@ -11,6 +11,7 @@ import { connect } from "./live.js";
 import { Tiles } from "./display-tiles.js";
 import { Board, Latest } from "./display-board.js";
 import { ClassClock } from "./display-clock.js";
+import { NextUp } from "./display-next.js";
 import { Cues } from "./display-audio.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,11 +20,13 @@ const stations = new Map();  // id -> station (name, kind, start_mode, countdown
 const tiles = new Tiles($("tiles"));
 const board = new Board({ api: new Api(), root: $("board"), title: $("board-title"), sub: $("board-sub"), rows: $("board-rows"),
   empty: $("board-empty"), dots: $("board-dots") });
-const latest = new Latest($("results"), (id) => (stations.get(id) || {}).name || id);
+const latest = new Latest($("results"), (id) => (stations.get(id) || {}).name || id, { box: $("results").parentElement });
 const clock = new ClassClock({ phase: $("phase"), round: $("round"), clock: $("clock") });
+const nextUp = new NextUp({ root: $("next"), title: $("next-title"), list: $("next-list") });
 const cues = new Cues($("sound"));
 const stats = { frames: 0, states: 0 };
-window.sledhub = { tiles, board, latest, clock, cues, stats };
+window.sledhub = { tiles, board, latest, clock, cues, stats, nextUp };
+const DEMO_CLASS = "demo";  // the demo class's results leave Latest when a real class starts
 
 let socket = null;
 
@@ -41,12 +44,30 @@ function loadState(s) {
   stations.clear();
   for (const st of s.stations) stations.set(st.id, st);
   tiles.load(s);
+  nextUp.load(s.next_up);
   latest.load(s.results);
   for (const r of s.results.slice(0, 5)) askBadges(r);
   for (const t of Object.values(s.tiles || {})) if (t.result) askBadges(t.result);
   board.select(s.board);
   clock.load(s);
   document.body.dataset.synced = String(stats.states);
+}
+
+// a class event moved the class on: ask again for who is up next (display:state has wall names;
+// the class event itself has display names)
+let nextTimer = null;
+function refreshNextUp() {
+  clearTimeout(nextTimer);
+  nextTimer = setTimeout(() => {
+    if (socket) socket.emit("display:state", {}, (s) => { if (s) nextUp.load(s.next_up); });
+  }, 150);
+}
+
+function onClass(view) {
+  clock.classView(view);
+  if (view && view.id !== DEMO_CLASS && view.state !== "SETUP") latest.dropClass(DEMO_CLASS);
+  refreshNextUp();
+  board.refreshSoon();
 }
 
 // GO: every station's GO-signal time on the hub clock; count down on the tiles and beep in step
@@ -87,6 +108,6 @@ socket = connect({
   chain: () => board.refreshSoon(),  // another gym's result arrived or changed (chain boards)
   board: (sel) => board.select(sel),
   demo: (d) => clock.demo(d),
-  class: (view) => { clock.classView(view); board.refreshSoon(); },
+  class: onClass,
 });
 socket.on("connect", () => socket.emit("display:state", {}, loadState));
