@@ -52,7 +52,9 @@ class Planned:
 
 class Suite:
     def __init__(self, workdir: Path, seed: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-                 log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2):
+                 log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2,
+                 stall_s: tuple[float, float] = (0.5, 5.0)):
+        self.stall_s = stall_s
         self.workdir, self.seed, self.log = workdir, seed, log
         self.rng = random.Random(seed)
         self.perturbations = perturbations
@@ -189,7 +191,7 @@ class Suite:
             (go_us + rng.uniform(0.0, 0.7) * (end_us - go_us)) / 1e6
         _sleep_until(at_s)
         if what == "stall":
-            pause = rng.uniform(0.5, 5.0)
+            pause = rng.uniform(*self.stall_s)
             self.log(f"  stall {pause:.2f} s")
             self.hub.freeze()
             time.sleep(pause)
@@ -247,8 +249,9 @@ def _sleep_until(t_s: float) -> None:
 
 
 def run_suite(workdir: Path, seed: int, runs: int, rigs: int, perturbations: tuple[str, ...] = PERTURBATIONS,
-              log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2) -> list[Outcome]:
-    suite = Suite(workdir, seed, rigs, perturbations, log, max_drift_ppm, max_delay_s)
+              log=print, max_drift_ppm: float = 100.0, max_delay_s: float = 0.2,
+              stall_s: tuple[float, float] = (0.5, 5.0)) -> list[Outcome]:
+    suite = Suite(workdir, seed, rigs, perturbations, log, max_drift_ppm, max_delay_s, stall_s)
     outcomes: list[Outcome] = []
     try:
         suite.start()
@@ -280,12 +283,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="the heats' perturbations in turn (none, stall, hub_restart, broker_restart)")
     p.add_argument("--max-drift-ppm", type=float, default=100.0, help="node clocks drift up to ± this (default 100)")
     p.add_argument("--max-delay-ms", type=float, default=200.0, help="messages are delayed 0 to this (default 200)")
+    p.add_argument("--stall-s", type=lambda v: tuple(float(x) for x in v.split(",")), default=(0.5, 5.0),
+                   metavar="LO,HI", help="a stall freezes the hub for LO to HI seconds (default 0.5,5)")
     p.add_argument("--workdir", help="keep the hub's database and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sledhub-accuracy-"))
     t0 = time.monotonic()
     outcomes = run_suite(workdir, args.seed, args.runs, args.rigs, tuple(args.perturbations.split(",")),
-                         max_drift_ppm=args.max_drift_ppm, max_delay_s=args.max_delay_ms / 1e3)
+                         max_drift_ppm=args.max_drift_ppm, max_delay_s=args.max_delay_ms / 1e3,
+                         stall_s=args.stall_s)
     runs = [o for o in outcomes if o.case != "calibration"]
     print(f"\n{len(runs)} runs (+ {len(outcomes) - len(runs)} calibrations), seed {args.seed}, {args.rigs} rigs, "
           f"{time.monotonic() - t0:.0f} s, work dir {workdir}\n")
