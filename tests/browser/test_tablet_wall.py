@@ -5,6 +5,7 @@ Finger-sized and unclipped at both tablet sizes."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 
@@ -17,7 +18,7 @@ from server.chain.record import ChainRecord
 from server.config import ChainConfig, Config
 from server.sim.demo import demo_stations
 from tests.browser.tablet_layout import PORTRAIT, REFUSALS_THAT_ARE_ANSWERS, check_tablet_controls, console_watch
-from tests.browser.test_tablet import sign_in_with_keypad, tid
+from tests.browser.test_tablet import screenshot, shots, sign_in_with_keypad, tid  # noqa: F401
 from tests.browser.test_tablet_controls import known_names, quiet_hub  # noqa: F401
 from tests.display.support import drop_connections
 
@@ -84,7 +85,8 @@ def wall_shows(wall: Page, base: str, board: str) -> None:
     wall.wait_for_selector(f'[data-testid="board"][data-board="{board}"]', timeout=5_000)
 
 
-def test_the_wall_sheet_shows_and_sets_the_board_and_the_wall_follows(tablet, wall, quiet_hub):  # noqa: F811
+def test_the_wall_sheet_shows_and_sets_the_board_and_the_wall_follows(tablet, wall, quiet_hub,  # noqa: F811
+                                                                       shots):  # noqa: F811
     app, base, admin = quiet_hub
     page = tablet
     open_wall_sheet(page, base)
@@ -92,6 +94,7 @@ def test_the_wall_sheet_shows_and_sets_the_board_and_the_wall_follows(tablet, wa
     expect(tid(page, "wall-now")).to_contain_text("every board in turn, 12 s each: Class overall · Sled 1 today")
     expect(tid(page, "wall-rotate", rotate_s="12")).to_have_attribute("aria-pressed", "true")
     expect(tid(page, "wall-chain")).to_have_count(0)
+    expect(tid(page, "wall-chooser")).not_to_contain_text("null")  # no stray placeholder where chain boards would be
     check_tablet_controls(page, "wall sheet")
 
     tid(page, "wall-choice", board="records").tap()
@@ -99,6 +102,8 @@ def test_the_wall_sheet_shows_and_sets_the_board_and_the_wall_follows(tablet, wa
     expect(tid(page, "wall-choice", board="records")).to_have_attribute("aria-pressed", "true")
     expect(tid(page, "wall-rotate", rotate_s="12")).to_have_attribute("aria-pressed", "false")
     assert admin.call("GET", "/api/display/board")["boards"] == [{"board": "records", "station": None}]
+    expect(tid(page, "toast")).not_to_have_class(re.compile(r"\bshow\b"), timeout=5_000)  # the sheet, not the toast
+    screenshot(page, shots / "tablet-wall.png")
     wall_shows(wall, base, "records")
 
     # a station's board today: the wall follows the push without a reload

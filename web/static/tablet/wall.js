@@ -93,13 +93,13 @@ export class WallChooser {
       return h("button", { type: "button", class: on ? "wall-choice in" : "wall-choice", testid: "wall-rotate", "aria-pressed": String(on),
         dataset: { rotateS: String(s) }, onclick: () => this.choose({ board: "rotate", rotate_s: s }) }, `${s} s each`);
     });
-    this.body.replaceChildren(
+    this.body.replaceChildren(...[
       h("p", { class: "wall-now", testid: "wall-now" }, h("span", { class: "muted" }, "Now on the walls: "), selectionLabel(sel, this.stationName)),
       h("h3", {}, "Every board in turn"),
       h("div", { class: "wall-grid" }, rotate),
       h("h3", {}, "One board"),
       h("div", { class: "wall-grid" }, one.map(button)),
-      this.drills === null ? null : this.chainSection(button));
+      this.drills === null ? null : this.chainSection(button)].filter(Boolean));
   }
 
   /** Chain boards (all the chain's clubs): each drill shared so far, this month or all time. */
