@@ -66,3 +66,23 @@ def test_skip_during_the_rest_asks_first_and_says_what_it_will_do(tablet_page, q
     expect(tid(page, "phase")).to_contain_text("Rest")
     skip.tap()
     expect(skip).to_contain_text("Start round 2 now — skip")
+
+
+QUESTIONS = """async () => {
+  const { skipQuestion } = await import("/static/tablet/run.js");
+  const view = (round_no, heat_no, auto_go = true) => ({ round_no, heat_no, circuit: { auto_go } });
+  return [skipQuestion(view(1, 3), 12.2), skipQuestion(view(2, 1), 19.99), skipQuestion(view(1, 2, false), 4),
+          skipQuestion(view(1, 2), 0.2), skipQuestion(view(1, 2), null)];
+}"""
+
+
+def test_the_skip_question_names_the_heat_or_round_and_the_rest_left(tablet_page, quiet_hub):  # noqa: F811
+    app, base, admin = quiet_hub
+    tablet_page.goto(f"{base}/instructor")
+    assert tablet_page.evaluate(QUESTIONS) == [
+        "Start heat 3 now — skip 13 s of rest?",       # whole seconds, rounded up as the clock shows them
+        "Start round 2 now — skip 20 s of rest?",      # the rest before a round
+        "Heat 2 up now — skip 4 s of rest?",           # a circuit that waits for GO: the heat only comes up
+        "Start heat 2 now — skip 1 s of rest?",
+        "Start heat 2 now — skip rest?",               # no clock known
+    ]
