@@ -54,7 +54,9 @@ class Tablet {
   screen(name) {
     document.body.dataset.screen = name;
     for (const s of document.querySelectorAll("main > .screen")) s.hidden = s.id !== `screen-${name}`;
-    if (this.sheet.isOpen && name !== "run" && name !== "done" && this.sheet.root.dataset.testid !== "wall-sheet") this.sheet.close();
+    // a sheet belongs to its screen; the Wall sheet (top bar) stays open across screens until sign-out
+    const wall = this.sheet.root.dataset.testid === "wall-sheet" && name !== "signin";
+    if (this.sheet.isOpen && name !== "run" && name !== "done" && !wall) this.sheet.close();
   }
 
   async boot() {
