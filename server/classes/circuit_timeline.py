@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.classes.circuits import Circuit
-from server.classes.rotation import build_plan, make_pods
+from server.classes.rotation import build_plan, make_pods, station_index
 
 DEFAULT_PREVIEW_MEMBERS = 12
 """The class size the builder previews when it is not told one (a typical warm-up group)."""
@@ -31,15 +31,19 @@ def timeline(circuit: Circuit, members: int = DEFAULT_PREVIEW_MEMBERS) -> dict[s
     """The class laid out for ``members`` members: rounds → heats with their start, work and rest (s).
 
     Returns ``{"members", "pods": [pod sizes], "heat_count", "work_total_s", "total_s",
-    "rounds": [{"round_no", "heats": [{"heat_no", "start_s", "work_s", "rest_s", "runners"}]}]}``;
-    ``work_s`` of a heat includes the countdown; ``runners`` is how many members run in it.
+    "rounds": [{"round_no", "pod_stations", "heats": [{"heat_no", "start_s", "work_s", "rest_s", "runners"}]}]}``;
+    ``pod_stations[p]`` is the circuit station (0-based) pod ``p`` stands at that round; ``work_s`` of
+    a heat includes the countdown; ``runners`` is how many members run in it.
     """
     layout = [list(cs.station_ids) for cs in circuit.stations]
-    pods = make_pods([f"m{i}" for i in range(members)], len(layout))
-    plan = build_plan(pods, layout, circuit.rounds)
+    pods = make_pods([f"m{i}" for i in range(members)], circuit.pod_count)
+    plan = build_plan(pods, layout, circuit.rounds, circuit.rotation_move)
     heat_work_s = circuit.countdown_s + circuit.work_s
     flat = [(r, h, heat) for r, rnd in enumerate(plan, 1) for h, heat in enumerate(rnd, 1)]
-    rounds: list[dict[str, Any]] = [{"round_no": r, "heats": []} for r in range(1, len(plan) + 1)]
+    rounds: list[dict[str, Any]] = [
+        {"round_no": r, "heats": [], "pod_stations": [station_index(p, r, len(layout), circuit.rotation_move)
+                                                      for p in range(len(pods))]}
+        for r in range(1, len(plan) + 1)]
     clock_s = 0.0
     for i, (r, h, heat) in enumerate(flat):
         rest_s = circuit.rest_s if i < len(flat) - 1 else 0.0

@@ -18,6 +18,14 @@ Intervals (one shared clock for the whole class, see :mod:`server.classes.sessio
   round every pod stands at one circuit station; pods move on one station per round.
 - ``auto_go`` (default **true**): after a transition the next heat starts by itself; when false the
   class waits in READY for the instructor's GO.
+- ``pods`` (default **null** = one pod per circuit station): how many groups the members are dealt
+  into. Fewer pods than stations leaves stations free each round; more pods than stations puts two
+  pods at one station, taking turns (more heats).
+- ``rotation`` (default **"forward"**) and ``rotation_step`` (default **1**): after each round every
+  pod moves ``rotation_step`` stations on in circuit order ("forward": station 1 → 2) or back
+  ("backward": station 2 → 1). A step sharing a factor with the number of stations (2 of 4) would
+  bring pods back to a station they used before every station is visited, so it is refused when the
+  class has rounds enough to notice.
 
 A member runs ``rounds`` efforts in total (more when a pod is larger than its station's lanes: the
 pod then needs several heats at that station). 30 members at 4 stations with 2 rounds of 20/20 s take
@@ -27,6 +35,7 @@ about 2 x 4 x 43 s ≈ 6 min with four single stations of pods of 7–8, or less
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from math import gcd
 from typing import Any, Mapping
 
 from server.engine.enums import LANE_MODES, SLED_MODES, FalseStartPolicy, StartMode
@@ -45,6 +54,8 @@ LIMITS = {
 }
 MAX_ROUNDS = 20
 MAX_STATIONS = 12
+MAX_PODS = 24
+ROTATIONS = ("forward", "backward")
 MAX_LANES = 8
 NAME_MAX = 60
 NOTES_MAX = 500
@@ -100,6 +111,9 @@ class Circuit:
     countdown_s: float = DEFAULT_COUNTDOWN_S
     auto_go: bool = True
     notes: str = ""
+    pods: int | None = None                 # None: one pod per circuit station
+    rotation: str = "forward"               # "forward" | "backward": which way pods move each round
+    rotation_step: int = 1                  # stations moved per round
     station_params: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +126,16 @@ class Circuit:
         for st in data["stations"]:
             st["station_ids"] = list(st["station_ids"])
         return data
+
+    @property
+    def pod_count(self) -> int:
+        """How many pods the members are dealt into."""
+        return self.pods or len(self.stations)
+
+    @property
+    def rotation_move(self) -> int:
+        """Circuit stations a pod moves each round: positive forward, negative backward."""
+        return self.rotation_step if self.rotation == "forward" else -self.rotation_step
 
     def circuit_station_of(self, station_id: str) -> CircuitStation | None:
         return next((cs for cs in self.stations if station_id in cs.station_ids), None)
@@ -130,8 +154,8 @@ def parse_circuit(data: Any, station_kinds: Mapping[str, str],
     errors: list[str] = []
     if not isinstance(data, dict):
         raise InvalidInput("a circuit must be a JSON object", ["body: expected an object"])
-    _unknown_keys(data, {"name", "stations", "rounds", "work_s", "rest_s", "countdown_s", "auto_go", "notes"},
-                  "", errors)
+    _unknown_keys(data, {"name", "stations", "rounds", "work_s", "rest_s", "countdown_s", "auto_go", "notes",
+                         "pods", "rotation", "rotation_step"}, "", errors)
     name = _text(data.get("name"), "name", NAME_MAX, errors)
     work_s = _number(data.get("work_s", DEFAULT_WORK_S), "work_s", "work", "s", errors)
     rest_s = _number(data.get("rest_s", DEFAULT_REST_S), "rest_s", "rest", "s", errors)
@@ -146,10 +170,38 @@ def parse_circuit(data: Any, station_kinds: Mapping[str, str],
     rounds = data.get("rounds", len(stations) or 1)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_ROUNDS:
         errors.append(f"rounds: rounds must be a whole number from 1 to {MAX_ROUNDS} (got {rounds!r})")
+    pods, rotation, step = _pods_and_rotation(data, len(stations), rounds, errors)
     if errors:
         raise InvalidInput("invalid circuit: " + "; ".join(errors), errors)
     return Circuit(name=name, stations=tuple(stations), rounds=rounds, work_s=work_s, rest_s=rest_s,
-                   countdown_s=countdown_s, auto_go=auto_go, notes=notes)
+                   countdown_s=countdown_s, auto_go=auto_go, notes=notes, pods=pods, rotation=rotation,
+                   rotation_step=step)
+
+
+def _pods_and_rotation(data: dict, station_count: int, rounds: Any, errors: list[str]) -> tuple[int | None, str, int]:
+    """``pods`` (None: one per station), ``rotation`` and ``rotation_step``, with messages a coach reads."""
+    pods = data.get("pods")
+    if pods is not None and (isinstance(pods, bool) or not isinstance(pods, int) or not 1 <= pods <= MAX_PODS):
+        errors.append(f"pods: split the class into 1 to {MAX_PODS} pods, or one pod per station (got {pods!r})")
+        pods = None
+    rotation = data.get("rotation", "forward")
+    if rotation not in ROTATIONS:
+        errors.append(f"rotation: pods move 'forward' (station 1 to 2) or 'backward' (station 2 to 1), not {rotation!r}")
+        rotation = "forward"
+    step = data.get("rotation_step", 1)
+    most = max(station_count - 1, 1)
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= most:
+        errors.append(f"rotation_step: with {station_count} station{'s' if station_count != 1 else ''} pods move "
+                      + ("1 station a round" if most == 1 else f"1 to {most} stations a round") + f" (got {step!r})")
+        return pods, rotation, 1
+    if station_count > 1 and isinstance(rounds, int) and not isinstance(rounds, bool):
+        visits = station_count // gcd(step, station_count)
+        if visits < station_count and rounds > visits:
+            errors.append(f"rotation_step: moving {step} of {station_count} stations a round, each pod is back where it "
+                          f"started after {visits} rounds without visiting every station: move "
+                          + " or ".join(str(k) for k in range(1, station_count) if gcd(k, station_count) == 1)
+                          + f" station(s) a round, or keep to {visits} rounds")
+    return pods, rotation, step
 
 
 def _stations(raw: Any, station_kinds: Mapping[str, str], names: Mapping[str, str], work_s: float | None,

@@ -1,10 +1,12 @@
 """Rotation: who stands at which sled or lane in every heat of a class (pure).
 
-Checked-in members are dealt into **pods**, one pod per circuit station, in check-in order (member
-1 → pod 1, member 2 → pod 2, …). In round ``r`` (1-based) pod ``p`` (0-based) stands at circuit
-station ``(p + r - 1) mod S``. A circuit station with ``c`` lanes (or sleds) runs ``c`` pod members
-at once; a pod of ``n`` members needs ``ceil(n / c)`` heats there. All stations run a heat together,
-so a round has as many heats as its slowest station needs.
+Checked-in members are dealt into **pods** (by default one pod per circuit station; a circuit may set
+another number) in check-in order (member 1 → pod 1, member 2 → pod 2, …). In round ``r`` (1-based)
+pod ``p`` (0-based) stands at circuit station ``(p + (r - 1) * move) mod S``, where ``move`` is the
+circuit's rotation (1: one station forward each round; -1: one back; 2: two forward). Members of the
+pods at one station queue in pod order; a circuit station with ``c`` lanes (or sleds) runs ``c`` of
+them at once, so ``n`` members there need ``ceil(n / c)`` heats. All stations run a heat together,
+so a round has as many heats as its busiest station needs.
 
 The **plan** is the whole class laid out: rounds → heats → entries ``(station_id, member_id)``. It is
 computed when the class starts and stored with it; a tap on the tablet (:func:`assign`) changes who
@@ -73,21 +75,25 @@ def move_to_pod(pods: Pods, member_id: str, pod_index: int) -> Pods:
     return tuple(p + (member_id,) if i == pod_index else p for i, p in enumerate(stripped))
 
 
-def station_index(pod_index: int, round_no: int, station_count: int) -> int:
-    """The circuit station pod ``pod_index`` stands at in round ``round_no`` (1-based)."""
-    return (pod_index + round_no - 1) % station_count
+def station_index(pod_index: int, round_no: int, station_count: int, move: int = 1) -> int:
+    """The circuit station pod ``pod_index`` stands at in round ``round_no`` (1-based); ``move``:
+    stations a pod moves each round (negative: backward)."""
+    return (pod_index + (round_no - 1) * move) % station_count
 
 
-def plan_round(pods: Pods, layout: Layout, round_no: int) -> Round:
-    """The heats of one round: heat ``h`` holds the ``h``-th lane-full of every pod."""
-    per_pod: list[list[list[Entry]]] = []
+def plan_round(pods: Pods, layout: Layout, round_no: int, move: int = 1) -> Round:
+    """The heats of one round: heat ``h`` holds the ``h``-th lane-full of every station's queue (the
+    members of the pods standing there, in pod order)."""
+    queues: list[list[str]] = [[] for _ in layout]
     for p, pod in enumerate(pods):
-        lanes = layout[station_index(p, round_no, len(layout))]
-        per_pod.append([list(zip(lanes, pod[i:i + len(lanes)])) for i in range(0, len(pod), len(lanes))])
-    heat_count = max((len(h) for h in per_pod), default=0)
+        queues[station_index(p, round_no, len(layout), move)].extend(pod)
+    per_station: list[list[list[Entry]]] = [
+        [list(zip(lanes, queue[i:i + len(lanes)])) for i in range(0, len(queue), len(lanes))]
+        for lanes, queue in zip(layout, queues)]
+    heat_count = max((len(h) for h in per_station), default=0)
     order = _station_order(layout)
     return tuple(
-        Heat(tuple(sorted((e for heats in per_pod if h < len(heats) for e in heats[h]), key=lambda e: order[e[0]])))
+        Heat(tuple(sorted((e for heats in per_station if h < len(heats) for e in heats[h]), key=lambda e: order[e[0]])))
         for h in range(heat_count)
     )
 
@@ -96,14 +102,14 @@ def _station_order(layout: Layout) -> dict[str, int]:
     return {sid: i for i, sid in enumerate(s for lanes in layout for s in lanes)}
 
 
-def build_plan(pods: Pods, layout: Layout, rounds: int) -> Plan:
-    """Every round of the class."""
-    return tuple(plan_round(pods, layout, r) for r in range(1, rounds + 1))
+def build_plan(pods: Pods, layout: Layout, rounds: int, move: int = 1) -> Plan:
+    """Every round of the class (``move``: the circuit's rotation, see :func:`station_index`)."""
+    return tuple(plan_round(pods, layout, r, move) for r in range(1, rounds + 1))
 
 
-def replan_from(plan: Plan, pods: Pods, layout: Layout, first_round: int) -> Plan:
+def replan_from(plan: Plan, pods: Pods, layout: Layout, first_round: int, move: int = 1) -> Plan:
     """Keep rounds before ``first_round`` as they are and deal the later ones from ``pods`` again."""
-    fresh = build_plan(pods, layout, len(plan))
+    fresh = build_plan(pods, layout, len(plan), move)
     return plan[:first_round - 1] + fresh[first_round - 1:]
 
 

@@ -144,7 +144,7 @@ class ClassService:
         if stored is None:
             raise NotFound(f"no circuit with id {circuit_id!r}")
         c = stored.circuit
-        pods = tuple(() for _ in c.stations)
+        pods = tuple(() for _ in range(c.pod_count))
         session = Session(timing=Timing(c.work_s, c.rest_s, c.countdown_s, c.auto_go), pods=pods)
         label = name or f"{c.name} {time.strftime('%Y-%m-%d %H:%M', time.localtime(self._wall()))}"
         with self._serial():
@@ -168,7 +168,8 @@ class ClassService:
             for member_id in new:
                 s = s.with_plan(s.plan, rotation.add_to_pods(s.pods, member_id))
             if new and s.state is not State.SETUP:
-                s = s.with_plan(rotation.replan_from(s.plan, s.pods, _layout(record.circuit), s.round_no + 1))
+                s = s.with_plan(rotation.replan_from(s.plan, s.pods, _layout(record.circuit), s.round_no + 1,
+                                                        record.circuit.rotation_move))
             return self._apply(Change(record, record.session, s, store=Changes(checked_in=new)))
 
     def check_out(self, class_id: str, member_id: str) -> dict[str, Any]:
@@ -181,7 +182,8 @@ class ClassService:
             if s.state is not State.SETUP:
                 first = s.heat_no + (1 if s.state is State.WORK else 0)
                 plan = rotation.drop_member(s.plan, member_id, s.round_no, first)
-                s = s.with_plan(rotation.replan_from(plan, s.pods, _layout(record.circuit), s.round_no + 1))
+                s = s.with_plan(rotation.replan_from(plan, s.pods, _layout(record.circuit), s.round_no + 1,
+                                                        record.circuit.rotation_move))
             return self._apply(Change(record, record.session, s, store=Changes(checked_out=[member_id])))
 
     def move_to_pod(self, class_id: str, member_id: str, pod_index: int) -> dict[str, Any]:
@@ -195,7 +197,8 @@ class ClassService:
                 raise InvalidInput("no such pod", [f"pod: expected 0..{len(s.pods) - 1}"])
             s = s.with_plan(s.plan, rotation.move_to_pod(s.pods, member_id, pod_index))
             if s.state is not State.SETUP:
-                s = s.with_plan(rotation.replan_from(s.plan, s.pods, _layout(record.circuit), s.round_no + 1))
+                s = s.with_plan(rotation.replan_from(s.plan, s.pods, _layout(record.circuit), s.round_no + 1,
+                                                        record.circuit.rotation_move))
             return self._apply(Change(record, record.session, s))
 
     def assign(self, class_id: str, station_id: str, member_id: str | None,
@@ -232,7 +235,8 @@ class ClassService:
                 raise Conflict(f"the circuit uses stations that no longer exist: {', '.join(gone)}")
             s = record.session
             if s.state is State.SETUP:
-                s = s.with_plan(rotation.build_plan(s.pods, _layout(record.circuit), record.circuit.rounds))
+                s = s.with_plan(rotation.build_plan(s.pods, _layout(record.circuit), record.circuit.rounds,
+                                                        record.circuit.rotation_move))
             return self._fire(replace(record, session=s), Event.START, before=record.session)
 
     def control(self, class_id: str, event: Event) -> dict[str, Any]:

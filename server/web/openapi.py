@@ -80,7 +80,10 @@ def _schemas() -> dict[str, S]:
                      "stations": {**_arr(ref("CircuitStation")), "minItems": 1, "maxItems": circuits.MAX_STATIONS},
                      "rounds": {**INT, "minimum": 1, "maximum": circuits.MAX_ROUNDS}, "work_s": _range("work_s"),
                      "rest_s": _range("rest_s"), "countdown_s": _range("countdown_s"), "auto_go": BOOL,
-                     "notes": _text(circuits.NOTES_MAX, 0)}
+                     "notes": _text(circuits.NOTES_MAX, 0),
+                     "pods": _n({**INT, "minimum": 1, "maximum": circuits.MAX_PODS}),
+                     "rotation": {"enum": list(circuits.ROTATIONS)},
+                     "rotation_step": {**INT, "minimum": 1, "maximum": circuits.MAX_STATIONS - 1}}
     result_row = _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                        "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                        "finished_at": NUM, "detail": ANY_OBJ})
@@ -132,7 +135,7 @@ def _schemas() -> dict[str, S]:
         "CircuitTemplate": _obj({"key": STR, "title": STR, "why": STR, "circuit": ref("CircuitInput")}),
         "CircuitPreview": _obj({"circuit": ref("CircuitSpec"), "timeline": _obj({
             "members": INT, "pods": _arr(INT), "heat_count": INT, "work_total_s": NUM, "total_s": NUM,
-            "rounds": _arr(_obj({"round_no": INT, "heats": _arr(_obj({
+            "rounds": _arr(_obj({"round_no": INT, "pod_stations": _arr(INT), "heats": _arr(_obj({
                 "heat_no": INT, "start_s": NUM, "work_s": NUM, "rest_s": NUM, "runners": INT}))}))})}),
         "Deleted": _obj({"id": STR, "deleted": {"const": True}}),
         "SessionsEnded": _obj({"id": STR, "sessions_ended": INT, "devices_forgotten": INT}),

@@ -1,12 +1,12 @@
 // Instructor tablet (docs/instructor.md): sign in with a PIN on a keypad, pick a circuit, check
 // members in by tapping names, run the class (interval clock, GO, pause, skip, stop/abort per
 // station, STOP ALL), override who runs, and correct results with preset reasons — no keyboard
-// needed once class has started.
+// needed once class has started. The header's *Wall* opens the wall-board chooser (tablet/wall.js).
 //
 // REST for setup and corrections (cookie + X-CSRF-Token), Socket.IO control events for running the
 // class (acknowledged with the class view). The socket keeps the session it connected with, so it is
 // (re)connected after every sign-in. Live updates: class, result, result_deleted, correction, armed,
-// attempt, go, frames (acknowledged so the hub sends the next).
+// attempt, go, frames (acknowledged so the hub sends the next), board (what the walls show).
 
 import { connect } from "./live.js";
 import { Api } from "./api.js";
@@ -19,6 +19,7 @@ import { CheckinScreen } from "./tablet/checkin.js";
 import { RunScreen, DoneScreen } from "./tablet/run.js";
 import { ResultsList } from "./tablet/results.js";
 import { Correction } from "./tablet/correct.js";
+import { WallChooser } from "./tablet/wall.js";
 
 const CLASS_KEY = "sledhub.class";
 const ACTIVE = new Set(["READY", "WORK", "TRANSITION", "PAUSED"]);
@@ -39,7 +40,9 @@ class Tablet {
     this.checkin = new CheckinScreen(this.api, this);
     this.run = new RunScreen(this.api, this, this.sheet, this.results);
     this.done = new DoneScreen(this.api, this, this.results);
+    this.wall = new WallChooser(this.api, this.sheet, name);
     $("stop-all").addEventListener("click", () => this.stopAll());
+    $("open-wall").addEventListener("click", () => this.wall.open());
     this.api.onSignedOut = () => {
       this.sheet.close();
       this.showSignIn();
@@ -51,7 +54,9 @@ class Tablet {
   screen(name) {
     document.body.dataset.screen = name;
     for (const s of document.querySelectorAll("main > .screen")) s.hidden = s.id !== `screen-${name}`;
-    if (this.sheet.isOpen && name !== "run" && name !== "done") this.sheet.close();
+    // a sheet belongs to its screen; the Wall sheet (top bar) stays open across screens until sign-out
+    const wall = this.sheet.root.dataset.testid === "wall-sheet" && name !== "signin";
+    if (this.sheet.isOpen && name !== "run" && name !== "done" && !wall) this.sheet.close();
   }
 
   async boot() {
@@ -107,6 +112,7 @@ class Tablet {
       armed: (list) => this.run.cards.armed(list),
       attempt: (a) => this.run.cards.attempt(a),
       go: (g) => this.onGo(g),
+      board: (sel) => this.wall.heard(sel),
       frames: (payload, ack) => {
         if (typeof ack === "function") ack();  // ready for the next frame
         this.run.cards.frames(payload.stations);

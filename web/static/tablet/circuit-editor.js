@@ -1,5 +1,6 @@
 // The circuit editor (docs/instructor.md, "Building a circuit"): name, work/rest/countdown seconds,
-// rounds and auto-GO; per station the drill (sled pull or shuffle lane), which sleds or lanes, the
+// rounds and auto-GO; pods (one per station, or a number) and which way and how far they move each
+// round; per station the drill (sled pull or shuffle lane), which sleds or lanes, the
 // distance, the start mode, the time cap and the false-start rule; stations reordered with ▲/▼ (pods
 // rotate through them in this order). Numbers are steppers, choices are big buttons: only the names
 // need the keyboard. Every change asks the hub for a preview (POST /api/circuits/preview), which
@@ -26,6 +27,7 @@ export function toDraft(c) {
   return {
     name: c.name || "", work_s: work, rest_s: c.rest_s ?? 20, countdown_s: c.countdown_s ?? 3,
     rounds: c.rounds ?? Math.max((c.stations || []).length, 1), auto_go: c.auto_go ?? true, notes: c.notes || "",
+    pods: c.pods ?? null, rotation: c.rotation || "forward", rotation_step: c.rotation_step ?? 1,
     stations: (c.stations || []).map((s) => ({
       name: s.name || "", kind: s.kind, station_ids: [...s.station_ids], distance_m: s.distance_m ?? DEFAULT_DISTANCE_M[s.kind],
       start_mode: s.start_mode || "GO_COUNTDOWN", time_cap_s: s.time_cap_s ?? work,
@@ -75,12 +77,32 @@ export class CircuitEditor {
         this.number("rounds", "Rounds", d.rounds, 1, 1, 20, ""),
         this.number("countdown_s", "Countdown", d.countdown_s, 1, 0, 10, "s")),
       autoGo,
+      this.podsAndRotation(),
       h("h2", {}, "Stations ", h("span", { class: "muted" }, "— pods rotate through them in this order")),
       h("div", { class: "field", dataset: { field: "stations" } },
         h("p", { class: "field-error", testid: "field-error", dataset: { field: "stations" }, role: "alert" })),
       h("ol", { class: "circuit-stations", testid: "circuit-stations" }, d.stations.map((s, i) => this.stationCard(s, i))),
       h("button", { type: "button", class: "add-station", testid: "add-station", onclick: () => this.addStation() }, "+ Add station"));
     this.root.replaceChildren(this.form, this.preview.element);
+  }
+
+  /** Pods (one per station, or a number of them) and the rotation: which way, how many stations a round. */
+  podsAndRotation() {
+    const d = this.draft;
+    const mode = segmented({ field: "pods", label: "Pods", value: d.pods === null ? "auto" : "set",
+      options: [["auto", "One per station"], ["set", "A number of pods"]], onChange: (v) => {
+        d.pods = v === "auto" ? null : Math.max(d.stations.length, 1);
+        this.render();
+        this.schedule();
+      } });
+    const count = d.pods === null ? null
+      : stepper({ field: "pod_count", label: "How many pods", value: d.pods, step: 1, min: 1, max: 24, unit: "pods",
+        onChange: (v) => { d.pods = v; this.schedule(); } });
+    const way = segmented({ field: "rotation", label: "After each round pods move", value: d.rotation,
+      options: [["forward", "Forward (station 1 → 2)"], ["backward", "Backward (station 2 → 1)"]],
+      onChange: (v) => { d.rotation = v; this.schedule(); } });
+    const step = this.number("rotation_step", "Stations a round", d.rotation_step, 1, 1, 11, "");
+    return h("section", { class: "pods", testid: "pods-rotation" }, mode, h("div", { class: "intervals" }, count, step), way);
   }
 
   number(field, label, value, step, min, max, unit, onChange = null) {

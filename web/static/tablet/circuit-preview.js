@@ -1,6 +1,7 @@
 // The builder's preview of the class timeline, as the hub lays it out (POST /api/circuits/preview):
-// the total time for a class of N members, the pods, and each round's heats with their work and
-// rest on one strip, so a coach sees how long the class takes before saving.
+// the total time for a class of N members, the pods and how they move, and each round's heats with
+// their work and rest on one strip and where each pod stands, so a coach sees how long the class takes
+// before saving.
 
 import { h } from "./dom.js";
 import { stepper, duration, clockAt } from "./circuit-fields.js";
@@ -37,9 +38,15 @@ export class TimelinePreview {
     const sizes = [...new Set(t.pods)].sort((a, b) => b - a).join(" or ");
     this.pods.textContent = `${t.pods.length} pod${t.pods.length === 1 ? "" : "s"} of ${sizes} · ${t.heat_count} heats · `
       + `each member runs ${efforts} effort${efforts === 1 ? "" : "s"} (${duration(efforts * draft.work_s)} of work) · `
-      + "pods move on one station each round";
+      + `pods move ${draft.rotation_step} station${draft.rotation_step === 1 ? "" : "s"} ${draft.rotation} each round`;
+    const stationName = (i) => {
+      const st = draft.stations[i];
+      return (st && st.name.trim()) || `station ${i + 1}`;
+    };
     this.rounds.replaceChildren(...t.rounds.map((r) => h("li", { class: "tl-round", testid: "timeline-round" },
       h("strong", {}, `Round ${r.round_no}`),
+      h("p", { class: "muted tl-where", testid: "timeline-where" },
+        (r.pod_stations || []).map((st, p) => `pod ${p + 1} at ${stationName(st)}`).join(" · ")),
       h("div", { class: "tl-strip" }, r.heats.flatMap((heat) => [
         h("span", { class: "tl-work", style: `flex-grow: ${heat.work_s}`, title: `heat ${heat.heat_no}: work ${heat.work_s} s` }),
         heat.rest_s ? h("span", { class: "tl-rest", style: `flex-grow: ${heat.rest_s}`, title: `rest ${heat.rest_s} s` }) : null])),

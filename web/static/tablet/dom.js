@@ -30,23 +30,34 @@ export function toast(message, kind = "info") {
   toastTimer = setTimeout(() => t.classList.remove("show"), kind === "error" ? 6000 : 2500);
 }
 
-/** A button that needs a second tap within 3 s (Finish, Sign out): no dialogs, no keyboard. */
-export function confirmTap(button, label, action) {
+/** A button that needs a second tap within 3 s (Finish, Sign out, Abort, Skip during rest): no dialogs,
+ * no keyboard. ``label``: the first tap's question (a string, or a function asked at that tap);
+ * ``when()`` (optional): false means no confirm is needed now and one tap acts. */
+export function confirmTap(button, label, action, { when = () => true } = {}) {
   let armed = 0;
-  const normal = button.textContent;
+  let normal = button.textContent;
+  const disarm = () => {
+    clearTimeout(armed);
+    armed = 0;
+    button.textContent = normal;
+    button.classList.remove("confirming");
+  };
   button.addEventListener("click", () => {
     if (armed) {
-      clearTimeout(armed);
-      armed = 0;
-      button.textContent = normal;
-      button.classList.remove("confirming");
+      disarm();
       action();
       return;
     }
-    button.textContent = label;
+    if (!when()) {
+      action();
+      return;
+    }
+    normal = button.textContent;
+    button.textContent = typeof label === "function" ? label() : label;
     button.classList.add("confirming");
-    armed = setTimeout(() => { armed = 0; button.textContent = normal; button.classList.remove("confirming"); }, 3000);
+    armed = setTimeout(disarm, 3000);
   });
+  return { disarm: () => { if (armed) disarm(); } };
 }
 
 /** The one bottom sheet (pickers, corrections). ``open(title, body)``; closes on the scrim or ✕. */

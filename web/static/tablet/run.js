@@ -1,11 +1,22 @@
 // The run view: the interval clock, the class controls (GO, pause/resume, skip, re-arm, finish,
 // late arrivals), a card per station and the live results. Every button is one tap (Finish takes a
-// second tap); what is possible now comes from the class view's ``allowed`` list.
+// second tap, and so does Skip during the rest: it starts the next heat at once); what is possible now
+// comes from the class view's ``allowed`` list.
 
 import { h, $, toast, confirmTap } from "./dom.js";
 import { IntervalClock } from "./clock.js";
 import { StationCards } from "./stations.js";
 import { CheckinGrid } from "./checkin.js";
+
+/** The second tap's question for Skip during the rest (the class view's pointer is the heat next up):
+ * "Start heat 3 now — skip 12 s of rest?", "Start round 2 now — …" when a round begins, "Heat 3 up
+ * now — …" on a circuit without auto GO (it only brings the heat up); ``leftS``: rest left, s. */
+export function skipQuestion(view, leftS) {
+  const heat = view.heat_no === 1 ? `round ${view.round_no}` : `heat ${view.heat_no}`;
+  const what = view.circuit && view.circuit.auto_go === false ? `${heat[0].toUpperCase()}${heat.slice(1)} up now` : `Start ${heat} now`;
+  const left = leftS === null || leftS === undefined ? "" : ` ${Math.max(1, Math.ceil(leftS - 1e-6))} s of`;
+  return `${what} — skip${left} rest?`;
+}
 
 export class RunScreen {
   constructor(api, app, sheet, results) {
@@ -23,12 +34,15 @@ export class RunScreen {
       go: btn("go", "GO", () => this.send("class:go"), "primary go"),
       pause: btn("pause", "Pause", () => this.send("class:pause")),
       resume: btn("resume", "Resume", () => this.send("class:resume"), "primary"),
-      skip: btn("skip", "Skip", () => this.send("class:skip")),
+      skip: btn("skip", "Skip", () => {}),
       arm: btn("arm", "Re-arm", () => this.send("class:arm")),
       late: btn("late-arrivals", "Late arrivals", () => this.lateArrivals()),
       finish: btn("finish", "Finish class", () => {}, "finish"),
     };
     confirmTap(this.buttons.finish, "Tap again to finish", () => this.send("class:finish"));
+    // Skip during the rest cuts it short and starts the next heat: confirmed, saying what it will do
+    this.skipConfirm = confirmTap(this.buttons.skip, () => skipQuestion(this.view, this.clock.remaining()),
+      () => this.send("class:skip"), { when: () => this.view && this.view.state === "TRANSITION" });
     this.side = h("div", { class: "run-side" }, results.root);
     this.root.append(h("div", { class: "run" },
       h("div", { class: "run-main" },
@@ -51,6 +65,7 @@ export class RunScreen {
     b.pause.hidden = allowed.has("RESUME");
     b.pause.disabled = !allowed.has("PAUSE");
     b.resume.hidden = !allowed.has("RESUME");
+    if (view.state !== "TRANSITION" || !allowed.has("SKIP")) this.skipConfirm.disarm();  // the rest is over
     b.skip.disabled = !allowed.has("SKIP");
     const redo = (view.heat || []).some((e) => e.status === "aborted" || e.status === "lost");
     b.arm.hidden = !redo;

@@ -1,8 +1,11 @@
 // One card per sled or lane of the circuit: who is up (from the rotation; tap to put someone else
 // there), the live attempt (armed, countdown, running time and distance, result, and why a result is
 // not OK), who is next, and stop / abort for that station (Abort set apart and confirmed by a second tap).
+// Live frames are smoothed as on the wall (``LiveSmoother``, web/static/live.js): within an attempt
+// the distance never goes back, a correction eases in, the running clock never goes back.
 
 import { h, confirmTap } from "./dom.js";
+import { LiveSmoother } from "../live.js";
 import { resultText } from "./results.js";
 
 const ATTEMPT_WORDS = { ARMED: "Armed", COUNTDOWN: "Countdown", HOLDING: "Hold still", READY: "Set",
@@ -18,6 +21,7 @@ export class StationCards {
     this.root = h("section", { class: "stations", testid: "stations" });
     this.cards = new Map();
     this.live = new Map();   // station id -> {attempt_id, state, elapsed_s, distance_m}
+    this.smoothers = new Map();  // station id -> LiveSmoother of its frames
     this.view = null;
   }
 
@@ -100,12 +104,28 @@ export class StationCards {
     for (const [sid, p] of Object.entries(stations || {})) {
       const cur = this.live.get(sid);
       if (!cur || cur.attempt_id !== p.attempt_id) continue;
-      Object.assign(cur, { elapsed_s: p.elapsed_s, distance_m: p.distance_m });
+      const shown = this.smoother(sid).frame(p);
+      Object.assign(cur, { elapsed_s: shown.elapsed_s, distance_m: shown.distance_m });
       // live values exist only while it runs: a frame newer than the state we know means RUNNING (a
       // change missed while the page was connecting)
       if (BEFORE_RUNNING.has(cur.state) && p.t_us > (cur.t_us || 0)) Object.assign(cur, { state: "RUNNING", t_us: p.t_us });
     }
     this.paint();
+  }
+
+  /** The station's smoother; while a correction eases in it redraws the card on every animation frame. */
+  smoother(sid) {
+    let s = this.smoothers.get(sid);
+    if (!s) {
+      s = new LiveSmoother((v) => {
+        const cur = this.live.get(sid);
+        if (!cur || cur.attempt_id !== v.attempt_id) return;
+        Object.assign(cur, { elapsed_s: v.elapsed_s, distance_m: v.distance_m });
+        this.paint();
+      });
+      this.smoothers.set(sid, s);
+    }
+    return s;
   }
 
   paint() {
