@@ -188,6 +188,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
               # runs resume after a restart only on the real hub clock (the machine's monotonic clock)
               host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
+    hub.pipeline.wait_result = socketio.calls.wait_future  # a Socket.IO handler's wait yields to the other pages
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
                      display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app)),
                      setup=_setup_service(config, hub, db, socketio))

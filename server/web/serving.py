@@ -24,13 +24,17 @@ thread: other clients are answered meanwhile (tests/faults, the half-open row).
 
 from __future__ import annotations
 
+import io
 import logging
 import signal
 import socket
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import gevent
+import gevent.event
 from flask_socketio import SocketIO
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
@@ -48,6 +52,14 @@ awaited; a client dripping its headers a byte at a time cannot keep its connecti
 BACKLOG = 1024
 """Connections the kernel queues before the hub accepts them (a classful of pages reconnecting at once)."""
 STOP_TIMEOUT_S = 2.0
+"""How long (s) a shutdown waits for requests in progress before closing them."""
+HTTP_WORKERS = 4
+"""Threads that run plain HTTP requests (pages, REST API): see :class:`OffloadedWsgi`."""
+REQUEST_TIMEOUT_S = 30.0
+"""A plain HTTP request's handler must answer within this (s), else the client gets a 500."""
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body read (bytes): Flask's ``MAX_CONTENT_LENGTH`` in ``server/app.py``."""
+SOCKETIO_PATH = "/socket.io"
 """How long (s) a shutdown waits for requests in progress before closing them."""
 
 
@@ -129,6 +141,8 @@ class LoopCalls:
         self._lock = threading.Lock()
         self._loop: Any = None
         self._thread: int | None = None
+        self._pending: deque[Callable[[], Any]] = deque()
+        self._scheduled = False
 
     def attach(self) -> None:
         """The calling thread is now the serving thread (its gevent hub's loop runs the calls)."""
@@ -136,20 +150,42 @@ class LoopCalls:
             self._loop, self._thread = gevent.get_hub().loop, threading.get_ident()
 
     def detach(self) -> None:
+        """Nothing is served any more: calls still waiting run here, later ones at once."""
         with self._lock:
             self._loop, self._thread = None, None
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for fn in batch:
+            _logged(fn)
 
     def on_serving_thread(self) -> bool:
         return self._thread is None or threading.get_ident() == self._thread
 
     def call(self, fn: Callable[[], Any]) -> None:
-        """``fn()`` on the loop (fire and forget); an exception is logged, never raised here."""
+        """``fn()`` on the loop (fire and forget); an exception is logged, never raised here. Calls
+        made while earlier ones wait are run in the same wake-up of the loop (a flush of frames to 50
+        pages is one wake-up, not 50)."""
         with self._lock:
             loop, thread = self._loop, self._thread
             if loop is not None and threading.get_ident() != thread:
-                loop.run_callback_threadsafe(_logged, fn)
+                self._pending.append(fn)
+                if not self._scheduled:
+                    self._scheduled = True
+                    loop.run_callback_threadsafe(self._drain)
                 return
         fn()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._scheduled = False
+                    return
+                batch = list(self._pending)
+                self._pending.clear()
+            for fn in batch:
+                _logged(fn)
 
     def call_and_wait(self, fn: Callable[[], Any], timeout_s: float = 10.0) -> None:
         """``fn()`` in a greenlet on the loop (it may block cooperatively); returns once it has run."""
@@ -168,6 +204,19 @@ class LoopCalls:
         loop.run_callback_threadsafe(gevent.spawn, run)
         if not done.wait(timeout_s):
             log.warning("the serving thread did not run %r within %.1f s", fn, timeout_s)
+
+
+    def wait_future(self, fut: Future, timeout_s: float | None = None) -> Any:
+        """``fut.result(timeout_s)``; on the serving thread the wait is cooperative (the loop serves
+        everyone else meanwhile) instead of stopping every greenlet."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is None or threading.get_ident() != thread:
+            return fut.result(timeout_s)
+        done = gevent.event.Event()
+        fut.add_done_callback(lambda _fut: loop.run_callback_threadsafe(done.set))
+        done.wait(timeout_s)
+        return fut.result(0)
 
 
 def _logged(fn: Callable[[], Any]) -> None:
@@ -192,12 +241,58 @@ class HubSocketIO(SocketIO):
             self.calls.call(lambda: SocketIO.emit(self, event, *args, **kwargs))
 
 
+class OffloadedWsgi:
+    """The WSGI app as served: Socket.IO's requests (``/socket.io/``: long-polls, WebSockets) run on
+    the loop, as gevent mode requires; every other request (pages, the REST API) runs whole in one of
+    :data:`HTTP_WORKERS` threads, so a handler that waits (the pipeline's answer, the database's lock
+    while a result is committed) keeps nobody else waiting. Its body is read on the loop first (the
+    socket is the loop's); the response is collected in the thread and written on the loop."""
+
+    def __init__(self, app: Callable, calls: LoopCalls, workers: int) -> None:
+        self._app, self._calls, self._workers = app, calls, workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sledhub-http")
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        pool = self._pool
+        if pool is None or environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):
+            return self._app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        # a body over the limit is not read: Flask answers 413 from the header
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read() if length <= MAX_BODY_BYTES else b"")
+        started: list[tuple[Any, ...]] = []
+        written: list[bytes] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+            started[:] = [(status, headers, exc_info)]
+            return written.append
+
+        def run() -> list[bytes]:
+            result = self._app(environ, capture)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        chunks = self._calls.wait_future(pool.submit(run), REQUEST_TIMEOUT_S)
+        start_response(*started[0])
+        return written + chunks
+
+
 class Serving:
     """The hub's HTTP server: bind, serve on the calling thread, shut down from any thread."""
 
     def __init__(self, app: Callable, calls: LoopCalls, *, idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S) -> None:
-        self._app, self.calls = app, calls
+                 request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S, workers: int = HTTP_WORKERS) -> None:
+        self._app, self.calls, self._workers = app, calls, workers
         self._timeouts = (idle_timeout_s, request_head_timeout_s)
         self._server: HubWSGIServer | None = None
         self._listener: socket.socket | None = None
@@ -220,9 +315,11 @@ class Serving:
         """Serve on this thread until :meth:`shutdown` (or, on the main thread, Ctrl-C or SIGTERM). The server is
         made here: gevent's server belongs to the loop of the thread that makes it."""
         assert self._listener is not None, "bind() first"
-        self._server = HubWSGIServer(self._listener, self._app, idle_timeout_s=self._timeouts[0],
+        app = OffloadedWsgi(self._app, self.calls, self._workers)
+        self._server = HubWSGIServer(self._listener, app, idle_timeout_s=self._timeouts[0],
                                      request_head_timeout_s=self._timeouts[1])
         self.calls.attach()
+        app.start()
         self._serving.set()
         previous = self._stop_on_signals(self._server)
         try:
@@ -233,6 +330,7 @@ class Serving:
                 signal.signal(signum, handler)
             self.calls.detach()
             self._serving.clear()
+            app.stop()
 
     def _stop_on_signals(self, server: HubWSGIServer) -> dict[int, Any]:
         """On the main thread (``sledhub serve``/``demo``), Ctrl-C and SIGTERM end :meth:`serve`
