@@ -6,10 +6,11 @@ one of the production set-ups in Flask-SocketIO's deployment docs. Never Werkzeu
 connection is a greenlet on one OS thread, the *serving thread*. The rest of the hub keeps its real
 threads: paho's network loop, the pipeline and its tickers, SQLite writes (a blocking C call that would
 stop every greenlet while it commits) and the managed Mosquitto. The two meet in one place:
-:class:`HubSocketIO` runs an ``emit`` made on another thread (the pipeline's broadcasts, a ticker's
+:class:`HubSocketIO` runs an ``emit`` (or a ``disconnect``) made on another thread (the pipeline's broadcasts, a ticker's
 news) on the serving thread's loop, in the order the emits were made; an emit from a handler on the
-serving thread runs at once. Why this design and not another is measured in docs/deploy.md ("How the
-hub is served").
+serving thread runs at once. Plain HTTP requests (pages, the REST API) run in :data:`HTTP_WORKERS`
+threads (:class:`OffloadedWsgi`), so a handler that waits for the pipeline or the database lock holds up
+no page. Why this design and not another is measured in docs/deploy.md ("How the hub is served").
 
 **Timeouts** (:class:`HubHandler`): a connection that sends nothing for :data:`IDLE_TIMEOUT_S` seconds,
 or whose request line and headers are not complete :data:`REQUEST_HEAD_TIMEOUT_S` seconds after it
@@ -226,19 +227,35 @@ def _logged(fn: Callable[[], Any]) -> None:
         log.exception("call on the serving thread failed")
 
 
+ON_LOOP = ("emit", "send", "disconnect", "enter_room", "leave_room", "close_room")
+"""python-socketio server methods that touch engine.io's sockets or rooms: from a thread other than the
+serving thread they run on its loop, in the order called (an ``emit`` then a ``disconnect`` arrive in
+that order)."""
+
+
 class HubSocketIO(SocketIO):
-    """Flask-SocketIO whose ``emit`` may be called from any of the hub's threads: from another thread
-    it runs on the serving thread's loop (gevent's queues and events are not thread-safe)."""
+    """Flask-SocketIO whose server may be used from any of the hub's threads (the pipeline, a ticker,
+    a REST handler's worker): the :data:`ON_LOOP` methods called from another thread run on the serving
+    thread's loop (gevent's queues and events are not thread-safe)."""
 
     def __init__(self, *args: Any, calls: LoopCalls, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.calls = calls
+        super().__init__(*args, **kwargs)
 
-    def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
-        if self.calls.on_serving_thread():
-            super().emit(event, *args, **kwargs)
-        else:
-            self.calls.call(lambda: SocketIO.emit(self, event, *args, **kwargs))
+    def init_app(self, app: Any, **kwargs: Any) -> None:
+        super().init_app(app, **kwargs)
+        for name in ON_LOOP:
+            setattr(self.server, name, self._on_loop(getattr(self.server, name)))
+
+    def _on_loop(self, method: Callable[..., Any]) -> Callable[..., None]:
+        calls = self.calls
+
+        def on_loop(*args: Any, **kwargs: Any) -> None:
+            if calls.on_serving_thread():
+                method(*args, **kwargs)
+            else:
+                calls.call(lambda: method(*args, **kwargs))
+        return on_loop
 
 
 class OffloadedWsgi:
