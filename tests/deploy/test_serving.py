@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -87,6 +88,59 @@ def test_an_emit_from_any_thread_reaches_a_page(served_hub):
         wait_for(lambda: len(got) == 50, 10, what="every emit at the page")
         assert got == list(range(50))
     finally:
+        page.disconnect()
+
+
+def test_a_request_waiting_for_the_pipeline_holds_up_no_page(served_hub):
+    """``/api/health`` waits for the pipeline (``run_sync``); while the pipeline is held, pages are
+    still served and a page still gets what other threads emit (the first try of gevent ran every
+    request on the loop, and one such wait stopped every page: docs/deploy.md)."""
+    app, base = served_hub
+    app.hub.start()
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    gate = threading.Event()
+    app.hub.pipeline.call(lambda: gate.wait(20))  # the pipeline is busy until the gate opens
+    waiting = ThreadPoolExecutor(1, thread_name_prefix="test-health")
+    health = waiting.submit(_get, base + "/api/health", 30.0)
+    try:
+        t = time.perf_counter()
+        assert _get(base + "/display")[0] == 200
+        threading.Thread(target=lambda: app.socketio.emit("news", {"n": 1}), name="fake-ticker").start()
+        wait_for(lambda: got == [1], 5, what="the emit at the page while a request waits")
+        assert time.perf_counter() - t < 5.0
+        assert not health.done(), "the health request should still be waiting for the pipeline"
+    finally:
+        gate.set()
+        assert health.result(30)[0] == 200
+        waiting.shutdown()
+        page.disconnect()
+
+
+def test_a_request_waiting_for_the_database_lock_holds_up_no_page(served_hub):
+    """A REST handler that waits for the database (a result being committed holds its lock) runs in a
+    worker thread: pages are served and emits arrive meanwhile."""
+    app, base = served_hub
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    waiting = ThreadPoolExecutor(1, thread_name_prefix="test-results")
+    app.db.lock.acquire()  # as the results writer does while it commits
+    try:
+        results = waiting.submit(_get, base + "/api/results", 30.0)
+        assert _get(base + "/display")[0] == 200
+        threading.Thread(target=lambda: app.socketio.emit("news", {"n": 1}), name="fake-ticker").start()
+        wait_for(lambda: got == [1], 5, what="the emit at the page while a request waits")
+        assert not results.done(), "the results request should still be waiting for the database"
+    finally:
+        app.db.lock.release()
+    try:
+        assert results.result(30)[0] == 200
+    finally:
+        waiting.shutdown()
         page.disconnect()
 
 
