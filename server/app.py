@@ -121,7 +121,8 @@ class HubApp:
         self.serving.serve()
 
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Bind and serve in a background thread (tests); returns the port once it is being served."""
+        """Bind and serve in a background thread (tests); returns the port (connections made before the
+        thread serves wait in the listen backlog)."""
         bound = self.bind(host, port)
         self._serve_thread = threading.Thread(target=self.serve, name="sledhub-http", daemon=True)
         self._serve_thread.start()

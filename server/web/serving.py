@@ -6,11 +6,12 @@ one of the production set-ups in Flask-SocketIO's deployment docs. Never Werkzeu
 connection is a greenlet on one OS thread, the *serving thread*. The rest of the hub keeps its real
 threads: paho's network loop, the pipeline and its tickers, SQLite writes (a blocking C call that would
 stop every greenlet while it commits) and the managed Mosquitto. The two meet in one place:
-:class:`HubSocketIO` runs an ``emit`` (or a ``disconnect``) made on another thread (the pipeline's broadcasts, a ticker's
-news) on the serving thread's loop, in the order the emits were made; an emit from a handler on the
-serving thread runs at once. Plain HTTP requests (pages, the REST API) run in :data:`HTTP_WORKERS`
-threads (:class:`OffloadedWsgi`), so a handler that waits for the pipeline or the database lock holds up
-no page. Why this design and not another is measured in docs/deploy.md ("How the hub is served").
+:class:`HubSocketIO` runs an ``emit`` (or a ``disconnect``) made on another thread (the pipeline's
+broadcasts, a ticker's news, a REST handler's sign-out) on the serving thread's loop, in the order they
+were made; one from a handler on the serving thread runs at once. Plain HTTP requests (pages, the
+REST API) run in :data:`HTTP_WORKERS` threads (:class:`OffloadedWsgi`), so a handler that waits for the
+pipeline or the database lock holds up no page. Why this design and not another is measured in
+docs/deploy.md ("How the hub is served").
 
 **Timeouts** (:class:`HubHandler`): a connection that sends nothing for :data:`IDLE_TIMEOUT_S` seconds,
 or whose request line and headers are not complete :data:`REQUEST_HEAD_TIMEOUT_S` seconds after it
@@ -61,7 +62,7 @@ REQUEST_TIMEOUT_S = 30.0
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body read (bytes): Flask's ``MAX_CONTENT_LENGTH`` in ``server/app.py``."""
 SOCKETIO_PATH = "/socket.io"
-"""How long (s) a shutdown waits for requests in progress before closing them."""
+"""Requests under this path are Socket.IO's (Flask-SocketIO's default ``path``): served on the loop."""
 
 
 class _HeadTimeout(TimeoutError):
@@ -101,6 +102,12 @@ class HubHandler(WSGIHandler):
             self.server.timed_out += 1
             raise
         finally:
+            self._cancel_deadline()
+
+    def handle_one_request(self) -> Any:
+        try:
+            return super().handle_one_request()
+        finally:  # a request line that ended the connection (empty, too long) never reached read_request
             self._cancel_deadline()
 
     def _cancel_deadline(self) -> None:
