@@ -47,7 +47,7 @@ from server.hub.run_journal import read_host_boot
 from server.setup.health import Thresholds
 from server.setup.service import ROOM as SETUP_ROOM
 from server.setup.service import SetupService
-from server.web.serving import ASYNC_MODE, HubSocketIO, LoopCalls, Serving
+from server.web.serving import ASYNC_MODE, IDLE_TIMEOUT_S, HubSocketIO, LoopCalls, Serving
 from server.web.sio_transport import hub_packet_class
 from server.store.db import Database
 from server.web.api import DemoControl, api_blueprint
@@ -107,7 +107,9 @@ class HubApp:
     def serving(self) -> Serving:
         """The HTTP server (:mod:`server.web.serving`); made on first use."""
         if self._serving is None:
-            self._serving = Serving(self.flask, self.socketio.calls)
+            # a WebSocket is silent between Socket.IO's pings: never time it out before three of them
+            idle_s = max(IDLE_TIMEOUT_S, 3.0 * self.config.http.ping_interval_s)
+            self._serving = Serving(self.flask, self.socketio.calls, idle_timeout_s=idle_s)
         return self._serving
 
     def bind(self, host: str | None = None, port: int | None = None) -> int:

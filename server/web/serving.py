@@ -1,5 +1,5 @@
 """How the hub serves HTTP and Socket.IO, in production and in every test: gevent's WSGI server
-(``gevent.pywsgi``) with Flask-SocketIO in ``async_mode="gevent"`` and WebSockets from simple-websocket,
+(``gevent.pywsgi``) with Flask-SocketIO in ``async_mode="gevent"`` and WebSockets from gevent-websocket,
 one of the production set-ups in Flask-SocketIO's deployment docs. Never Werkzeug's development server.
 
 **Without monkey-patching.** Only the web side is cooperative: every HTTP request and every page's
@@ -38,7 +38,8 @@ from typing import Any, Callable
 import gevent
 import gevent.event
 from flask_socketio import SocketIO
-from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.pywsgi import WSGIServer
+from geventwebsocket.handler import WebSocketHandler
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class _HeadTimeout(TimeoutError):
     """The request head did not arrive in time (a socket timeout: pywsgi closes the connection)."""
 
 
-class HubHandler(WSGIHandler):
+class HubHandler(WebSocketHandler):
     """One connection: TCP_NODELAY (a small Socket.IO message, a finish, goes out at once instead of
     waiting under Nagle's algorithm for the page's delayed ACK of the previous one), the idle timeout on
     its socket and a deadline for each request's head. Counts what it closes in ``server.timed_out``."""
@@ -136,6 +137,7 @@ class HubWSGIServer(WSGIServer):
     def __init__(self, listener: socket.socket, application: Callable, *, idle_timeout_s: float,
                  request_head_timeout_s: float) -> None:
         super().__init__(listener, application, log=None, error_log=logging.getLogger("sledhub.http"))
+        self.logger = logging.getLogger("sledhub.http.websocket")  # gevent-websocket's, else it makes its own
         self.idle_timeout_s = idle_timeout_s
         self.request_head_timeout_s = request_head_timeout_s
         self.timed_out = 0
