@@ -1,4 +1,5 @@
-"""The composition root: :func:`create_app` builds Flask, Socket.IO (threading mode), the hub, its MQTT
+"""The composition root: :func:`create_app` builds Flask, Socket.IO (gevent mode, served by
+:mod:`server.web.serving`), the hub, its MQTT
 link and every service from a :class:`~server.config.Config`, each with its type, and hands them to
 the blueprints, socket handlers and hub listeners that need them. Nothing is created at import time,
 nothing is looked up by name, and nothing depends on the order of registration calls elsewhere.
@@ -36,7 +37,6 @@ from typing import Any, Callable
 
 from flask import Flask
 from flask_socketio import SocketIO
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from server.auth.guard import Auth, configure_session_cookie, install_guard
 from server.boards.display import DisplayFeatures
@@ -50,7 +50,8 @@ from server.hub.run_journal import read_host_boot
 from server.setup.health import Thresholds
 from server.setup.service import ROOM as SETUP_ROOM
 from server.setup.service import SetupService
-from server.web.sio_transport import NoDelayHandler, hub_packet_class
+from server.web.serving import ASYNC_MODE, IDLE_TIMEOUT_S, HubSocketIO, LoopCalls, Serving
+from server.web.sio_transport import hub_packet_class
 from server.store.db import Database
 from server.web.api import DemoControl, api_blueprint
 from server.web.auth_api import auth_blueprint
@@ -83,7 +84,7 @@ class HubApp:
 
     config: Config
     flask: Flask
-    socketio: SocketIO
+    socketio: HubSocketIO
     hub: Hub
     db: Database
     auth: Auth
@@ -94,9 +95,8 @@ class HubApp:
     chain: ChainService | None = None
     demo: DemoControl | None = None
     api_errors: Counter = field(default_factory=Counter)
-    _server: BaseWSGIServer | None = None
+    _serving: Serving | None = None
     _serve_thread: threading.Thread | None = None
-    _serving: bool = False
 
     def broker_connected(self) -> bool:
         return self.link is not None and self.link.connected.is_set()
@@ -110,36 +110,53 @@ class HubApp:
         if self.demo is not None:
             self.demo.start()
 
+    @property
+    def serving(self) -> Serving:
+        """The HTTP server (:mod:`server.web.serving`); made on first use."""
+        if self._serving is None:
+            # a WebSocket is silent between Socket.IO's pings: never time it out before three of them
+            idle_s = max(IDLE_TIMEOUT_S, 3.0 * self.config.http.ping_interval_s)
+            self._serving = Serving(self.flask, self.socketio.calls, idle_timeout_s=idle_s)
+        return self._serving
+
     def bind(self, host: str | None = None, port: int | None = None) -> int:
         """Bind the HTTP server (port 0 = a free one); returns the port."""
-        self._server = make_server(host or self.config.http.host, self.config.http.port if port is None else port,
-                                   self.flask, threaded=True, request_handler=NoDelayHandler)
-        return self._server.server_port
+        return self.serving.bind(host or self.config.http.host, self.config.http.port if port is None else port)
 
     def serve(self) -> None:
-        """Serve HTTP and Socket.IO until :meth:`shutdown` (blocks)."""
-        if self._server is None:
+        """Serve HTTP and Socket.IO on this thread until :meth:`shutdown` (blocks)."""
+        if self._serving is None:
             self.bind()
-        assert self._server is not None
-        self._serving = True
-        self._server.serve_forever(poll_interval=0.2)
+        self.serving.serve()
 
     def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Bind and serve in a background thread (tests, demo); returns the port."""
+        """Bind and serve in a background thread (tests); returns the port (connections made before the
+        thread serves wait in the listen backlog)."""
         bound = self.bind(host, port)
-        self._serving = True  # a shutdown() from now on waits for the thread's serve_forever to start and end
         self._serve_thread = threading.Thread(target=self.serve, name="sledhub-http", daemon=True)
         self._serve_thread.start()
         return bound
 
+    def drop_connections(self) -> None:
+        """Close every page's Socket.IO connection at once, without waiting for its writer (on the
+        serving thread: engine.io's sockets are gevent objects)."""
+        eio = self.socketio.server.eio
+
+        def drop() -> None:
+            for sock in list(eio.sockets.values()):
+                try:
+                    sock.close(wait=False, abort=True)
+                except Exception:  # already closing
+                    log.debug("socket close failed", exc_info=True)
+        if self._serving is not None:
+            self._serving.run_on_loop(drop)
+        else:
+            drop()
+
     def shutdown(self) -> None:
         """Stop serving HTTP."""
-        if self._server is not None:
-            if self._serving:  # shutdown() waits for serve_forever: only once it has started
-                self._server.shutdown()
-                self._serving = False
-            self._server.server_close()
-            self._server = None
+        if self._serving is not None:
+            self._serving.shutdown()
         if self._serve_thread is not None:
             self._serve_thread.join(5)
             self._serve_thread = None
@@ -154,14 +171,13 @@ class HubApp:
         if self.link is not None:
             self.link.stop()
         self.hub.stop()
+        self.drop_connections()
         eio = self.socketio.server.eio
-        for sock in list(eio.sockets.values()):
-            try:
-                sock.close(wait=False, abort=True)
-            except Exception:  # already closing
-                log.debug("socket close failed", exc_info=True)
+        if self._serving is not None:
+            self._serving.run_on_loop(eio.shutdown)
         self.shutdown()
-        eio.shutdown()
+        if self._serving is None:
+            eio.shutdown()
         self.db.close()
 
 
@@ -185,6 +201,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
               host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
     chain = _chain_service(config, db, lambda: hub_app.link) if config.chain.gym_id else None
+    hub.pipeline.wait_result = socketio.calls.wait_future  # a Socket.IO handler's wait yields to the other pages
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
                      display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app),
                                              chain=chain.store if chain else None,
@@ -206,16 +223,16 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
     return hub_app
 
 
-def _flask_and_socketio(config: Config) -> tuple[Flask, SocketIO]:
+def _flask_and_socketio(config: Config) -> tuple[Flask, HubSocketIO]:
     web_root = Path(config.http.web_root)
     flask = Flask("sledhub", static_folder=str(web_root / "static"), static_url_path="/static")
     flask.config["SECRET_KEY"] = _secret_key(config)
     flask.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
     configure_session_cookie(flask)
-    # async_handlers=False: a page's events run on its own connection thread, not a new thread each
-    socketio = SocketIO(flask, async_mode="threading", logger=False, engineio_logger=False,
-                        async_handlers=False, serializer=hub_packet_class(),
-                        ping_interval=config.http.ping_interval_s, ping_timeout=config.http.ping_interval_s)
+    # async_handlers=False: a page's events run on its own connection's greenlet, not a new one each
+    socketio = HubSocketIO(flask, calls=LoopCalls(), async_mode=ASYNC_MODE, logger=False, engineio_logger=False,
+                           async_handlers=False, serializer=hub_packet_class(),
+                           ping_interval=config.http.ping_interval_s, ping_timeout=config.http.ping_interval_s)
     return flask, socketio
 
 

@@ -132,9 +132,10 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
         app.start()
         print(banner(host, bound), flush=True)
         try:
-            app.serve()
+            app.serve()  # returns on Ctrl-C or SIGTERM (server/web/serving.py)
         except KeyboardInterrupt:
-            print("\nstopping…", flush=True)
+            pass
+        print("\nstopping…", flush=True)
     return 0
 
 
@@ -163,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _install_sigterm()
     if args.command == "node":
         from server.mqtt.nodeadmin import main_node_add

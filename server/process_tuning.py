@@ -3,9 +3,14 @@ thread starts (never at import: tests and tools that import the hub keep their i
 
 Measured by ``make bench`` (``bench/README.md``, "Last measured"):
 
-- **GIL switch interval 1 ms** (Python's default is 5 ms). The hub is many I/O threads (MQTT, the
-  pipeline, two per Socket.IO client); a thread woken by its socket waits for the GIL up to the
-  switch interval while another thread computes, and that wait lands on a finish's way to the wall.
+- **GIL switch interval 1 ms** (Python's default is 5 ms). The hub is a few threads that wait on
+  sockets (paho's network loop, the pipeline, the serving thread with every page's greenlet,
+  ``server/web/serving.py``); a thread woken by its socket waits for the GIL up to the switch interval
+  while another thread computes, and that wait lands on a finish's way to the wall.
+- **Open files: the soft limit raised to the hard one** (at most :data:`OPEN_FILES`). Every page,
+  request and half-open client is a socket; systemd's and most shells' soft limit is 1,024, which 1,000
+  half-open connections (tests/faults) and a classful of pages would pass, and then the hub could not
+  accept anyone.
 
 Set where the process is launched, not here (glibc reads it before Python starts):
 
@@ -29,6 +34,7 @@ in a venv without the system's site-packages) has neither; only the test extras 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 
 SWITCH_INTERVAL_S = 0.001
@@ -36,6 +42,8 @@ MALLOC_ARENAS = 2
 ARENA_ENV = "MALLOC_ARENA_MAX"
 MALLOC_MMAP_THRESHOLD = 64 * 1024  # bytes
 MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+OPEN_FILES = 16384
+"""The open-files soft limit the hub asks for (capped by the hard limit)."""
 LAUNCH_ENV = {ARENA_ENV: str(MALLOC_ARENAS), MMAP_ENV: str(MALLOC_MMAP_THRESHOLD)}
 """What a hub process is launched with (the systemd unit and ``make demo`` write the same)."""
 
@@ -49,9 +57,21 @@ def launch_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def raise_open_files_limit(wanted: int = OPEN_FILES) -> int:
+    """Raise the soft limit on open files to ``wanted`` (at most the hard limit; never lowered);
+    returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
 def tune_process() -> dict[str, object]:
-    """Apply the switch interval, before the hub starts its threads; returns what is in force (for
-    the log): the switch interval (s) and the malloc settings as launched (None when unset)."""
+    """Apply the switch interval and the open-files limit, before the hub starts its threads; returns
+    what is in force (for the log): the switch interval (s), the open-files soft limit and the malloc
+    settings as launched (None when unset)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return {"switch_interval_s": SWITCH_INTERVAL_S, "malloc_arena_max": os.environ.get(ARENA_ENV),
-            "malloc_mmap_threshold": os.environ.get(MMAP_ENV)}
+    return {"switch_interval_s": SWITCH_INTERVAL_S, "open_files": raise_open_files_limit(),
+            "malloc_arena_max": os.environ.get(ARENA_ENV), "malloc_mmap_threshold": os.environ.get(MMAP_ENV)}

@@ -41,6 +41,9 @@ class Pipeline:
         """While a backlog is being worked off (the last batch stopped at ``max_batch``): the receipt time
         of the newest message handled so far, else None. Time-keeping tickers must not run ahead of it:
         messages still queued were received after it, and are not late because the hub was busy."""
+        self.wait_result: Callable[[Future, float], Any] = Future.result
+        """How :meth:`run_sync` waits for the worker's answer (``future``, timeout in s): the composition
+        root gives the web server's, which lets a waiting Socket.IO handler yield to the other pages."""
 
     def add_ticker(self, ticker: Ticker) -> None:
         """Run ``ticker(now_us)`` on the worker thread at every tick (≈ every ``tick_s``)."""
@@ -61,7 +64,7 @@ class Pipeline:
         ``stop()``) nothing else runs the pipeline's work, so ``fn`` runs right here."""
         if self._thread is None or threading.current_thread() is self._thread:
             return fn()
-        return self.call(fn).result(timeout_s)
+        return self.wait_result(self.call(fn), timeout_s)
 
     def post(self, fn: Callable[[], Any]) -> None:
         """Run ``fn()`` on the worker thread without waiting: at once when called there (or before

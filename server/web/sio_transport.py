@@ -1,15 +1,14 @@
-"""How the hub's Socket.IO traffic is encoded and sent (measured with ``make bench``, see
-``bench/README.md``): JSON-only packets, a ``frames`` payload encoded once per flush, TCP_NODELAY.
+"""How the hub's Socket.IO traffic is encoded (measured with ``make bench``, see ``bench/README.md``):
+JSON-only packets, a ``frames`` payload encoded once per flush. (TCP_NODELAY and the connections'
+timeouts are the server's: :mod:`server.web.serving`.)
 """
 
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 from socketio.packet import Packet
-from werkzeug.serving import WSGIRequestHandler
 
 from server.hub.broadcast import FRAMES_EVENT
 
@@ -47,14 +46,3 @@ def hub_packet_class() -> type[Packet]:
 
     return HubPacket
 
-
-class NoDelayHandler(WSGIRequestHandler):
-    """HTTP/WebSocket connections with TCP_NODELAY: a small Socket.IO message (a finish) goes out at once
-    instead of waiting, under Nagle's algorithm, for the page's delayed ACK of the previous one."""
-
-    def setup(self) -> None:
-        super().setup()
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # not a TCP socket
-            pass

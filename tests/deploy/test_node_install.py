@@ -20,8 +20,8 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_DEPS = {"paho-mqtt", "gpiozero"}
-HUB_ONLY = {"flask", "flask-socketio", "simple-websocket", "werkzeug", "python-socketio", "python-engineio"}
-HUB_MODULES = ("flask", "flask_socketio", "socketio", "engineio", "werkzeug", "simple_websocket", "server")
+HUB_ONLY = {"flask", "flask-socketio", "simple-websocket", "werkzeug", "python-socketio", "python-engineio", "gevent"}
+HUB_MODULES = ("flask", "flask_socketio", "socketio", "engineio", "werkzeug", "simple_websocket", "gevent", "server")
 
 
 def _name(requirement: str) -> str:

@@ -47,10 +47,8 @@ def drop_connections(app: HubApp) -> None:
     """Close every page's connection, as a hub going down does (``HubApp.stop`` leaves open websockets
     running). Without waiting: ``eio.disconnect()`` waits for each socket's writer to drain its queue,
     forever if that writer has already ended (a page that just closed)."""
-    eio = app.socketio.server.eio
-    for sock in list(eio.sockets.values()):
-        sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
-    eio.sockets = {}
+    app.drop_connections()  # on the serving thread: engine.io's sockets are gevent objects
+    app.socketio.server.eio.sockets = {}
 
 
 def add_member(app: HubApp, name: str, nickname: str = "", opt_out: bool = False) -> str:

@@ -1,6 +1,7 @@
 """``make faults``: inject every fault of docs/reliability.md into a real hub, broker and nodes, and
-print the table — fault, cases, results lost, doubled, wrong, time to recover. Exit status 1 if any
-result was lost, doubled or wrong.
+print the table — fault, cases, results lost, doubled, wrong, time to recover, and (half-open row) the
+slowest answer to another client while the fault was on. Exit status 1 if any result was lost, doubled
+or wrong, or another client waited longer than ``ANSWER_WITHIN_MS``.
 
     python -m tests.faults.run [--quick] [--only NAME ...]
 
@@ -39,10 +40,13 @@ QUICK = {
 
 
 def table(rows: list[sc.Row]) -> str:
-    head = f"{'fault':<50} {'cases':>5} {'lost':>5} {'doubled':>7} {'wrong':>5} {'recover_s':>9}"
+    """The table; ``answer_ms`` (the slowest answer to another client during the fault) where measured."""
+    head = f"{'fault':<50} {'cases':>5} {'lost':>5} {'doubled':>7} {'wrong':>5} {'recover_s':>9} {'answer_ms':>9}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.fault:<50} {r.cases:>5} {r.lost:>5} {r.doubled:>7} {r.wrong:>5} {r.recover_s:>9.2f}")
+        answer = "" if r.answer_ms is None else f"{r.answer_ms:.1f}"
+        lines.append(f"{r.fault:<50} {r.cases:>5} {r.lost:>5} {r.doubled:>7} {r.wrong:>5} {r.recover_s:>9.2f} "
+                     f"{answer:>9}")
     return "\n".join(lines)
 
 
@@ -67,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for note in r.notes:
             print(f"  {r.fault}: {note}")
-    return 1 if any(r.lost or r.doubled or r.wrong for r in rows) else 0
+    slow = any(r.answer_ms is not None and r.answer_ms > sc.ANSWER_WITHIN_MS for r in rows)
+    return 1 if slow or any(r.lost or r.doubled or r.wrong for r in rows) else 0
 
 
 if __name__ == "__main__":

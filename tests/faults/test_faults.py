@@ -33,3 +33,4 @@ def test_faults_lose_double_and_falsify_nothing(tmp_path):
         assert row.cases > 0, shown
         assert (row.lost, row.doubled, row.wrong) == (0, 0, 0), shown
         assert row.recover_s < 30, shown
+        assert row.answer_ms is None or row.answer_ms <= sc.ANSWER_WITHIN_MS, shown

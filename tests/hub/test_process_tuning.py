@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from server.process_tuning import (ARENA_ENV, LAUNCH_ENV, MALLOC_ARENAS, MALLOC_MMAP_THRESHOLD, MMAP_ENV,
-                                   SWITCH_INTERVAL_S, launch_env)
+                                   OPEN_FILES, SWITCH_INTERVAL_S, launch_env)
 from tests.deploy.test_units import read_unit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,12 +20,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_tune_process_sets_the_switch_interval_and_reports_the_arenas():
-    code = ("import json, sys; from server.process_tuning import tune_process; a = tune_process(); "
-            "print(json.dumps({'applied': a, 'interval': sys.getswitchinterval()}))")
+    code = ("import json, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (1024, "
+            "resource.getrlimit(resource.RLIMIT_NOFILE)[1])); from server.process_tuning import tune_process; "
+            "a = tune_process(); print(json.dumps({'applied': a, 'interval': sys.getswitchinterval(), "
+            "'nofile': resource.getrlimit(resource.RLIMIT_NOFILE)}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
                          env=launch_env())
     got = json.loads(out.stdout)
     assert got["interval"] == SWITCH_INTERVAL_S
+    soft, hard = got["nofile"]
+    assert soft == got["applied"]["open_files"] == min(OPEN_FILES, hard) > 1024  # 1,000 half-open clients fit
     assert got["applied"]["malloc_arena_max"] == str(MALLOC_ARENAS)
     assert got["applied"]["malloc_mmap_threshold"] == str(MALLOC_MMAP_THRESHOLD)
 

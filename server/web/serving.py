@@ -1,0 +1,385 @@
+"""How the hub serves HTTP and Socket.IO, in production and in every test: gevent's WSGI server
+(``gevent.pywsgi``) with Flask-SocketIO in ``async_mode="gevent"`` and WebSockets from gevent-websocket,
+one of the production set-ups in Flask-SocketIO's deployment docs. Never Werkzeug's development server.
+
+**Without monkey-patching.** Only the web side is cooperative: every HTTP request and every page's
+connection is a greenlet on one OS thread, the *serving thread*. The rest of the hub keeps its real
+threads: paho's network loop, the pipeline and its tickers, SQLite writes (a blocking C call that would
+stop every greenlet while it commits) and the managed Mosquitto. The two meet in one place:
+:class:`HubSocketIO` runs an ``emit`` (or a ``disconnect``) made on another thread (the pipeline's
+broadcasts, a ticker's news, a REST handler's sign-out) on the serving thread's loop, in the order they
+were made; one from a handler on the serving thread runs at once. Plain HTTP requests (pages, the
+REST API) run in :data:`HTTP_WORKERS` threads (:class:`OffloadedWsgi`), so a handler that waits for the
+pipeline or the database lock holds up no page. Why this design and not another is measured in
+docs/deploy.md ("How the hub is served").
+
+**Timeouts** (:class:`HubHandler`): a connection that sends nothing for :data:`IDLE_TIMEOUT_S` seconds,
+or whose request line and headers are not complete :data:`REQUEST_HEAD_TIMEOUT_S` seconds after it
+started sending them, is closed, and so is one that reads nothing of what the hub sends for
+:data:`IDLE_TIMEOUT_S`. A half-open client costs one parked greenlet (a few KB) until then, never a
+thread: other clients are answered meanwhile (tests/faults, the half-open row).
+
+    serving = Serving(flask_app, calls)
+    port = serving.bind("127.0.0.1", 0)
+    serving.serve()            # blocks in this thread until shutdown() (from any thread)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import signal
+import socket
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+import gevent
+import gevent.event
+from flask_socketio import SocketIO
+from gevent.pywsgi import WSGIServer
+from geventwebsocket.handler import WebSocketHandler
+
+log = logging.getLogger(__name__)
+
+ASYNC_MODE = "gevent"
+"""Flask-SocketIO's async mode for the hub (tests/deploy/test_serving.py fails on any other)."""
+IDLE_TIMEOUT_S = 20.0
+"""A connection's socket timeout (s): nothing received while the hub waits for a request, or nothing
+taken while the hub sends, for this long closes it. Longer than a long-poll (Socket.IO's ping interval,
+5 s by default) and than a WebSocket's silence between pings."""
+REQUEST_HEAD_TIMEOUT_S = 10.0
+"""The request line and headers must be complete within this long (s) of the first byte being
+awaited; a client dripping its headers a byte at a time cannot keep its connection past it."""
+BACKLOG = 1024
+"""Connections the kernel queues before the hub accepts them (a classful of pages reconnecting at once)."""
+STOP_TIMEOUT_S = 2.0
+"""How long (s) a shutdown waits for requests in progress before closing them."""
+HTTP_WORKERS = 4
+"""Threads that run plain HTTP requests (pages, REST API): see :class:`OffloadedWsgi`."""
+REQUEST_TIMEOUT_S = 30.0
+"""A plain HTTP request's handler must answer within this (s), else the client gets a 500."""
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body read (bytes): Flask's ``MAX_CONTENT_LENGTH`` in ``server/app.py``."""
+SOCKETIO_PATH = "/socket.io"
+"""Requests under this path are Socket.IO's (Flask-SocketIO's default ``path``): served on the loop."""
+
+
+class _HeadTimeout(TimeoutError):
+    """The request head did not arrive in time (a socket timeout: pywsgi closes the connection)."""
+
+
+class HubHandler(WebSocketHandler):
+    """One connection: TCP_NODELAY (a small Socket.IO message, a finish, goes out at once instead of
+    waiting under Nagle's algorithm for the page's delayed ACK of the previous one), the idle timeout on
+    its socket and a deadline for each request's head. Counts what it closes in ``server.timed_out``."""
+
+    server: "HubWSGIServer"
+
+    def __init__(self, sock: Any, address: Any, server: "HubWSGIServer", rfile: Any = None) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not a TCP socket
+            pass
+        sock.settimeout(server.idle_timeout_s)
+        super().__init__(sock, address, server, rfile)
+        self._deadline: gevent.Timeout | None = None
+
+    def read_requestline(self) -> str:
+        self._deadline = gevent.Timeout.start_new(self.server.request_head_timeout_s,
+                                                  _HeadTimeout("request head not received in time"))
+        try:
+            return super().read_requestline()
+        except TimeoutError:
+            self.server.timed_out += 1
+            self._cancel_deadline()
+            raise
+
+    def read_request(self, raw_requestline: str) -> Any:
+        try:
+            return super().read_request(raw_requestline)
+        except TimeoutError:
+            self.server.timed_out += 1
+            raise
+        finally:
+            self._cancel_deadline()
+
+    def handle_one_request(self) -> Any:
+        try:
+            return super().handle_one_request()
+        finally:  # a request line that ended the connection (empty, too long) never reached read_request
+            self._cancel_deadline()
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.close()
+            self._deadline = None
+
+    def run_application(self) -> None:
+        try:
+            super().run_application()
+        finally:
+            # a WebSocket that has ended leaves its frames' bytes behind: never read them as a request
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
+
+    def log_request(self) -> None:  # access logs are not kept (a Pi's SD card, a wall display polling)
+        pass
+
+
+class HubWSGIServer(WSGIServer):
+    """gevent's WSGI server with the hub's handler and timeouts; ``timed_out`` counts connections
+    closed for a timeout."""
+
+    handler_class = HubHandler
+
+    def __init__(self, listener: socket.socket, application: Callable, *, idle_timeout_s: float,
+                 request_head_timeout_s: float) -> None:
+        super().__init__(listener, application, log=None, error_log=logging.getLogger("sledhub.http"))
+        self.logger = logging.getLogger("sledhub.http.websocket")  # gevent-websocket's, else it makes its own
+        self.idle_timeout_s = idle_timeout_s
+        self.request_head_timeout_s = request_head_timeout_s
+        self.timed_out = 0
+
+
+class LoopCalls:
+    """Runs a function on the serving thread's gevent loop from any thread, in the order asked; on the
+    serving thread itself (or when nothing is being served) at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: Any = None
+        self._thread: int | None = None
+        self._pending: deque[Callable[[], Any]] = deque()
+        self._scheduled = False
+
+    def attach(self) -> None:
+        """The calling thread is now the serving thread (its gevent hub's loop runs the calls)."""
+        with self._lock:
+            self._loop, self._thread = gevent.get_hub().loop, threading.get_ident()
+
+    def detach(self) -> None:
+        """Nothing is served any more: calls still waiting run here, later ones at once."""
+        with self._lock:
+            self._loop, self._thread = None, None
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for fn in batch:
+            _logged(fn)
+
+    def on_serving_thread(self) -> bool:
+        return self._thread is None or threading.get_ident() == self._thread
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """``fn()`` on the loop (fire and forget); an exception is logged, never raised here. Calls
+        made while earlier ones wait are run in the same wake-up of the loop (a flush of frames to 50
+        pages is one wake-up, not 50)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            if loop is not None and threading.get_ident() != thread:
+                self._pending.append(fn)
+                if not self._scheduled:
+                    self._scheduled = True
+                    loop.run_callback_threadsafe(self._drain)
+                return
+        fn()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._scheduled = False
+                    return
+                batch = list(self._pending)
+                self._pending.clear()
+            for fn in batch:
+                _logged(fn)
+
+    def call_and_wait(self, fn: Callable[[], Any], timeout_s: float = 10.0) -> None:
+        """``fn()`` in a greenlet on the loop (it may block cooperatively); returns once it has run."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is None or threading.get_ident() == thread:
+            fn()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+        loop.run_callback_threadsafe(gevent.spawn, run)
+        if not done.wait(timeout_s):
+            log.warning("the serving thread did not run %r within %.1f s", fn, timeout_s)
+
+
+    def wait_future(self, fut: Future, timeout_s: float | None = None) -> Any:
+        """``fut.result(timeout_s)``; on the serving thread the wait is cooperative (the loop serves
+        everyone else meanwhile) instead of stopping every greenlet."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is None or threading.get_ident() != thread:
+            return fut.result(timeout_s)
+        done = gevent.event.Event()
+        fut.add_done_callback(lambda _fut: loop.run_callback_threadsafe(done.set))
+        done.wait(timeout_s)
+        return fut.result(0)
+
+
+def _logged(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # one failed emit must not stop the loop's other callbacks
+        log.exception("call on the serving thread failed")
+
+
+ON_LOOP = ("emit", "send", "disconnect", "enter_room", "leave_room", "close_room")
+"""python-socketio server methods that touch engine.io's sockets or rooms: from a thread other than the
+serving thread they run on its loop, in the order called (an ``emit`` then a ``disconnect`` arrive in
+that order)."""
+
+
+class HubSocketIO(SocketIO):
+    """Flask-SocketIO whose server may be used from any of the hub's threads (the pipeline, a ticker,
+    a REST handler's worker): the :data:`ON_LOOP` methods called from another thread run on the serving
+    thread's loop (gevent's queues and events are not thread-safe)."""
+
+    def __init__(self, *args: Any, calls: LoopCalls, **kwargs: Any) -> None:
+        self.calls = calls
+        super().__init__(*args, **kwargs)
+
+    def init_app(self, app: Any, **kwargs: Any) -> None:
+        super().init_app(app, **kwargs)
+        for name in ON_LOOP:
+            setattr(self.server, name, self._on_loop(getattr(self.server, name)))
+
+    def _on_loop(self, method: Callable[..., Any]) -> Callable[..., None]:
+        calls = self.calls
+
+        def on_loop(*args: Any, **kwargs: Any) -> None:
+            if calls.on_serving_thread():
+                method(*args, **kwargs)
+            else:
+                calls.call(lambda: method(*args, **kwargs))
+        return on_loop
+
+
+class OffloadedWsgi:
+    """The WSGI app as served: Socket.IO's requests (``/socket.io/``: long-polls, WebSockets) run on
+    the loop, as gevent mode requires; every other request (pages, the REST API) runs whole in one of
+    :data:`HTTP_WORKERS` threads, so a handler that waits (the pipeline's answer, the database's lock
+    while a result is committed) keeps nobody else waiting. Its body is read on the loop first (the
+    socket is the loop's); the response is collected in the thread and written on the loop."""
+
+    def __init__(self, app: Callable, calls: LoopCalls, workers: int) -> None:
+        self._app, self._calls, self._workers = app, calls, workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sledhub-http")
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        pool = self._pool
+        if pool is None or environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):
+            return self._app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        # a body over the limit is not read: Flask answers 413 from the header
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read() if length <= MAX_BODY_BYTES else b"")
+        started: list[tuple[Any, ...]] = []
+        written: list[bytes] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+            started[:] = [(status, headers, exc_info)]
+            return written.append
+
+        def run() -> list[bytes]:
+            result = self._app(environ, capture)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        chunks = self._calls.wait_future(pool.submit(run), REQUEST_TIMEOUT_S)
+        start_response(*started[0])
+        return written + chunks
+
+
+class Serving:
+    """The hub's HTTP server: bind, serve on the calling thread, shut down from any thread."""
+
+    def __init__(self, app: Callable, calls: LoopCalls, *, idle_timeout_s: float = IDLE_TIMEOUT_S,
+                 request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S, workers: int = HTTP_WORKERS) -> None:
+        self._app, self.calls, self._workers = app, calls, workers
+        self._timeouts = (idle_timeout_s, request_head_timeout_s)
+        self._server: HubWSGIServer | None = None
+        self._listener: socket.socket | None = None
+        self._stopped = threading.Event()
+        self._serving = threading.Event()
+
+    @property
+    def timed_out(self) -> int:
+        """Connections closed because a request's head or the client was too slow (see :class:`HubHandler`)."""
+        return self._server.timed_out if self._server is not None else 0
+
+    def bind(self, host: str, port: int) -> int:
+        """Listen on ``host:port`` (port 0 = a free one); returns the port. Raises ``OSError``."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, port), family=family, backlog=BACKLOG)
+        self._listener.setblocking(False)  # gevent accepts when the loop says a connection waits
+        return int(self._listener.getsockname()[1])
+
+    def serve(self) -> None:
+        """Serve on this thread until :meth:`shutdown` (or, on the main thread, Ctrl-C or SIGTERM). The server is
+        made here: gevent's server belongs to the loop of the thread that makes it."""
+        assert self._listener is not None, "bind() first"
+        app = OffloadedWsgi(self._app, self.calls, self._workers)
+        self._server = HubWSGIServer(self._listener, app, idle_timeout_s=self._timeouts[0],
+                                     request_head_timeout_s=self._timeouts[1])
+        self.calls.attach()
+        app.start()
+        self._serving.set()
+        previous = self._stop_on_signals(self._server)
+        try:
+            if not self._stopped.is_set():
+                self._server.serve_forever(stop_timeout=STOP_TIMEOUT_S)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.calls.detach()
+            self._serving.clear()
+            app.stop()
+
+    def _stop_on_signals(self, server: HubWSGIServer) -> dict[int, Any]:
+        """On the main thread (``sledhub serve``/``demo``), Ctrl-C and SIGTERM end :meth:`serve`
+        normally: the stop runs in a greenlet, and the caller then stops the rest of the hub."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        loop = gevent.get_hub().loop
+
+        def on_signal(signum: int, frame: Any) -> None:
+            log.info("%s: stopping", signal.Signals(signum).name)
+            loop.run_callback_threadsafe(gevent.spawn, server.stop, STOP_TIMEOUT_S)
+        return {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def run_on_loop(self, fn: Callable[[], Any], timeout_s: float = 10.0) -> None:
+        """``fn()`` on the serving thread (at once when not serving); returns when it has run."""
+        self.calls.call_and_wait(fn, timeout_s)
+
+    def shutdown(self) -> None:
+        """Stop serving and close the listening socket (from any thread; safe to call twice)."""
+        self._stopped.set()
+        server = self._server
+        if server is not None and self._serving.is_set():
+            self.calls.call_and_wait(lambda: server.stop(timeout=STOP_TIMEOUT_S), STOP_TIMEOUT_S + 5)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None

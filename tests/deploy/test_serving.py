@@ -1,0 +1,281 @@
+"""The hub is served by a production server (issue 15), the same way in ``sledhub serve``, ``sledhub
+demo``, the systemd unit (which runs ``sledhub serve``) and every test fixture that starts a hub
+(``HubApp.serve_in_thread``): gevent's WSGI server, never Werkzeug's development server. Werkzeug's
+server names itself in every response (``Server: Werkzeug/…``); gevent's names nothing.
+
+And slow or half-open clients cannot hold it: a request head that does not arrive in time, or a client
+that says nothing, is closed, and other clients are answered meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import socketio
+
+from server.app import create_app
+from server.config import Config
+from server.mqtt.broker import free_port
+from server.web.serving import ASYNC_MODE, LoopCalls, Serving
+from tests.support.waiting import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _get(url: str, timeout_s: float = 5.0) -> tuple[int, str]:
+    """(status, the ``Server`` header or "")."""
+    with urllib.request.urlopen(url, timeout=timeout_s) as r:
+        return r.status, r.headers.get("Server", "")
+
+
+def _answers(url: str) -> tuple[int, str] | None:
+    try:
+        return _get(url, 2.0)
+    except OSError:
+        return None
+
+
+def _hub_config(tmp_path: Path) -> Config:
+    base = Config()
+    return replace(base, store=replace(base.store, path=str(tmp_path / "hub.db")))
+
+
+@pytest.fixture
+def served_hub(tmp_path):
+    """A hub as the test fixtures serve it (``serve_in_thread``), without MQTT; yields (app, base URL)."""
+    app = create_app(_hub_config(tmp_path), connect_mqtt=False)
+    port = app.serve_in_thread("127.0.0.1", 0)
+    try:
+        yield app, f"http://127.0.0.1:{port}"
+    finally:
+        app.stop()
+
+
+def test_the_test_fixtures_serve_the_hub_as_production_does(served_hub):
+    app, base = served_hub
+    status, server = _get(base + "/api/health")
+    assert status == 200
+    assert "werkzeug" not in server.lower(), f"served by Werkzeug's development server: {server!r}"
+    assert app.socketio.server.eio.async_mode == ASYNC_MODE == "gevent"
+
+
+def test_an_emit_from_any_thread_reaches_a_page(served_hub):
+    """The pipeline and tickers emit from their own threads; the page gets each message, in order."""
+    app, base = served_hub
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    try:
+        def pipeline() -> None:
+            for n in range(50):
+                app.socketio.emit("news", {"n": n})
+        worker = threading.Thread(target=pipeline, name="fake-pipeline")
+        worker.start()
+        worker.join(10)
+        wait_for(lambda: len(got) == 50, 10, what="every emit at the page")
+        assert got == list(range(50))
+    finally:
+        page.disconnect()
+
+
+def test_a_request_waiting_for_the_pipeline_holds_up_no_page(served_hub):
+    """``/api/health`` waits for the pipeline (``run_sync``); while the pipeline is held, pages are
+    still served and a page still gets what other threads emit (the first try of gevent ran every
+    request on the loop, and one such wait stopped every page: docs/deploy.md)."""
+    app, base = served_hub
+    app.hub.start()
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    gate = threading.Event()
+    app.hub.pipeline.call(lambda: gate.wait(20))  # the pipeline is busy until the gate opens
+    waiting = ThreadPoolExecutor(1, thread_name_prefix="test-health")
+    health = waiting.submit(_get, base + "/api/health", 30.0)
+    try:
+        t = time.perf_counter()
+        assert _get(base + "/display")[0] == 200
+        threading.Thread(target=lambda: app.socketio.emit("news", {"n": 1}), name="fake-ticker").start()
+        wait_for(lambda: got == [1], 5, what="the emit at the page while a request waits")
+        assert time.perf_counter() - t < 5.0
+        assert not health.done(), "the health request should still be waiting for the pipeline"
+    finally:
+        gate.set()
+        assert health.result(30)[0] == 200
+        waiting.shutdown()
+        page.disconnect()
+
+
+def test_a_request_waiting_for_the_database_lock_holds_up_no_page(served_hub):
+    """A REST handler that waits for the database (a result being committed holds its lock) runs in a
+    worker thread: pages are served and emits arrive meanwhile."""
+    app, base = served_hub
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    waiting = ThreadPoolExecutor(1, thread_name_prefix="test-results")
+    app.db.lock.acquire()  # as the results writer does while it commits
+    try:
+        results = waiting.submit(_get, base + "/api/results", 30.0)
+        assert _get(base + "/display")[0] == 200
+        threading.Thread(target=lambda: app.socketio.emit("news", {"n": 1}), name="fake-ticker").start()
+        wait_for(lambda: got == [1], 5, what="the emit at the page while a request waits")
+        assert not results.done(), "the results request should still be waiting for the database"
+    finally:
+        app.db.lock.release()
+    try:
+        assert results.result(30)[0] == 200
+    finally:
+        waiting.shutdown()
+        page.disconnect()
+
+
+# ---- timeouts ---------------------------------------------------------------------------------------
+
+def _hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+@pytest.fixture
+def quick_timeouts():
+    """A bare server (a WSGI app that answers ``ok``) with a 0.5 s head deadline and 1 s idle timeout."""
+    serving = Serving(_hello, LoopCalls(), idle_timeout_s=1.0, request_head_timeout_s=0.5)
+    port = serving.bind("127.0.0.1", 0)
+    thread = threading.Thread(target=serving.serve, name="test-http", daemon=True)
+    thread.start()
+    try:
+        yield serving, port
+    finally:
+        serving.shutdown()
+        thread.join(5)
+        assert not thread.is_alive()
+
+
+def _closed_by_server(sock: socket.socket, within_s: float) -> float:
+    """Seconds until the server closes ``sock`` (recv returns b"" or the connection resets)."""
+    t0 = time.monotonic()
+    sock.settimeout(within_s)
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - t0
+
+
+def test_a_half_open_request_is_closed_and_others_are_answered_meanwhile(quick_timeouts):
+    serving, port = quick_timeouts
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(50)]
+    try:
+        for s in held:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: hub\r\n")  # the blank line never comes
+        t = time.perf_counter()
+        assert _answers(f"http://127.0.0.1:{port}/") == (200, "")
+        assert time.perf_counter() - t < 1.0  # not after the held ones time out
+        waited = _closed_by_server(held[0], 5.0)
+        assert 0.2 < waited < 3.0
+        wait_for(lambda: serving.timed_out >= 50, 5, what="every half-open request closed and counted")
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_request_head_dripped_byte_by_byte_is_closed_at_its_deadline(quick_timeouts):
+    """Each byte comes well within the idle timeout, but the head as a whole misses its deadline."""
+    serving, port = quick_timeouts
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        t0 = time.monotonic()
+        closed = False
+        for byte in b"GET / HTTP/1.1\r\nHost: hub\r\nX-Slow: " + b"a" * 200:
+            try:
+                s.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            readable, _, _ = select.select([s], [], [], 0.05)
+            if readable:
+                closed = True
+                break
+        assert closed, "the server kept a dripping request open"
+        assert time.monotonic() - t0 < 3.0
+    assert serving.timed_out == 1
+
+
+def test_a_connection_that_says_nothing_is_closed(quick_timeouts):
+    serving, port = quick_timeouts
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        assert _closed_by_server(s, 5.0) < 3.0
+
+
+def test_keep_alive_requests_still_work(quick_timeouts):
+    serving, port = quick_timeouts
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        for _ in range(3):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: hub\r\n\r\n")
+            reply = b""
+            while not reply.endswith(b"ok"):
+                chunk = s.recv(4096)
+                assert chunk, "closed between keep-alive requests"
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200")
+    assert serving.timed_out == 0
+
+
+# ---- the commands ----------------------------------------------------------------------------------
+
+def _run_command(args: list[str], cwd: Path) -> None:
+    """Start ``sledhub <args> --port P``, check what serves it, SIGTERM it: it stops cleanly (status 0)
+    and leaves no process behind (its managed broker included)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = cwd / f"{args[0]}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", *args, "--host", "127.0.0.1", "--port",
+                                 str(port)], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        def up() -> tuple[int, str] | None:
+            if proc.poll() is not None:
+                raise AssertionError(log.read_text(errors="replace"))
+            return _answers(f"http://127.0.0.1:{port}/api/health")
+        status, server = wait_for(up, 60, 0.05, f"sledhub {args[0]} answering")
+        assert status == 200
+        assert "werkzeug" not in server.lower(), f"sledhub {args[0]} runs Werkzeug's development server"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        printed = log.read_text(errors="replace")
+        assert proc.returncode == 0, printed
+        assert "Traceback" not in printed, printed
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_serve_runs_the_production_server(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "hub.db"}"\n', encoding="utf-8")
+    _run_command(["serve", "--config", str(config), "--managed-broker"], tmp_path)
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_demo_runs_the_production_server(tmp_path):
+    _run_command(["demo", "--db", str(tmp_path / "demo.db")], tmp_path)
