@@ -23,24 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import analysis
-from bench.hubproc import broker_pid
+from bench import analysis, report as reporting
 from bench.plan import Plan
 from bench.run import OUT_DIR, Bench, _say, machine_info
-from server.mqtt.broker import ManagedBroker
 
 SCALES = (0.25, 0.5, 1.0, 1.5, 2.0)
 """Factors of the class load (16 sleds, 8 lanes, 50 clients)."""
 
-TARGETS = {
-    "finish_latency_ms.p50": ("<=", 5.0),
-    "finish_latency_ms.p99": ("<=", 25.0),
-    "frame_latency_ms.p50": ("<=", 50.0),
-    "frame_latency_ms.p99": ("<=", 100.0),
-    "frames_per_s_per_station": (">=", 20.0),
-    "lost_events": ("==", 0),
-    "hub_rss_mb": ("<=", 80.0),
-}
+TARGETS = {key: reporting.TARGETS[key] for key in reporting.LOAD_TARGETS}
 """The targets of bench/README.md and issue 15 that depend on the load."""
 
 
@@ -52,27 +42,9 @@ def scaled(base: Plan, factor: float, load_s: float) -> Plan:
                    warmup_s=min(base.warmup_s, 3.0), load_s=load_s)
 
 
-def _get(report: dict[str, Any], key: str) -> Any:
-    value: Any = report
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def met(report: dict[str, Any]) -> dict[str, bool | None]:
-    """Per target: met, missed, or None (not measured at this scale)."""
-    out: dict[str, bool | None] = {}
-    for key, (op, limit) in TARGETS.items():
-        value = _get(report, key)
-        if value is None:
-            out[key] = None
-        elif op == ">=":
-            out[key] = value >= limit
-        elif op == "<=":
-            out[key] = value <= limit
-        else:
-            out[key] = value == limit
-    return out
+    """Per load target: met, missed, or None (not measured at this scale)."""
+    return {k: v["met"] for k, v in reporting.check_targets(report, reporting.LOAD_TARGETS).items()}
 
 
 class ClassLoadStep(Bench):
@@ -82,15 +54,7 @@ class ClassLoadStep(Bench):
     def run_class(self) -> dict[str, Any]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.pinning.pin(os.getpid(), "world")
-        with ManagedBroker(workdir=self.workdir / "broker", persistence=False,
-                           extra_config=self.broker_options) as broker:
-            self.pinning.pin(broker_pid(broker), "hub")
-            try:
-                self._start(broker)
-                self._class_load()
-                self._lost_events()
-            finally:
-                self._stop_all()
+        self._with_hub(self._class_load, self._lost_events)
         return self._class_report()
 
     def _class_report(self) -> dict[str, Any]:

@@ -83,17 +83,20 @@ class Bench:
         self.log("raw baseline: paho → Mosquitto → paho, no hub")
         self.m["raw"] = raw_ceiling(self.ctx, self.plan, self.workdir, self.pinning)
         self.log(f"  ceiling {self.m['raw']['msgs_per_s']:,} msg/s ({self.m['raw']['stopped_by']})")
+        self._with_hub(self._class_load, self._lost_events, self._saturation)
+        return self._report()
+
+    def _with_hub(self, *phases: Callable[[], None]) -> None:
+        """A fresh broker and hub with the clients and nodes connected, ``phases`` in turn, then all stopped."""
         with ManagedBroker(workdir=self.workdir / "broker", persistence=False,
                            extra_config=self.broker_options) as broker:
             self.pinning.pin(broker_pid(broker), "hub")
             try:
                 self._start(broker)
-                self._class_load()
-                self._lost_events()
-                self._saturation()
+                for phase in phases:
+                    phase()
             finally:
                 self._stop_all()
-        return self._report()
 
     def _start(self, broker: ManagedBroker) -> None:
         address = (broker.host, broker.port)

@@ -56,15 +56,20 @@ def _sled_pull(e: TimingEngine, t0: float, upto: float | None, frm: float = 0.0)
     return force, wheel
 
 
-def test_a_running_sled_uses_late_force_and_wheel_batches_of_a_stall_in_either_order():
+def _sled_after_go() -> tuple[TimingEngine, float]:
+    """A 2 m GO_COUNTDOWN sled at rest, armed at 1 s and sent GO; the GO signal time (s)."""
     from server.engine import SledStationConfig
+    e = TimingEngine(lateness_us=L)
+    e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
+    e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
+    return e, e.go("sled1", us(1.0))["sled1"] / 1e6
+
+
+def test_a_running_sled_uses_late_force_and_wheel_batches_of_a_stall_in_either_order():
     results = []
     for stalled in (False, True):
-        e = TimingEngine(lateness_us=L)
-        e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
-        e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
-        e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
-        t = e.go("sled1", us(1.0))["sled1"] / 1e6
+        e, t = _sled_after_go()
         force, wheel = _sled_pull(e, t, 5.0)
         before = [ev for ev in force + wheel if ev.t_us < us(t + 2.0)]
         during = [ev for ev in force + wheel if ev.t_us >= us(t + 2.0)]
@@ -136,14 +141,9 @@ def test_a_running_sled_uses_late_force_samples_that_arrive_out_of_order():
     """After a stall the force batch arrives reordered (a later batch first): a running sled's force only
     feeds the curve and the force figures, so the older samples go in in time order — the same peak and
     mean force as in time — and a copy of one of them is still a duplicate."""
-    from server.engine import SledStationConfig
     results = []
     for reordered in (False, True):
-        e = TimingEngine(lateness_us=L)
-        e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
-        e.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), 0.0))
-        e.arm(["sled1"], {"sled1": "a1"}, us(1.0))
-        t = e.go("sled1", us(1.0))["sled1"] / 1e6
+        e, t = _sled_after_go()
         force, wheel = _sled_pull(e, t, 5.0)
         for ev in wheel + [f for f in force if f.t_us < us(t + 1.0)]:
             e.ingest(ev)
