@@ -44,7 +44,8 @@ def held(gym, other) -> int:
 def test_three_gyms_share_chain_boards_through_a_central_broker(rig, record_property):
     a, b, c = rig.gyms
 
-    # A finish in one gym reaches the chain board in another: measured, five times.
+    # A result committed in one gym reaches the chain board in another: measured, five times (from a
+    # real finish, with the lateness bound before the commit: test_finish_to_board.py).
     latencies = []
     for i in range(5):
         t0 = time.monotonic()
@@ -97,10 +98,10 @@ def test_three_gyms_share_chain_boards_through_a_central_broker(rig, record_prop
         assert gym.app.chain.store.get(f"gym-b:{ben}").version == 1
 
     p50, worst = statistics.median(latencies), max(latencies)
-    record_property("finish_to_other_board_p50_ms", round(p50 * 1000, 1))
+    record_property("commit_to_other_board_p50_ms", round(p50 * 1000, 1))
     record_property("uplink_catch_up_s", round(catch_up_s, 2))
     record_property("central_restart_to_result_s", round(after_restart_s, 2))
-    print(f"\nchain on loopback: finish in gym A -> gym B's chain board p50 {p50 * 1000:.0f} ms, max {worst * 1000:.0f} ms"
+    print(f"\nchain on loopback: commit in gym A -> gym B's chain board p50 {p50 * 1000:.0f} ms, max {worst * 1000:.0f} ms"
           f" (n={len(latencies)}); A's uplink cut for 5 results of its class + 1 of B's: caught up both ways"
           f" {catch_up_s:.2f} s after restore (bridge retry 1 s), 0 lost, 0 doubled; central broker restart to"
           f" a result crossing again {after_restart_s:.2f} s")
