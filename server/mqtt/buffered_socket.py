@@ -10,6 +10,13 @@ most of the time between a node's publish and the hub's receipt (see ``bench/REA
 from memory without a system call. It reports the buffered bytes through ``pending()``, the hook paho
 already uses for TLS sockets, so paho's loop does not wait in ``select`` while whole packets sit in
 the buffer. Only plain TCP and Unix sockets are wrapped (TLS and WebSocket transports keep paho's own).
+
+The hub's TCP socket also gets a large receive buffer (:data:`RECEIVE_BUFFER_BYTES`, set before it
+connects): while the hub is frozen (a stall) what the broker sends it waits in the hub's own kernel
+buffer and is read the moment the hub runs again. With the default buffer (~90 KiB advertised on a
+young connection) the window closed within a second of a stall, the broker's kernel went into TCP
+persist mode with exponentially backed-off window probes, and after the stall the flow resumed only at
+the next probe — seconds later (``tests/accuracy/FINDINGS.md`` F19).
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 READ_SIZE = 65536  # bytes per recv: ~130 telemetry batches
+
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+"""SO_RCVBUF asked for on the hub's broker connection (bytes): ~1 minute of a busy gym's traffic. The
+kernel caps it at ``net.core.rmem_max`` (``docs/reliability.md``)."""
 
 
 class BufferedSocket:
@@ -78,8 +89,37 @@ class BufferedClient(mqtt.Client):
             rc = super().loop_read(max_packets)
         return rc
 
+    def _create_socket_connection(self) -> socket.socket:  # paho 2.x: the TCP connection, every (re)connect
+        if self._get_proxy():
+            return super()._create_socket_connection()
+        return connect_with_buffer((self._host, self._port), self._connect_timeout,
+                                   (self._bind_address, self._bind_port))
+
     def _create_socket(self) -> Any:  # paho 2.x's socket factory (called on every (re)connect)
         sock = super()._create_socket()
         if isinstance(sock, socket.socket) and not self._ssl and self._transport != "websockets":
             return BufferedSocket(sock)
         return sock
+
+
+def connect_with_buffer(addr: tuple[str, int], timeout_s: float, source: tuple[str, int] | None = None,
+                        rcvbuf_bytes: int = RECEIVE_BUFFER_BYTES) -> socket.socket:
+    """``socket.create_connection`` with ``SO_RCVBUF`` set to ``rcvbuf_bytes`` before connecting (so the
+    window scale offered in the SYN allows the whole buffer); the first address that connects wins."""
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(addr[0], addr[1], 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf_bytes)
+            except OSError:  # a platform that refuses: the default buffer, as before
+                pass
+            sock.settimeout(timeout_s)
+            if source and (source[0] or source[1]):
+                sock.bind(source)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error if error is not None else OSError(f"no address for {addr[0]}:{addr[1]}")

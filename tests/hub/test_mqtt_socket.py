@@ -2,9 +2,12 @@
 
 import socket
 
+import paho.mqtt.client as mqtt
 import pytest
 
-from server.mqtt.buffered_socket import BufferedSocket
+from pathlib import Path
+
+from server.mqtt.buffered_socket import RECEIVE_BUFFER_BYTES, BufferedClient, BufferedSocket, connect_with_buffer
 
 
 @pytest.fixture
@@ -55,3 +58,34 @@ def test_everything_else_goes_to_the_socket(pair):
     assert s.fileno() == b.fileno()
     s.send(b"ping")
     assert a.recv(4) == b"ping"
+
+
+def _rmem_max() -> int:
+    path = Path("/proc/sys/net/core/rmem_max")
+    return int(path.read_text()) if path.exists() else 0
+
+
+def test_the_hubs_connection_gets_a_large_receive_buffer():
+    """F19: a stall's backlog must fit in the hub's own kernel buffer (the kernel caps it at rmem_max)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        host, port = server.getsockname()
+        client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="hub")
+        client._host, client._port = host, port
+        sock = client._create_socket()
+        try:
+            assert isinstance(sock, BufferedSocket)
+            assert sock.getpeername() == (host, port)
+            wanted = min(RECEIVE_BUFFER_BYTES, _rmem_max() or RECEIVE_BUFFER_BYTES)
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= wanted
+            plain = socket.create_connection((host, port))
+            assert plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < wanted  # not the default anyway
+            plain.close()
+        finally:
+            sock.close()
+
+
+def test_connect_with_buffer_raises_when_nothing_listens():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    with pytest.raises(OSError):
+        connect_with_buffer(("127.0.0.1", port), 2.0)
