@@ -20,6 +20,7 @@ readonly MQTT_DROPIN=/etc/mosquitto/conf.d/sledhub.conf
 readonly HUB_PASSWORD_FILE="$CONF_DIR/mqtt-password"
 readonly SECRET_KEY_FILE="$CONF_DIR/secret-key"
 readonly UNIT_DIR=/etc/systemd/system
+readonly SYSCTL_DROPIN=/etc/sysctl.d/60-sledhub.conf
 
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly SRC_DIR
@@ -246,6 +247,9 @@ setup_hub() {
     note "created the web sessions' secret key $SECRET_KEY_FILE"
   fi
   install_unit sledhub.service
+  # The hub's broker socket asks for a 4 MiB receive buffer (a frozen hub's backlog); allow it.
+  install -o root -g root -m 0644 "$SRC_DIR/deploy/sysctl/60-sledhub.conf" "$SYSCTL_DROPIN"
+  sysctl -q -p "$SYSCTL_DROPIN" || note "warning: could not apply $SYSCTL_DROPIN now (it applies at the next boot)"
   if ((have_systemd)); then
     systemctl daemon-reload
     systemctl enable --quiet mosquitto.service sledhub.service

@@ -123,3 +123,15 @@ def test_labwc_autostart_starts_the_installed_kiosk_launcher():
     assert lines == ["/usr/local/bin/sledhub-kiosk http://localhost:8080/display &"]
     assert "/usr/local/bin/sledhub-kiosk" in INSTALL.read_text()
     assert "--kiosk" in KIOSK.read_text()
+
+
+def test_the_hub_install_allows_the_receive_buffer_the_hubs_broker_socket_asks_for():
+    """install-pi.sh --hub installs the sysctl drop-in whose rmem_max lets the hub's broker socket have its
+    whole receive buffer (a frozen hub's backlog waits in its kernel: tests/accuracy/FINDINGS.md F19)."""
+    from server.mqtt.buffered_socket import RECEIVE_BUFFER_BYTES
+    dropin = REPO / "deploy" / "sysctl" / "60-sledhub.conf"
+    values = {key.strip(): value.strip() for key, value in (line.split("=", 1) for line in
+              dropin.read_text().splitlines() if line.strip() and not line.startswith("#"))}
+    assert int(values["net.core.rmem_max"]) >= RECEIVE_BUFFER_BYTES
+    assert '"$SRC_DIR/deploy/sysctl/60-sledhub.conf" "$SYSCTL_DROPIN"' in INSTALL.read_text()
+    assert _install_constant("SYSCTL_DROPIN") == "/etc/sysctl.d/60-sledhub.conf"
