@@ -59,7 +59,8 @@ STOP_TIMEOUT_S = 2.0
 HTTP_WORKERS = 4
 """Threads that run plain HTTP requests (pages, REST API): see :class:`OffloadedWsgi`."""
 REQUEST_TIMEOUT_S = 30.0
-"""A plain HTTP request's handler must answer within this (s), else the client gets a 500."""
+"""A plain HTTP request's handler must answer within this (s), else the client gets a 503 (and the
+handler, if it is still queued behind busy workers, never runs)."""
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body read (bytes): Flask's ``MAX_CONTENT_LENGTH`` in ``server/app.py``."""
 SOCKETIO_PATH = "/socket.io"
@@ -274,9 +275,13 @@ class OffloadedWsgi:
     while a result is committed) keeps nobody else waiting. Its body is read on the loop first (the
     socket is the loop's); the response is collected in the thread and written on the loop."""
 
-    def __init__(self, app: Callable, calls: LoopCalls, workers: int) -> None:
+    def __init__(self, app: Callable, calls: LoopCalls, workers: int,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         self._app, self._calls, self._workers = app, calls, workers
+        self._request_timeout_s = request_timeout_s
         self._pool: ThreadPoolExecutor | None = None
+        self.timed_out = 0
+        """Requests answered 503 because their handler took longer than ``request_timeout_s``."""
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sledhub-http")
@@ -308,7 +313,19 @@ class OffloadedWsgi:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        chunks = self._calls.wait_future(pool.submit(run), REQUEST_TIMEOUT_S)
+        fut = pool.submit(run)
+        try:
+            chunks = self._calls.wait_future(fut, self._request_timeout_s)
+        except TimeoutError:  # (an OSError: gevent would take it for a broken socket and drop the client)
+            fut.cancel()      # still queued behind stuck workers: it never runs; running: it finishes unseen
+            self.timed_out += 1
+            log.warning("%s %s took longer than %.0f s: answered 503", environ.get("REQUEST_METHOD"),
+                        environ.get("PATH_INFO"), self._request_timeout_s)
+            body = (b'{"error": "the hub is busy: try again in a few seconds", "status": 503, '
+                    b'"reason": "request_timeout"}')
+            start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                       ("Content-Length", str(len(body))), ("Retry-After", "5")])
+            return [body]
         start_response(*started[0])
         return written + chunks
 
@@ -317,8 +334,10 @@ class Serving:
     """The hub's HTTP server: bind, serve on the calling thread, shut down from any thread."""
 
     def __init__(self, app: Callable, calls: LoopCalls, *, idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S, workers: int = HTTP_WORKERS) -> None:
+                 request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S, workers: int = HTTP_WORKERS,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         self._app, self.calls, self._workers = app, calls, workers
+        self._request_timeout_s = request_timeout_s
         self._timeouts = (idle_timeout_s, request_head_timeout_s)
         self._server: HubWSGIServer | None = None
         self._listener: socket.socket | None = None
@@ -341,7 +360,7 @@ class Serving:
         """Serve on this thread until :meth:`shutdown` (or, on the main thread, Ctrl-C or SIGTERM). The server is
         made here: gevent's server belongs to the loop of the thread that makes it."""
         assert self._listener is not None, "bind() first"
-        app = OffloadedWsgi(self._app, self.calls, self._workers)
+        app = OffloadedWsgi(self._app, self.calls, self._workers, self._request_timeout_s)
         self._server = HubWSGIServer(self._listener, app, idle_timeout_s=self._timeouts[0],
                                      request_head_timeout_s=self._timeouts[1])
         self.calls.attach()

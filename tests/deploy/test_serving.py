@@ -279,3 +279,45 @@ def test_serve_runs_the_production_server(tmp_path):
 @pytest.mark.slow
 def test_demo_runs_the_production_server(tmp_path):
     _run_command(["demo", "--db", str(tmp_path / "demo.db")], tmp_path)
+
+
+def test_a_request_over_its_deadline_is_answered_503_and_a_queued_one_never_runs():
+    """A handler stuck past the request deadline: its client gets a 503 with Retry-After (gevent took the
+    timeout for a broken socket and dropped the connection), a request queued behind the stuck worker
+    is answered 503 too and never runs later, and the server answers again once the worker is free."""
+    import json
+    import urllib.error
+    gate, entered, ran = threading.Event(), threading.Event(), []
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/stuck":
+            entered.set()
+            gate.wait(10)
+        ran.append(path)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    serving = Serving(app, LoopCalls(), workers=1, request_timeout_s=0.5)
+    port = serving.bind("127.0.0.1", 0)
+    thread = threading.Thread(target=serving.serve, name="test-http", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with ThreadPoolExecutor(2) as clients:
+            stuck = clients.submit(_get, base + "/stuck", 5.0)
+            assert entered.wait(2), "the stuck request should hold the only worker"
+            queued = clients.submit(_get, base + "/queued", 5.0)
+            for fut in (stuck, queued):
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    fut.result(5)
+                assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "5"
+                assert json.loads(refused.value.read())["reason"] == "request_timeout"
+        gate.set()
+        wait_for(lambda: ran == ["/stuck"], 5, what="the stuck handler to finish")
+        assert _get(base + "/again")[0] == 200
+        assert ran == ["/stuck", "/again"]  # the queued request was cancelled, not run late
+    finally:
+        gate.set()
+        serving.shutdown()
+        thread.join(5)
