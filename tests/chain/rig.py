@@ -98,9 +98,9 @@ def warm_up(rig: Rig, timeout_s: float = 20.0) -> None:
             if all(g.app.chain is not None and g.app.chain.store.get(probe.key) for g in rig.gyms):
                 return True
             client.publish(f"sledhub/v1/chain/{PROBE}/results/s1", probe.encode(), qos=1)
-            time.sleep(0.2)
             return False
-        wait_for(everywhere, timeout_s, what="every gym's bridge up both ways")
+        # republished at every check (a bridge that was not up yet dropped the earlier copies)
+        wait_for(everywhere, timeout_s, interval_s=0.2, what="every gym's bridge up both ways")
     finally:
         client.disconnect()
         client.loop_stop()
