@@ -22,7 +22,7 @@ the next probe — seconds later (``tests/accuracy/FINDINGS.md`` F19).
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 
@@ -64,11 +64,49 @@ class BufferedSocket:
         """Bytes already read from the kernel and not yet handed to paho."""
         return len(self._buf) - self._pos
 
+    def take_publishes(self, limit: int) -> list[tuple[str, bytes]]:
+        """Remove up to ``limit`` whole MQTT 3.1.1 PUBLISH packets at QoS 0 from the head of the buffer
+        and return them as ``(topic, payload)``. Stops, consuming nothing more, at the first packet that
+        is anything else (another type, QoS 1/2, a topic that is not UTF-8, a malformed length) or not
+        wholly buffered yet: those stay for paho, which reads them as before."""
+        buf, pos, end = self._buf, self._pos, len(self._buf)
+        out: list[tuple[str, bytes]] = []
+        while pos < end and len(out) < limit:
+            if buf[pos] & 0xF6 != 0x30:  # type 3 (PUBLISH), QoS bits 0; DUP and RETAIN may be set
+                break
+            i, length, shift = pos + 1, 0, 0
+            while i < end and shift <= 21:
+                byte = buf[i]
+                length |= (byte & 0x7F) << shift
+                i += 1
+                if byte < 0x80:
+                    break
+                shift += 7
+            else:
+                break  # the length is incomplete (or longer than MQTT allows: paho reports that)
+            stop = i + length
+            if stop > end or length < 2:
+                break
+            topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
+            if topic_end > stop:
+                break
+            try:
+                topic = buf[i + 2:topic_end].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+            out.append((topic, buf[topic_end:stop]))
+            pos = stop
+        self._pos = pos
+        return out
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
 MAX_PACKETS_PER_READ = 1000  # then paho's loop gets a turn (writes, keepalive)
+
+
+QoS0Sink = Callable[[str, bytes], None]
 
 
 class BufferedClient(mqtt.Client):
@@ -77,17 +115,43 @@ class BufferedClient(mqtt.Client):
     paho's loop reads one packet per ``select``; each ``select`` releases the GIL, and under load the
     network thread then waits for it again. :meth:`loop_read` goes on with the packets already in the
     buffer (up to ``MAX_PACKETS_PER_READ``) before returning to the loop.
+
+    With :attr:`on_qos0_message` set (MQTT 3.1.1 only), QoS 0 PUBLISH packets already buffered skip
+    paho's per-packet machinery (a dozen dict updates, an ``MQTTMessage``, a debug-log format, two clock
+    reads and a lock per packet): they are cut from the buffer (:meth:`BufferedSocket.take_publishes`)
+    and handed over as ``(topic, payload)``, in order, on paho's thread, instead of to ``on_message``.
+    Everything else (QoS 1/2, acks, pings, a packet that straddles two reads) still goes through
+    paho, which keeps the connection state, the acknowledgements and the keepalive (paho reads the
+    first packet of every kernel read itself, so it sees every byte's arrival).
     """
+
+    on_qos0_message: QoS0Sink | None = None
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         sock = self._sock
         rc = super().loop_read(max_packets)
-        for _ in range(MAX_PACKETS_PER_READ):
+        fast = self.on_qos0_message if self._protocol == mqtt.MQTTv311 else None
+        budget = MAX_PACKETS_PER_READ
+        while budget > 0:
             if rc != mqtt.MQTT_ERR_SUCCESS or self._sock is not sock or not isinstance(sock, BufferedSocket) \
                     or not sock.pending():
                 break
+            if fast is not None and self._between_packets():
+                taken = sock.take_publishes(budget)
+                budget -= len(taken)
+                for topic, payload in taken:
+                    fast(topic, payload)
+                if taken:
+                    continue
             rc = super().loop_read(max_packets)
+            budget -= 1
         return rc
+
+    def _between_packets(self) -> bool:
+        """paho holds no partly read packet (its read state is private: if it ever changes shape, the
+        fast path stays off and paho reads everything)."""
+        state = getattr(self, "_in_packet", None)
+        return type(state) is dict and state.get("command") == 0
 
     def _create_socket_connection(self) -> socket.socket:  # paho 2.x: the TCP connection, every (re)connect
         if self._get_proxy():

@@ -1,6 +1,7 @@
 """The hub's MQTT connection (paho-mqtt 2.x, ``CallbackAPIVersion.VERSION2``).
 
-paho's network thread calls :meth:`MqttLink._on_message`, which stamps the receipt time on the hub
+paho's network thread calls :meth:`MqttLink._on_message` (or, for QoS 0 packets already buffered,
+:meth:`MqttLink._on_qos0_message`: ``server/mqtt/buffered_socket.py``), which stamps the receipt time on the hub
 clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``put``). It never
 parses, never blocks and never raises: all work happens on the pipeline thread.
 
@@ -59,6 +60,7 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_qos0_message = self._on_qos0_message  # telemetry: paho's buffered fast path
         self._keepalive_s = keepalive_s
         self._subscriptions = list(SUBSCRIPTIONS) + list(extra_subscriptions)
         self._started = False
@@ -148,5 +150,11 @@ class MqttLink:
     def _on_message(self, client, userdata, message) -> None:
         try:
             self._sink(message.topic, message.payload, self._clock_us())
+        except Exception:  # never let anything escape into paho's thread
+            log.exception("could not hand a message to the pipeline")
+
+    def _on_qos0_message(self, topic: str, payload: bytes) -> None:
+        try:
+            self._sink(topic, payload, self._clock_us())
         except Exception:  # never let anything escape into paho's thread
             log.exception("could not hand a message to the pipeline")

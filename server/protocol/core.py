@@ -27,6 +27,7 @@ from server.protocol.messages import (
     HUB_TO_NODE, MAX_NODES, TOPIC_ROOT, ClockPong, Inbound, NodeDescriptor, NodeHealth, NodeStatus, SensorEvent,
     TelemetryBatch, is_id,
 )
+from server.protocol.fast_tel import decode_tel
 from server.protocol.sequence import DUPLICATE, LATE, SeqTracker
 from server.protocol.validate import CHECKERS, Reject, parse_payload
 
@@ -104,8 +105,11 @@ class Protocol:
                 node.last_seen_rx_us = rx_us
                 if msg_type in HUB_TO_NODE:
                     raise Reject("wrong_direction", msg_type)
-                obj = parse_payload(payload)
-                msg = CHECKERS[msg_type](node_id, obj, rx_us, _SensorCheck(node))
+                fast = decode_tel(node_id, payload, rx_us, _SensorCheck(node)) if msg_type == "tel" else None
+                if fast is None:  # every other type, and what the fast path declined
+                    msg = CHECKERS[msg_type](node_id, parse_payload(payload), rx_us, _SensorCheck(node))
+                else:
+                    msg = fast
                 msg = self._apply(node, msg)
             except Reject as r:
                 self._reject(node, r.reason, r.detail, topic, rx_us, exc=False)

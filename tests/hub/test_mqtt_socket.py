@@ -89,3 +89,97 @@ def test_connect_with_buffer_raises_when_nothing_listens():
         port = server.getsockname()[1]
     with pytest.raises(OSError):
         connect_with_buffer(("127.0.0.1", port), 2.0)
+
+
+def _publish_packet(topic: bytes, payload: bytes, first: int = 0x30, mid: bytes = b"") -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + mid + payload
+    n, length = len(body), bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes([first]) + bytes(length) + body
+
+
+def test_whole_qos0_publishes_are_cut_from_the_buffer_in_order(pair):
+    a, b = pair
+    big = b"x" * 300  # a two-byte remaining length
+    a.sendall(_publish_packet(b"t/1", b"one") + _publish_packet(b"t/2", big, first=0x31)  # retained
+              + _publish_packet(b"t/3", b"", first=0x38)  # DUP set, empty payload
+              + _publish_packet(b"t/4", b"qos1", first=0x32, mid=b"\x00\x07") + _publish_packet(b"t/5", b"after"))
+    s = BufferedSocket(b)
+    assert s.recv(1) == b"\x30"  # paho reads a packet's first bytes itself
+    s.recv(1), s.recv(3 + 2 + 3)
+    assert s.take_publishes(100) == [("t/2", big), ("t/3", b"")]
+    assert s.recv(1) == b"\x32"  # QoS 1 stays for paho
+    rest = s.pending()
+    assert s.take_publishes(100) == [] and s.pending() == rest  # mid-packet: nothing taken
+
+
+def test_take_publishes_leaves_incomplete_odd_and_extra_packets(pair):
+    a, b = pair
+    whole = _publish_packet(b"t/1", b"one")
+    s = BufferedSocket(b)
+    a.sendall(whole + _publish_packet(b"t/2", b"two")[:-1])
+    s._buf, s._pos = s._sock.recv(1000), 0  # noqa: SLF001 (fill the buffer as a recv would)
+    assert s.take_publishes(100) == [("t/1", b"one")]
+    assert s.pending() == len(whole) - 1  # the partial packet (one byte short) is all still there
+    s._buf, s._pos = _publish_packet(b"t/\xff", b"bad utf-8") + whole, 0
+    assert s.take_publishes(100) == []  # paho reads it (and reports the topic)
+    s._buf, s._pos = whole * 3, 0
+    assert s.take_publishes(2) == [("t/1", b"one")] * 2 and s.pending() == len(whole)
+    s._buf, s._pos = b"\x30\xff\xff\xff\xff\x7f", 0  # a remaining length longer than MQTT allows
+    assert s.take_publishes(100) == [] and s.pending() == 6
+
+
+def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
+    """Through a real broker: QoS 0 telemetry goes to ``on_qos0_message`` (but for the first packet of a
+    read, which paho reads itself), QoS 1 events to ``on_message`` (acknowledged by paho), every message
+    once, each publisher's order kept."""
+    import threading
+    import time
+
+    got: list[tuple[str, bytes, int, str]] = []
+    done = threading.Event()
+    n = 3000
+
+    def note(topic, payload, qos, path):
+        got.append((topic, payload, qos, path))
+        if len(got) >= n + n // 100:
+            done.set()
+
+    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sub", protocol=mqtt.MQTTv311)
+    sub.on_qos0_message = lambda topic, payload: note(topic, payload, 0, "fast")
+    sub.on_message = lambda c, u, m: note(m.topic, m.payload, m.qos, "paho")
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *args: subscribed.set()
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe([("fast/tel", 0), ("fast/evt", 1)])
+    sub.connect(broker.host, broker.port)
+    sub.loop_start()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-pub")
+    try:
+        assert subscribed.wait(10)
+        pub.connect(broker.host, broker.port)
+        pub.loop_start()
+        infos = []
+        for i in range(n):
+            pub.publish("fast/tel", str(i).encode() * 40, qos=0)
+            if i % 100 == 0:
+                infos.append(pub.publish("fast/evt", str(i).encode(), qos=1))
+        for info in infos:
+            info.wait_for_publish(10)
+        assert done.wait(20), f"{len(got)} of {n + n // 100} arrived"
+        time.sleep(0.2)  # nothing more may come (a copy would be a bug)
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        sub.disconnect()
+        sub.loop_stop()
+    tel = [int(p[: len(p) // 40]) for t, p, qos, path in got if t == "fast/tel"]
+    evt = [int(p) for t, p, qos, path in got if t == "fast/evt"]
+    assert tel == list(range(n))
+    assert evt == list(range(0, n, 100))
+    assert {qos for t, p, qos, path in got if t == "fast/evt"} == {1}
+    assert all(path == "paho" for t, p, qos, path in got if qos == 1)
+    fast = sum(path == "fast" for t, p, qos, path in got)
+    assert fast > n / 2, f"only {fast} of {n} took the fast path"
