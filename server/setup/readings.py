@@ -31,7 +31,7 @@ class Reading:
     fault_rx_us: int = 0
     boot_id: str = ""
     _rate: deque = field(default_factory=deque, repr=False)     # (rx_us, samples) per message
-    _recent: deque = field(default_factory=deque, repr=False)   # (rx_us, raw)
+    _recent: deque = field(default_factory=deque, repr=False)   # (rx_us, samples) per force batch
 
     def samples_per_s(self, now_us: int, window_us: int) -> float:
         while self._rate and now_us - self._rate[0][0] > window_us:
@@ -39,7 +39,7 @@ class Reading:
         return sum(n for _, n in self._rate) / (window_us / 1e6)
 
     def recent_raw(self, now_us: int, recent_us: int) -> list[int]:
-        return [r for t, r in self._recent if now_us - t <= recent_us]
+        return [sample[2] for t, samples in self._recent if now_us - t <= recent_us for sample in samples]
 
 
 class LiveReadings:
@@ -73,7 +73,7 @@ class LiveReadings:
         r._rate.append((item.rx_us, len(item.samples)))
         if item.kind == "force":  # the zero-drift check averages a load cell's last second of raw counts
             horizon = item.rx_us - self.recent_us
-            r._recent.extend((item.rx_us, sample[2]) for sample in item.samples)
+            r._recent.append((item.rx_us, item.samples))  # per batch: flattened only when asked
             while r._recent and r._recent[0][0] < horizon:
                 r._recent.popleft()
         while r._rate and item.rx_us - r._rate[0][0] > self.window_us:
