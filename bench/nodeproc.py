@@ -114,6 +114,8 @@ def blast(sleds: list[SledNode], start_us: int, end_us: int, rate_per_s: float) 
             break
         due = min(int((now - t0) * rate_per_s / 1e6) - sent, 200)
         if due <= 0:
+            for node in sleds:
+                node.blast_client().flush()
             time.sleep(0.0005)
             continue
         for _ in range(due):
@@ -124,4 +126,6 @@ def blast(sleds: list[SledNode], start_us: int, end_us: int, rate_per_s: float) 
             before = node.blasted
             node.blast_one(wheel)
             sent += node.blasted - before
+    for node in sleds:
+        node.blast_client().flush()
     return sent, first_ns, time.monotonic_ns()

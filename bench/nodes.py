@@ -31,6 +31,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from bench.blaster import RawPublisher, tel_payload
 from bench.plan import (FORCE_RATE_HZ, HEALTH_INTERVAL_S, SLED_COUNTS_PER_M, TEL_BATCH_S, TEL_MAX_SAMPLES,
                         WHEEL_MIN_RATE_HZ)
 from firmware_bridge import messages as msg
@@ -42,7 +43,6 @@ FW = "sledhub-bench 0.1.0"
 FORCE_STEP_US = round(1e6 / FORCE_RATE_HZ)
 RATTLE_STEP_US = round(1e6 / WHEEL_MIN_RATE_HZ)
 BATCH_US = round(TEL_BATCH_S * 1e6)
-BLAST_BACKLOG = 1000     # unsent packets a blast connection may hold before it skips a message
 
 SLED_SENSORS = [
     {"id": "force", "kind": "load_cell", "unit": "N", "rate_hz": FORCE_RATE_HZ,
@@ -245,7 +245,7 @@ class SledNode(BenchNode):
         self.pending_wheel: list[list] = []
         self.recent: deque[tuple[int, int]] = deque(maxlen=256)  # (t_hub, count) of recent wheel samples
         self.finish_in_batch: _Pull | None = None
-        self._blast: mqtt.Client | None = None
+        self._blast: RawPublisher | None = None
         self.blasted = 0
 
     def run(self, k: int, go_cmd_us: int, signal_us: int) -> None:
@@ -353,49 +353,44 @@ class SledNode(BenchNode):
                                  samples[-1][0] - self.offset_us, pub_ns))
 
     # saturation ---------------------------------------------------------------------------------
-    def blast_client(self) -> mqtt.Client:
-        """A second connection for saturation runs, without a network thread: ``publish`` then writes to
-        the socket at once instead of waking paho's thread for every message (3x cheaper), so the
-        publishers are not what limits the ceiling. The hub sees only topics and payloads: same node."""
+    def blast_client(self) -> RawPublisher:
+        """A second connection for saturation runs (:class:`bench.blaster.RawPublisher`): raw packets
+        written in batches, so the publishers are not what limits the ceiling. The hub sees only topics
+        and payloads: same node."""
         if self._blast is None:
-            self._blast = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311,
-                                      client_id=f"sledhub-node-{self.node_id}-blast", clean_session=True)
-            self._blast.connect(*self.broker, keepalive=60)
-            self._blast.loop(timeout=0.1)
+            self._blast = RawPublisher(*self.broker, client_id=f"sledhub-node-{self.node_id}-blast")
         return self._blast
 
     def close_blast(self) -> None:
         if self._blast is not None:
-            self._blast.disconnect()
+            self._blast.close()
             self._blast = None
 
     def blast_one(self, wheel: bool) -> None:
         """One telemetry batch as fast as possible: a wheel batch of 15 samples or a force batch of 4,
-        spread over the time since this sensor's previous sample (so times stay real and increasing)."""
+        spread over the time since this sensor's previous sample (so times stay real and increasing).
+        Buffered: :meth:`RawPublisher.flush` (``blast_client().flush()``) sends it."""
         client = self.blast_client()
-        if len(getattr(client, "_out_packet", ())) > BLAST_BACKLOG:
-            client.loop(timeout=0)  # the socket is full: let it drain, skip this one
-            return
         now = mono_us()
         if wheel:
             n, last = 15, self.next_rattle_us
             step = max(1, (now - last) // n)
-            samples = []
-            for i in range(1, n + 1):
-                c = self.base + (i & 1)
-                samples.append([self.node_us(last + i * step), c / SLED_COUNTS_PER_M, c])
+            base, offset = self.base, self.offset_us
+            values = (base / SLED_COUNTS_PER_M, (base + 1) / SLED_COUNTS_PER_M)
+            samples = [[last + i * step + offset, values[i & 1], base + (i & 1)] for i in range(1, n + 1)]
             self.next_rattle_us = last + n * step + 1
-            self.publish_tel("wheel", "position", samples, client)
+            sensor, kind = "wheel", "position"
         else:
             n, last = 4, self.next_force_us
             step = max(1, (now - last) // n)
             samples = [[self.node_us(last + i * step), 20.0, round(HX711_OFFSET + 20 * HX711_SCALE)]
                        for i in range(1, n + 1)]
             self.next_force_us = last + n * step + 1
-            self.publish_tel("force", "force", samples, client)
+            sensor, kind = "force", "force"
+        client.publish(self.topic("tel"), tel_payload(self.boot_id, self.next_seq(), sensor, kind, samples))
+        self.counts["tel"] += 1
+        self.counts["samples"] += n
         self.blasted += 1
-        if self.blasted % 500 == 0:
-            client.loop(timeout=0)  # keepalive and anything the broker sent
 
 
 @dataclass

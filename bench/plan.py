@@ -42,7 +42,7 @@ class Plan:
     """Pause between the end of a run and the next arm at the same station."""
     raw_step_s: float = 2.0
     raw_start_rate: float = 4000.0
-    raw_max_steps: int = 10
+    raw_max_steps: int = 12
     """Raw baseline (paho → Mosquitto → paho, no hub): the offered rate starts at ``raw_start_rate``
     messages/s and rises ×``ramp_factor`` per step of ``raw_step_s`` until the subscriber falls behind."""
     ramp_factor: float = 1.3
@@ -52,9 +52,11 @@ class Plan:
     load_s: float = 60.0
     """Measured class-load window: CPU, RSS, frames and the runs whose GO falls in it."""
     sat_step_s: float = 2.0
-    sat_start_rate: float = 2500.0
-    sat_max_steps: int = 10
-    """Saturation run on the hub: the same ramp, from ``sat_start_rate`` messages/s."""
+    sat_start_rate: float = 4000.0
+    sat_max_steps: int = 12
+    """Saturation run on the hub: the same ramp (the same offered rates as the raw baseline's), from
+    ``sat_start_rate`` messages/s. 12 steps reach 4 000 × 1.3¹¹ ≈ 72 000 msg/s: a ramp ends by saturation,
+    not by running out of steps, on this class of machine."""
     drain_timeout_s: float = 20.0
     """How long to wait for the hub to work off a saturation backlog."""
     profile_s: float = 0.0
