@@ -153,8 +153,9 @@ def test_the_central_acl_confines_each_gym_to_its_own_results(tmp_path):
             gym_a.publish(topic, b"forged")
         gym_a.publish("sledhub/v1/chain/gym-a/results/sled1", b"own")
         wait_for(lambda: gym_b.received(), 5, what="gym A's result at gym B")
+        wait_for(lambda: monitor.received(), 5, what="gym A's result at the monitor")  # its own delivery
         assert gym_b.received() == [("sledhub/v1/chain/gym-a/results/sled1", b"own")]
-        assert [p for _, p in monitor.received()] == [b"own"]
+        assert [p for _, p in monitor.received()] == [b"own"]  # sent last: anything forged came before
     finally:
         for p in probes:
             p.close()
