@@ -6,7 +6,7 @@ A private Mosquitto; a publisher process sends ``--messages`` telemetry batches 
 like a bench sled) at QoS 0 as fast as it can; a subscriber in this process, alone, runs paho's
 loop in the main thread and counts them. Reported: the subscriber's CPU time per message (µs), for
 ``paho.mqtt.client.Client``, for ``server.mqtt.buffered_socket.BufferedClient`` and for the latter's
-QoS 0 fast path (``on_qos0_message``, as the hub uses it). No hub code runs.
+QoS 0 fast path (``on_qos0_messages``, as the hub uses it). No hub code runs.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _publish(host: str, port: int, n: int) -> None:
 
 def measure(cls: type[mqtt.Client], n: int, timeout_s: float = 60.0, fast: bool = False) -> dict[str, Any]:
     """Receive ``n`` messages (≥ 98 % of them: QoS 0 on a flood) with ``cls``; CPU µs per message.
-    ``fast``: through :attr:`BufferedClient.on_qos0_message` (the hub's path) instead of ``on_message``."""
+    ``fast``: through :attr:`BufferedClient.on_qos0_messages` (the hub's path) instead of ``on_message``."""
     with ManagedBroker(persistence=False) as broker:
         got = [0]
         done, subscribed = threading.Event(), threading.Event()
@@ -58,7 +58,7 @@ def measure(cls: type[mqtt.Client], n: int, timeout_s: float = 60.0, fast: bool 
         sub = cls(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-bench-sub", protocol=mqtt.MQTTv311)
         sub.on_message = on_message
         if fast:
-            sub.on_qos0_message = lambda topic, payload: on_message(sub, None, None)  # type: ignore[attr-defined]
+            sub.on_qos0_messages = lambda messages: [on_message(sub, None, None) for _ in messages]  # type: ignore[attr-defined]
         sub.on_subscribe = lambda *args: subscribed.set()
         sub.on_connect = lambda client, u, f, rc, p: client.subscribe(f"{TOPIC_ROOT}/+/tel", 0)
         sub.connect(broker.host, broker.port)
@@ -73,7 +73,7 @@ def measure(cls: type[mqtt.Client], n: int, timeout_s: float = 60.0, fast: bool 
         cpu = time.process_time() - cpu0
         pub.join(30)
         sub.disconnect()
-    return {"client": cls.__name__ + (" (on_qos0_message)" if fast else ""), "received": got[0],
+    return {"client": cls.__name__ + (" (on_qos0_messages)" if fast else ""), "received": got[0],
             "cpu_us_per_message": round(cpu / max(1, got[0]) * 1e6, 1)}
 
 

@@ -213,7 +213,8 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
                         client_id=config.mqtt.client_id,
                         username=config.mqtt.username, password=read_password(config.mqtt),
                         keepalive_s=config.mqtt.keepalive_s,
-                        extra_subscriptions=chain.subscriptions if chain else ())
+                        extra_subscriptions=chain.subscriptions if chain else (),
+                        batch_sink=chain.route_batch(hub.submit_batch) if chain else hub.submit_batch)
         hub.attach_publisher(link.publish, link.publish_stamped)
         link.state_listeners.append(hub.broker_state)
         hub_app.link = link

@@ -27,6 +27,7 @@ from server.config import ChainConfig
 from server.store.db import Database
 
 Sink = Callable[[str, bytes, int], None]
+BatchSink = Callable[[list[tuple[str, bytes]], int], None]
 
 
 class ChainService:
@@ -50,6 +51,23 @@ class ChainService:
 
         def sink(topic: str, payload: bytes, rx_us: int) -> None:
             (offer if is_chain_topic(topic) else hub_sink)(topic, payload, rx_us)
+        return sink
+
+    def route_batch(self, hub_batch: BatchSink) -> BatchSink:
+        """``route`` for messages read together: the chain's topics to the receiver, the rest to the hub
+        in one batch."""
+        offer = self.receiver.offer
+
+        def sink(messages: list[tuple[str, bytes]], rx_us: int) -> None:
+            if any(is_chain_topic(topic) for topic, _ in messages):
+                mine = []
+                for topic, payload in messages:
+                    if is_chain_topic(topic):
+                        offer(topic, payload, rx_us)
+                    else:
+                        mine.append((topic, payload))
+                messages = mine
+            hub_batch(messages, rx_us)
         return sink
 
     def tick(self, now_us: int) -> None:

@@ -1,6 +1,7 @@
 """The hub's single worker thread: every message, command and timer runs here, one at a time.
 
-Inputs arrive on one queue: MQTT messages from paho's thread (``submit``), and calls from Flask and
+Inputs arrive on one queue: MQTT messages from paho's thread (``submit``, or ``submit_batch`` for
+several read together), and calls from Flask and
 Socket.IO handlers (``call``), which return a :class:`concurrent.futures.Future`. The thread owns the
 timing engine, so the engine needs no locks. Every ``tick_s`` of real time (between batches of
 inputs, never more often) it runs the registered tickers with the hub clock's ``now_us``.
@@ -21,6 +22,16 @@ Ticker = Callable[[int], None]
 MessageHandler = Callable[[str, bytes, int], None]
 
 _STOP = object()
+
+
+class _Batch:
+    """Messages paho's thread read together (``Pipeline.submit_batch``)."""
+
+    __slots__ = ("messages", "rx_us")
+
+    def __init__(self, messages: list[tuple[str, bytes]], rx_us: int):
+        self.messages = messages
+        self.rx_us = rx_us
 
 
 class Pipeline:
@@ -52,6 +63,12 @@ class Pipeline:
     def submit(self, topic: str, payload: bytes, rx_us: int) -> None:
         """Hand over one MQTT message (any thread; never blocks)."""
         self._queue.put((topic, payload, rx_us))
+
+    def submit_batch(self, messages: list[tuple[str, bytes]], rx_us: int) -> None:
+        """Hand over several MQTT messages ``(topic, payload)`` received together at ``rx_us``, in order
+        (any thread; never blocks): one queue item instead of one per message."""
+        if messages:
+            self._queue.put(_Batch(messages, rx_us))
 
     def call(self, fn: Callable[[], Any]) -> Future:
         """Run ``fn()`` on the worker thread; the future holds its result or exception."""
@@ -109,10 +126,15 @@ class Pipeline:
             while item is not None:
                 if item is _STOP:
                     return
-                self._dispatch(item)
-                if len(item) == 3:
-                    last_rx = item[2]
-                count += 1
+                if type(item) is _Batch:
+                    self._dispatch_batch(item)
+                    last_rx = item.rx_us
+                    count += len(item.messages)
+                else:
+                    self._dispatch(item)
+                    if len(item) == 3:
+                        last_rx = item[2]
+                    count += 1
                 if count >= self._max_batch:
                     self.behind_rx_us = last_rx if last_rx is not None else self._clock_us()
                     break
@@ -142,6 +164,16 @@ class Pipeline:
         except Exception:
             self.errors += 1
             log.exception("message handler failed on %s", item[0])
+
+    def _dispatch_batch(self, batch: _Batch) -> None:
+        handler, rx_us = self._handler, batch.rx_us
+        for topic, payload in batch.messages:
+            try:
+                handler(topic, payload, rx_us)
+                self.handled += 1
+            except Exception:
+                self.errors += 1
+                log.exception("message handler failed on %s", topic)
 
     def _tick(self) -> None:
         now_us = self._clock_us()

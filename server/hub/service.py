@@ -159,6 +159,10 @@ class Hub:
         """Entry point for MQTT messages (paho's thread): queue and return."""
         self.pipeline.submit(topic, payload, rx_us)
 
+    def submit_batch(self, messages: list[tuple[str, bytes]], rx_us: int) -> None:
+        """Entry point for MQTT messages read together (paho's thread, ``(topic, payload)`` in order)."""
+        self.pipeline.submit_batch(messages, rx_us)
+
     # stations -----------------------------------------------------------------------------------
     def reload_stations(self) -> None:
         """Re-read stations and bindings from the store into the router and the engine. A station whose

@@ -60,6 +60,14 @@ class BufferedSocket:
         self._pos = min(end, len(self._buf))
         return chunk
 
+    def fill(self) -> int:
+        """One ``recv`` from the kernel into the (empty) buffer; the bytes read (0: the peer closed).
+        Raises what the socket raises (``BlockingIOError``: nothing to read)."""
+        data = self._sock.recv(self._read_size)
+        self.recv_calls += 1
+        self._buf, self._pos = data, 0
+        return len(data)
+
     def pending(self) -> int:
         """Bytes already read from the kernel and not yet handed to paho."""
         return len(self._buf) - self._pos
@@ -106,7 +114,7 @@ class BufferedSocket:
 MAX_PACKETS_PER_READ = 1000  # then paho's loop gets a turn (writes, keepalive)
 
 
-QoS0Sink = Callable[[str, bytes], None]
+QoS0Sink = Callable[[list[tuple[str, bytes]]], None]
 
 
 class BufferedClient(mqtt.Client):
@@ -116,21 +124,35 @@ class BufferedClient(mqtt.Client):
     network thread then waits for it again. :meth:`loop_read` goes on with the packets already in the
     buffer (up to ``MAX_PACKETS_PER_READ``) before returning to the loop.
 
-    With :attr:`on_qos0_message` set (MQTT 3.1.1 only), QoS 0 PUBLISH packets already buffered skip
-    paho's per-packet machinery (a dozen dict updates, an ``MQTTMessage``, a debug-log format, two clock
-    reads and a lock per packet): they are cut from the buffer (:meth:`BufferedSocket.take_publishes`)
-    and handed over as ``(topic, payload)``, in order, on paho's thread, instead of to ``on_message``.
-    Everything else (QoS 1/2, acks, pings, a packet that straddles two reads) still goes through
-    paho, which keeps the connection state, the acknowledgements and the keepalive (paho reads the
-    first packet of every kernel read itself, so it sees every byte's arrival).
+    With :attr:`on_qos0_messages` set (MQTT 3.1.1 only), QoS 0 PUBLISH packets skip paho's per-packet
+    machinery (a dozen dict updates, an ``MQTTMessage``, a debug-log format, two clock reads and a lock
+    per packet): each kernel read is cut into packets here (:meth:`BufferedSocket.take_publishes`), and
+    the QoS 0 ones are handed over as a list of ``(topic, payload)``, in order, on paho's thread,
+    instead of to ``on_message`` one by one.
+    Everything else (QoS 1/2, acks, pings, a packet that straddles two reads, a closed or failed
+    socket) still goes through paho, which keeps the connection state and the acknowledgements. paho's
+    keepalive does not see the bytes of the fast path: while only telemetry arrives it sends a PINGREQ
+    every keepalive period (as it does anyway when the hub publishes nothing), and the PINGRESP,
+    read by paho, keeps the connection alive.
     """
 
-    on_qos0_message: QoS0Sink | None = None
+    on_qos0_messages: QoS0Sink | None = None
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         sock = self._sock
-        rc = super().loop_read(max_packets)
-        fast = self.on_qos0_message if self._protocol == mqtt.MQTTv311 else None
+        fast = self.on_qos0_messages if self._protocol == mqtt.MQTTv311 else None
+        if fast is not None and isinstance(sock, BufferedSocket) and not sock.pending() and self._between_packets():
+            try:  # read the kernel's bytes here, so the first packet of a read takes the fast path too
+                got = sock.fill()
+            except BlockingIOError:
+                return mqtt.MQTT_ERR_SUCCESS
+            except OSError:
+                got = 0
+            if not got:  # closed or failed: paho reads again and reports the loss its own way
+                return super().loop_read(max_packets)
+            rc = mqtt.MQTT_ERR_SUCCESS
+        else:
+            rc = super().loop_read(max_packets)
         budget = MAX_PACKETS_PER_READ
         while budget > 0:
             if rc != mqtt.MQTT_ERR_SUCCESS or self._sock is not sock or not isinstance(sock, BufferedSocket) \
@@ -138,10 +160,9 @@ class BufferedClient(mqtt.Client):
                 break
             if fast is not None and self._between_packets():
                 taken = sock.take_publishes(budget)
-                budget -= len(taken)
-                for topic, payload in taken:
-                    fast(topic, payload)
                 if taken:
+                    budget -= len(taken)
+                    fast(taken)
                     continue
             rc = super().loop_read(max_packets)
             budget -= 1

@@ -1,9 +1,10 @@
 """The hub's MQTT connection (paho-mqtt 2.x, ``CallbackAPIVersion.VERSION2``).
 
-paho's network thread calls :meth:`MqttLink._on_message` (or, for QoS 0 packets already buffered,
-:meth:`MqttLink._on_qos0_message`: ``server/mqtt/buffered_socket.py``), which stamps the receipt time on the hub
-clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``put``). It never
-parses, never blocks and never raises: all work happens on the pipeline thread.
+paho's network thread calls :meth:`MqttLink._on_message`, which stamps the receipt time on the hub
+clock and hands ``(topic, payload, rx_us)`` to ``sink`` (the pipeline's queue ``put``); QoS 0 packets
+read together (``server/mqtt/buffered_socket.py``) come to :meth:`MqttLink._on_qos0_messages` as a
+list, stamped once, for ``batch_sink(messages, rx_us)`` (one queue item; without one, ``sink`` per
+message). It never parses, never blocks and never raises: all work happens on the pipeline thread.
 
 Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
 hub's own commands and pings, plus ``extra_subscriptions`` (a hub in a chain: the other gyms' results,
@@ -34,6 +35,7 @@ from server.protocol import SUBSCRIPTIONS
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, bytes, int], None]
+BatchSink = Callable[[list[tuple[str, bytes]], int], None]
 
 
 class MqttLink:
@@ -41,9 +43,11 @@ class MqttLink:
 
     def __init__(self, host: str, port: int, sink: Sink, clock_us: Callable[[], int], *,
                  client_id: str = "hub", username: str = "", password: str | None = None,
-                 keepalive_s: int = 10, extra_subscriptions: tuple[tuple[str, int], ...] = ()):
+                 keepalive_s: int = 10, extra_subscriptions: tuple[tuple[str, int], ...] = (),
+                 batch_sink: BatchSink | None = None):
         self.host, self.port = host, port
         self._sink = sink
+        self._batch_sink = batch_sink
         self._clock_us = clock_us
         self.connected = threading.Event()
         self.connects = 0
@@ -60,7 +64,7 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.on_qos0_message = self._on_qos0_message  # telemetry: paho's buffered fast path
+        self.client.on_qos0_messages = self._on_qos0_messages  # telemetry: the buffered fast path
         self._keepalive_s = keepalive_s
         self._subscriptions = list(SUBSCRIPTIONS) + list(extra_subscriptions)
         self._started = False
@@ -153,8 +157,13 @@ class MqttLink:
         except Exception:  # never let anything escape into paho's thread
             log.exception("could not hand a message to the pipeline")
 
-    def _on_qos0_message(self, topic: str, payload: bytes) -> None:
+    def _on_qos0_messages(self, messages: list[tuple[str, bytes]]) -> None:
+        rx_us = self._clock_us()  # they came in one read
         try:
-            self._sink(topic, payload, self._clock_us())
+            if self._batch_sink is not None:
+                self._batch_sink(messages, rx_us)
+            else:
+                for topic, payload in messages:
+                    self._sink(topic, payload, rx_us)
         except Exception:  # never let anything escape into paho's thread
-            log.exception("could not hand a message to the pipeline")
+            log.exception("could not hand messages to the pipeline")

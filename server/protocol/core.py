@@ -34,6 +34,8 @@ from server.protocol.validate import CHECKERS, Reject, parse_payload
 log = logging.getLogger(__name__)
 
 _PREFIX = TOPIC_ROOT + "/"
+TOPIC_CACHE = 4096
+"""Valid topics whose parse the protocol remembers (a node sends on a handful; more are dropped at once)."""
 EXPORT_HOLES = 256
 """Holes per boot a saved sequence tracker keeps (:meth:`Protocol.export_seqs`): the save runs on the
 pipeline thread every 5 s, so it stays small however much telemetry a node lost."""
@@ -91,6 +93,7 @@ class Protocol:
         self._accepted_by_type: Counter[str] = Counter()
         self._undescribed = 0
         self._rejected_by_reason: Counter[str] = Counter()
+        self._topics: dict[Any, tuple[str, str]] = {}  # valid topic -> parse_topic(topic), at most TOPIC_CACHE
         self._log_state: dict[str, tuple[int, int]] = {}  # reason -> (last logged rx_us, suppressed since)
 
     # the MQTT seam ------------------------------------------------------------------------------
@@ -99,7 +102,13 @@ class Protocol:
         with self._lock:
             node = None
             try:
-                node_id, msg_type = parse_topic(topic)
+                parsed = self._topics.get(topic)
+                if parsed is None:
+                    parsed = parse_topic(topic)
+                    if len(self._topics) >= TOPIC_CACHE:
+                        self._topics.clear()
+                    self._topics[topic] = parsed
+                node_id, msg_type = parsed
                 node = self._node(node_id, rx_us)
                 node.msgs += 1
                 node.last_seen_rx_us = rx_us

@@ -158,3 +158,18 @@ def test_a_result_the_client_refused_is_sent_on_the_next_tick(gym):
     accept[0] = True
     publisher.tick(10_000)
     assert [b["athlete"] for _, b in payloads(sent)] == ["Kiwi"]
+
+
+def test_a_batch_read_together_splits_the_chain_topics_from_the_hubs(gym):
+    """The MQTT fast path's batches (``route_batch``): other gyms' results go to the receiver, the rest
+    to the hub in one batch, each side in order."""
+    app = gym[0]
+    offered, batches = [], []
+    app.chain.receiver.offer = lambda topic, payload, rx_us: offered.append((topic, rx_us))
+    sink = app.chain.route_batch(lambda messages, rx_us: batches.append((messages, rx_us)))
+    node = ("sledhub/v1/node/sled1/tel", b"{}")
+    other = ("sledhub/v1/chain/gym-b/results/sled1", b"{}")
+    sink([node, other, node, other], 7)
+    sink([node], 8)
+    assert offered == [(other[0], 7), (other[0], 7)]
+    assert batches == [([node, node], 7), ([node], 8)]

@@ -133,7 +133,7 @@ def test_take_publishes_leaves_incomplete_odd_and_extra_packets(pair):
 
 
 def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
-    """Through a real broker: QoS 0 telemetry goes to ``on_qos0_message`` (but for the first packet of a
+    """Through a real broker: QoS 0 telemetry goes to ``on_qos0_messages`` (but for the first packet of a
     read, which paho reads itself), QoS 1 events to ``on_message`` (acknowledged by paho), every message
     once, each publisher's order kept."""
     import threading
@@ -149,7 +149,7 @@ def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
             done.set()
 
     sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sub", protocol=mqtt.MQTTv311)
-    sub.on_qos0_message = lambda topic, payload: note(topic, payload, 0, "fast")
+    sub.on_qos0_messages = lambda messages: [note(topic, payload, 0, "fast") for topic, payload in messages]
     sub.on_message = lambda c, u, m: note(m.topic, m.payload, m.qos, "paho")
     subscribed = threading.Event()
     sub.on_subscribe = lambda *args: subscribed.set()
@@ -183,3 +183,44 @@ def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
     assert all(path == "paho" for t, p, qos, path in got if qos == 1)
     fast = sum(path == "fast" for t, p, qos, path in got)
     assert fast > n / 2, f"only {fast} of {n} took the fast path"
+
+
+def test_a_connection_fed_only_by_the_fast_path_stays_up_past_its_keepalive(broker):
+    """paho never sees the fast path's bytes: its keepalive must still hold (a PINGREQ per period, the
+    PINGRESP read by paho) while telemetry streams in for several keepalive periods."""
+    import threading
+    import time
+
+    got, drops = [0], []
+    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="keepalive-sub", protocol=mqtt.MQTTv311)
+    sub.on_qos0_messages = lambda messages: got.__setitem__(0, got[0] + len(messages))
+    sub.on_message = lambda c, u, m: got.__setitem__(0, got[0] + 1)
+    sub.on_disconnect = lambda *args: drops.append(args)
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *args: subscribed.set()
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe("ka/tel", 0)
+    sub.connect(broker.host, broker.port, keepalive=1)
+    sub.loop_start()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="keepalive-pub")
+    try:
+        assert subscribed.wait(10)
+        pub.connect(broker.host, broker.port)
+        pub.loop_start()
+        end = time.monotonic() + 3.5
+        sent = 0
+        while time.monotonic() < end:
+            for _ in range(20):
+                pub.publish("ka/tel", b"x" * 200, qos=0)
+                sent += 1
+            time.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while got[0] < sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        sub.disconnect()
+        sub.loop_stop()
+    assert got[0] == sent
+    assert drops[:-1] == [] and len(drops) == 1  # only the disconnect at the end
+    assert drops[0][3].value == 0  # the client's own disconnect, not a keepalive timeout

@@ -72,3 +72,31 @@ def test_while_a_backlog_is_worked_off_the_tickers_see_how_far_it_got():
         assert all(now == 10_000_000 for now, _ in seen)
     finally:
         p.stop()
+
+
+def test_a_batch_read_together_is_handled_in_order_with_its_receipt_time():
+    """``submit_batch`` (the MQTT fast path's hand-over): one queue item, every message handled in
+    order with the batch's ``rx_us``, a failing one counted without losing the rest, and the backlog
+    bound (``behind_rx_us``) counts a batch's messages."""
+    seen, ticks = [], []
+
+    def handler(topic, payload, rx_us):
+        if topic == "boom":
+            raise ValueError("bad")
+        seen.append((topic, payload, rx_us))
+
+    p = Pipeline(handler, clock_us=lambda: 10_000_000, tick_s=0.0, max_batch=3)
+    p.add_ticker(lambda now: ticks.append(p.behind_rx_us))
+    p.submit("a", b"0", 1)
+    p.submit_batch([("b", b"1"), ("boom", b""), ("c", b"2")], 5)
+    p.submit_batch([], 6)  # nothing: not even a queue item
+    p.submit("d", b"3", 9)
+    assert p.backlog == 3
+    p.start()
+    try:
+        wait_for(lambda: p.handled + p.errors == 5 and ticks and ticks[-1] is None, what="all handled")
+        assert seen == [("a", b"0", 1), ("b", b"1", 5), ("c", b"2", 5), ("d", b"3", 9)]
+        assert p.errors == 1 and p.handled == 4
+        assert ticks[0] == 5  # 4 messages ≥ max_batch 3: the ticker saw how far the backlog got
+    finally:
+        p.stop()
