@@ -230,7 +230,9 @@ class TimingEngine:
             if stream is None:
                 return n + self.ingest_many(EngineEvent(station_id, role, kind, s[0] + offset_us, s[1], s[2])
                                             for s in it)
-        ts, items, wm, stats = stream.ts, stream.items, self._wm_cmp, self.stats
+        ts, wm, stats = stream.ts, self._wm_cmp, self.stats
+        add_t, add_item = ts.append, stream.items.append
+        newest = ts[-1] if ts else None  # ts[-1], kept in a local (refreshed after _late and insert)
         for t, v, r in it:
             t += offset_us
             if v is None:
@@ -240,16 +242,19 @@ class TimingEngine:
                 continue
             if t <= wm:
                 n += self._late(EngineEvent(station_id, role, kind, t, None if v == NO_VALUE else v, r), stream)
+                newest = ts[-1] if ts else None
                 continue
-            entry = (t, PRIO_EVENT, station_id, role, kind, v, NO_RAW if r is None else r)
-            if not ts or t > ts[-1]:
-                ts.append(t)
-                items.append(entry)
-                n += 1
-            elif stream.insert(entry):
+            if newest is None or t > newest:
+                add_t(t)
+                add_item((t, PRIO_EVENT, station_id, role, kind, v, NO_RAW if r is None else r))
+                newest = t
                 n += 1
             else:
-                stats["duplicates"] += 1
+                if stream.insert((t, PRIO_EVENT, station_id, role, kind, v, NO_RAW if r is None else r)):
+                    n += 1
+                else:
+                    stats["duplicates"] += 1
+                newest = ts[-1]
         return n
 
     def ingest_many(self, events: Iterable[EngineEvent]) -> int:

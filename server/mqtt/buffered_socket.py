@@ -107,11 +107,17 @@ class BufferedSocket:
         self._pos = pos
         return out
 
+    def fileno(self) -> int:  # paho's loop asks for it on every turn (select)
+        return self._sock.fileno()
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        return self._sock.send(data, flags)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
-MAX_PACKETS_PER_READ = 1000  # then paho's loop gets a turn (writes, keepalive)
+MAX_PACKETS_PER_READ = 1000  # per loop_read (several kernel reads if the data is there), then paho's loop gets a turn
 
 
 QoS0Sink = Callable[[list[tuple[str, bytes]]], None]
@@ -141,30 +147,31 @@ class BufferedClient(mqtt.Client):
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         sock = self._sock
         fast = self.on_qos0_messages if self._protocol == mqtt.MQTTv311 else None
-        if fast is not None and isinstance(sock, BufferedSocket) and not sock.pending() and self._between_packets():
-            try:  # read the kernel's bytes here, so the first packet of a read takes the fast path too
-                got = sock.fill()
-            except BlockingIOError:
-                return mqtt.MQTT_ERR_SUCCESS
-            except OSError:
-                got = 0
-            if not got:  # closed or failed: paho reads again and reports the loss its own way
-                return super().loop_read(max_packets)
-            rc = mqtt.MQTT_ERR_SUCCESS
-        else:
-            rc = super().loop_read(max_packets)
+        if not isinstance(sock, BufferedSocket):
+            return super().loop_read(max_packets)
+        rc = mqtt.MQTT_ERR_SUCCESS if fast is not None else super().loop_read(max_packets)
         budget = MAX_PACKETS_PER_READ
-        while budget > 0:
-            if rc != mqtt.MQTT_ERR_SUCCESS or self._sock is not sock or not isinstance(sock, BufferedSocket) \
-                    or not sock.pending():
-                break
+        while budget > 0 and rc == mqtt.MQTT_ERR_SUCCESS and self._sock is sock:
+            if not sock.pending():
+                if fast is None:
+                    break
+                if not self._between_packets():  # paho reads the rest of its packet itself
+                    return super().loop_read(max_packets)
+                try:  # the kernel's bytes are read here, so every packet of a read can take the fast path
+                    got = sock.fill()
+                except BlockingIOError:  # all read: back to paho's loop (writes, keepalive, select)
+                    break
+                except OSError:
+                    got = 0
+                if not got:  # closed or failed: paho reads again and reports the loss its own way
+                    return super().loop_read(max_packets)
             if fast is not None and self._between_packets():
                 taken = sock.take_publishes(budget)
                 if taken:
                     budget -= len(taken)
                     fast(taken)
                     continue
-            rc = super().loop_read(max_packets)
+            rc = super().loop_read(max_packets)  # anything but a QoS 0 PUBLISH (or one cut by the read)
             budget -= 1
         return rc
 

@@ -31,12 +31,21 @@ class Reading:
     fault_rx_us: int = 0
     boot_id: str = ""
     _rate: deque = field(default_factory=deque, repr=False)     # (rx_us, samples) per message
+    _rate_total: int = field(default=0, repr=False)             # the sum of _rate's samples
     _recent: deque = field(default_factory=deque, repr=False)   # (rx_us, samples) per force batch
 
     def samples_per_s(self, now_us: int, window_us: int) -> float:
-        while self._rate and now_us - self._rate[0][0] > window_us:
-            self._rate.popleft()
-        return sum(n for _, n in self._rate) / (window_us / 1e6)
+        self._forget_rate(now_us, window_us)
+        return self._rate_total / (window_us / 1e6)
+
+    def _count_rate(self, rx_us: int, samples: int) -> None:
+        self._rate.append((rx_us, samples))
+        self._rate_total += samples
+
+    def _forget_rate(self, now_us: int, window_us: int) -> None:
+        rate = self._rate
+        while rate and now_us - rate[0][0] > window_us:
+            self._rate_total -= rate.popleft()[1]
 
     def recent_raw(self, now_us: int, recent_us: int) -> list[int]:
         return [sample[2] for t, samples in self._recent if now_us - t <= recent_us for sample in samples]
@@ -70,14 +79,13 @@ class LiveReadings:
         if r.t_us is None or r.boot_id != item.boot_id or t_us >= r.t_us:
             r.value, r.raw, r.t_us = value, raw, t_us
         r.kind, r.rx_us, r.boot_id = item.kind, item.rx_us, item.boot_id
-        r._rate.append((item.rx_us, len(item.samples)))
+        r._count_rate(item.rx_us, len(item.samples))
         if item.kind == "force":  # the zero-drift check averages a load cell's last second of raw counts
             horizon = item.rx_us - self.recent_us
             r._recent.append((item.rx_us, item.samples))  # per batch: flattened only when asked
             while r._recent and r._recent[0][0] < horizon:
                 r._recent.popleft()
-        while r._rate and item.rx_us - r._rate[0][0] > self.window_us:
-            r._rate.popleft()
+        r._forget_rate(item.rx_us, self.window_us)
 
     def on_event(self, item: SensorEvent) -> None:
         self.seq_messages[item.node] = self.seq_messages.get(item.node, 0) + 1

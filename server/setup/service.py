@@ -117,7 +117,7 @@ class SetupService:
         kind = type(item)
         if kind is TelemetryBatch:
             self.readings.on_batch(item)
-            w = self._wizard_for(item.node, item.sensor)
+            w = self._wizard_for(item.node, item.sensor) if self._active else None
             if w is not None:
                 cmds: list[Command] = []
                 for sample in item.samples:
