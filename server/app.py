@@ -241,8 +241,11 @@ def _setup_service(config: Config, hub: Hub, db: Database, socketio: SocketIO) -
     def emit(event: str, data: Any, room: str | None) -> None:
         socketio.emit(event, data, to=room)
 
-    def watched() -> bool:
-        return any(True for _ in socketio.server.manager.get_participants("/", SETUP_ROOM))
+    def watched() -> bool:  # the pipeline thread asks; pages join and leave on the serving thread
+        try:
+            return any(True for _ in socketio.server.manager.get_participants("/", SETUP_ROOM))
+        except KeyError:  # the room was closed between python-socketio's check and its read: nobody left
+            return False
 
     # a node that has not answered 3 of the hub's clock pings is offline, before its Last Will arrives
     ping_s = config.timing.clock_ping_interval_s

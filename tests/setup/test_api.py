@@ -242,3 +242,25 @@ def test_a_command_the_node_never_answers_fails_the_wizard(app):
     failed = wait_for(lambda: (v := admin.get(f"/api/setup/wizards/{wiz['id']}").get_json())["state"] == "FAILED" and v,
                       3, what="the ack time-out")
     assert "did not answer" in failed["problem"]
+
+
+def test_whether_anyone_watches_setup_survives_the_room_closing_mid_read(app):
+    """The setup ticker asks (pipeline thread) while pages leave (serving thread): python-socketio checks
+    that the room exists, then reads it; a room closed in between must not fail the ticker."""
+
+    class Closing(dict):
+        def __contains__(self, key):
+            return True  # the check saw the room …
+
+        def __getitem__(self, key):
+            raise KeyError(key)  # … the read did not
+
+    watched = app.setup._watched  # noqa: SLF001
+    manager = app.socketio.server.manager
+    rooms = manager.rooms
+    assert watched() is False
+    manager.rooms = {"/": Closing()}
+    try:
+        assert watched() is False
+    finally:
+        manager.rooms = rooms
