@@ -6,8 +6,9 @@ with a busy pipeline thread and two threads per Socket.IO client, each of those 
 to the interpreter's switch interval (5 ms). Under a class load that convoy, not the broker, was
 most of the time between a node's publish and the hub's receipt (see ``bench/README.md``).
 
-:class:`BufferedSocket` turns those calls into one ``recv`` of up to 64 KiB: later reads are served
-from memory without a system call. It reports the buffered bytes through ``pending()``, the hook paho
+:class:`BufferedSocket` turns those calls into one ``recv_into`` of up to 64 KiB (into one buffer kept
+for the connection's life: a fresh 64 KiB block per read came from mmap, page faults and all, on every
+message of a quiet hub): later reads are served from memory without a system call. It reports the buffered bytes through ``pending()``, the hook paho
 already uses for TLS sockets, so paho's loop does not wait in ``select`` while whole packets sit in
 the buffer. Only plain TCP and Unix sockets are wrapped (TLS and WebSocket transports keep paho's own).
 
@@ -42,42 +43,42 @@ class BufferedSocket:
 
     def __init__(self, sock: socket.socket, read_size: int = READ_SIZE):
         self._sock = sock
-        self._read_size = read_size
-        self._buf = b""
-        self._pos = 0
+        self._store = bytearray(read_size)  # one buffer for the connection's life: no 64 KiB block per read
+        self._view = memoryview(self._store)
+        self._len = 0  # bytes of _store read from the kernel
+        self._pos = 0  # of which handed out
         self.recv_calls = 0  # system calls made (for tests and benchmarks)
 
     def recv(self, bufsize: int) -> bytes:
-        if self._pos >= len(self._buf):
-            data = self._sock.recv(max(bufsize, self._read_size))  # may raise BlockingIOError: paho's "again"
-            self.recv_calls += 1
-            if len(data) <= bufsize:
-                self._buf, self._pos = b"", 0
+        if self._pos >= self._len:
+            if bufsize >= len(self._store):  # a packet longer than the buffer: straight from the kernel
+                data = self._sock.recv(bufsize)  # may raise BlockingIOError: paho's "again"
+                self.recv_calls += 1
                 return data
-            self._buf, self._pos = data, 0
-        end = self._pos + bufsize
-        chunk = self._buf[self._pos:end]
-        self._pos = min(end, len(self._buf))
+            self.fill()  # may raise BlockingIOError
+        end = min(self._pos + bufsize, self._len)
+        chunk = bytes(self._view[self._pos:end])
+        self._pos = end
         return chunk
 
     def fill(self) -> int:
         """One ``recv`` from the kernel into the (empty) buffer; the bytes read (0: the peer closed).
         Raises what the socket raises (``BlockingIOError``: nothing to read)."""
-        data = self._sock.recv(self._read_size)
+        n = self._sock.recv_into(self._store)
         self.recv_calls += 1
-        self._buf, self._pos = data, 0
-        return len(data)
+        self._len, self._pos = n, 0
+        return n
 
     def pending(self) -> int:
         """Bytes already read from the kernel and not yet handed to paho."""
-        return len(self._buf) - self._pos
+        return self._len - self._pos
 
     def take_publishes(self, limit: int) -> list[tuple[str, bytes]]:
         """Remove up to ``limit`` whole MQTT 3.1.1 PUBLISH packets at QoS 0 from the head of the buffer
         and return them as ``(topic, payload)``. Stops, consuming nothing more, at the first packet that
         is anything else (another type, QoS 1/2, a topic that is not UTF-8, a malformed length) or not
         wholly buffered yet: those stay for paho, which reads them as before."""
-        buf, pos, end = self._buf, self._pos, len(self._buf)
+        buf, view, pos, end = self._store, self._view, self._pos, self._len
         out: list[tuple[str, bytes]] = []
         while pos < end and len(out) < limit:
             if buf[pos] & 0xF6 != 0x30:  # type 3 (PUBLISH), QoS bits 0; DUP and RETAIN may be set
@@ -99,10 +100,10 @@ class BufferedSocket:
             if topic_end > stop:
                 break
             try:
-                topic = buf[i + 2:topic_end].decode("utf-8")
+                topic = str(view[i + 2:topic_end], "utf-8")
             except UnicodeDecodeError:
                 break
-            out.append((topic, buf[topic_end:stop]))
+            out.append((topic, bytes(view[topic_end:stop])))
             pos = stop
         self._pos = pos
         return out

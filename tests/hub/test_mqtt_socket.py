@@ -119,17 +119,39 @@ def test_whole_qos0_publishes_are_cut_from_the_buffer_in_order(pair):
 def test_take_publishes_leaves_incomplete_odd_and_extra_packets(pair):
     a, b = pair
     whole = _publish_packet(b"t/1", b"one")
-    s = BufferedSocket(b)
-    a.sendall(whole + _publish_packet(b"t/2", b"two")[:-1])
-    s._buf, s._pos = s._sock.recv(1000), 0  # noqa: SLF001 (fill the buffer as a recv would)
+
+    def loaded(data: bytes) -> BufferedSocket:
+        s = BufferedSocket(b)
+        a.sendall(data)
+        assert s.fill() == len(data)
+        return s
+
+    s = loaded(whole + _publish_packet(b"t/2", b"two")[:-1])
     assert s.take_publishes(100) == [("t/1", b"one")]
     assert s.pending() == len(whole) - 1  # the partial packet (one byte short) is all still there
-    s._buf, s._pos = _publish_packet(b"t/\xff", b"bad utf-8") + whole, 0
+    s = loaded(_publish_packet(b"t/\xff", b"bad utf-8") + whole)
     assert s.take_publishes(100) == []  # paho reads it (and reports the topic)
-    s._buf, s._pos = whole * 3, 0
+    s = loaded(whole * 3)
     assert s.take_publishes(2) == [("t/1", b"one")] * 2 and s.pending() == len(whole)
-    s._buf, s._pos = b"\x30\xff\xff\xff\xff\x7f", 0  # a remaining length longer than MQTT allows
+    s = loaded(b"\x30\xff\xff\xff\xff\x7f")  # a remaining length longer than MQTT allows
     assert s.take_publishes(100) == [] and s.pending() == 6
+
+
+def test_what_was_handed_out_does_not_change_when_the_buffer_is_reused(pair):
+    """One buffer serves every read: a payload or chunk handed out is a copy, never a view of it."""
+    a, b = pair
+    s = BufferedSocket(b)
+    a.sendall(_publish_packet(b"t/1", b"first"))
+    s.fill()
+    first = s.take_publishes(10)
+    a.sendall(b"\x30\x09\x00\x03t/2")
+    s.fill()
+    chunk = s.recv(5)
+    a.sendall(_publish_packet(b"t/3", b"third!") * 2)
+    s.fill()
+    assert first == [("t/1", b"first")] and type(first[0][1]) is bytes
+    assert chunk == b"\x30\x09\x00\x03t" and type(chunk) is bytes
+    assert s.take_publishes(10) == [("t/3", b"third!")] * 2
 
 
 def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
