@@ -154,35 +154,52 @@ def test_what_was_handed_out_does_not_change_when_the_buffer_is_reused(pair):
     assert s.take_publishes(10) == [("t/3", b"third!")] * 2
 
 
-def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
-    """Through a real broker: QoS 0 telemetry goes to ``on_qos0_messages`` (but for the first packet of a
-    read, which paho reads itself), QoS 1 events to ``on_message`` (acknowledged by paho), every message
-    once, each publisher's order kept."""
+def _subscriber(broker, client_id: str, topics: list[tuple[str, int]], on_fast, on_paho, keepalive: int = 60,
+                on_disconnect=None) -> BufferedClient:
+    """A started BufferedClient with the fast path on, subscribed to ``topics`` (waits for the SUBACK)."""
     import threading
-    import time
 
-    got: list[tuple[str, bytes, int, str]] = []
-    done = threading.Event()
-    n = 3000
-
-    def note(topic, payload, qos, path):
-        got.append((topic, payload, qos, path))
-        if len(got) >= n + n // 100:
-            done.set()
-
-    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-sub", protocol=mqtt.MQTTv311)
-    sub.on_qos0_messages = lambda messages: [note(topic, payload, 0, "fast") for topic, payload in messages]
-    sub.on_message = lambda c, u, m: note(m.topic, m.payload, m.qos, "paho")
+    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+    sub.on_qos0_messages = on_fast
+    sub.on_message = on_paho
+    if on_disconnect is not None:
+        sub.on_disconnect = on_disconnect
     subscribed = threading.Event()
     sub.on_subscribe = lambda *args: subscribed.set()
-    sub.on_connect = lambda c, u, f, rc, p: c.subscribe([("fast/tel", 0), ("fast/evt", 1)])
-    sub.connect(broker.host, broker.port)
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe(topics)
+    sub.connect(broker.host, broker.port, keepalive=keepalive)
     sub.loop_start()
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fast-pub")
+    if not subscribed.wait(10):
+        sub.loop_stop()
+        raise AssertionError("no SUBACK within 10 s")
+    return sub
+
+
+def _publisher(broker, client_id: str) -> mqtt.Client:
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    pub.connect(broker.host, broker.port)
+    pub.loop_start()
+    return pub
+
+
+def _close(*clients: mqtt.Client) -> None:
+    for c in clients:
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
+    """Through a real broker: QoS 0 telemetry goes to ``on_qos0_messages``, QoS 1 events to ``on_message``
+    (acknowledged by paho), every message once, each publisher's order kept."""
+    from tests.support.waiting import wait_for
+
+    got: list[tuple[str, bytes, int, str]] = []
+    n = 3000
+    sub = _subscriber(broker, "fast-sub", [("fast/tel", 0), ("fast/evt", 1)],
+                      lambda messages: got.extend((t, p, 0, "fast") for t, p in messages),
+                      lambda c, u, m: got.append((m.topic, m.payload, m.qos, "paho")))
+    pub = _publisher(broker, "fast-pub")
     try:
-        assert subscribed.wait(10)
-        pub.connect(broker.host, broker.port)
-        pub.loop_start()
         infos = []
         for i in range(n):
             pub.publish("fast/tel", str(i).encode() * 40, qos=0)
@@ -190,14 +207,11 @@ def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
                 infos.append(pub.publish("fast/evt", str(i).encode(), qos=1))
         for info in infos:
             info.wait_for_publish(10)
-        assert done.wait(20), f"{len(got)} of {n + n // 100} arrived"
-        time.sleep(0.2)  # nothing more may come (a copy would be a bug)
+        pub.publish("fast/tel", b"end", qos=0).wait_for_publish(10)  # after every copy there could be
+        wait_for(lambda: got and got[-1][1] == b"end", 20, what="the flood and its end marker")
     finally:
-        pub.disconnect()
-        pub.loop_stop()
-        sub.disconnect()
-        sub.loop_stop()
-    tel = [int(p[: len(p) // 40]) for t, p, qos, path in got if t == "fast/tel"]
+        _close(pub, sub)
+    tel = [int(p[: len(p) // 40]) for t, p, qos, path in got[:-1] if t == "fast/tel"]
     evt = [int(p) for t, p, qos, path in got if t == "fast/evt"]
     assert tel == list(range(n))
     assert evt == list(range(0, n, 100))
@@ -210,39 +224,27 @@ def test_the_fast_path_delivers_a_flood_in_order_and_paho_keeps_qos1(broker):
 def test_a_connection_fed_only_by_the_fast_path_stays_up_past_its_keepalive(broker):
     """paho never sees the fast path's bytes: its keepalive must still hold (a PINGREQ per period, the
     PINGRESP read by paho) while telemetry streams in for several keepalive periods."""
-    import threading
     import time
 
+    from tests.support.waiting import wait_for
+
     got, drops = [0], []
-    sub = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="keepalive-sub", protocol=mqtt.MQTTv311)
-    sub.on_qos0_messages = lambda messages: got.__setitem__(0, got[0] + len(messages))
-    sub.on_message = lambda c, u, m: got.__setitem__(0, got[0] + 1)
-    sub.on_disconnect = lambda *args: drops.append(args)
-    subscribed = threading.Event()
-    sub.on_subscribe = lambda *args: subscribed.set()
-    sub.on_connect = lambda c, u, f, rc, p: c.subscribe("ka/tel", 0)
-    sub.connect(broker.host, broker.port, keepalive=1)
-    sub.loop_start()
-    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="keepalive-pub")
+    sub = _subscriber(broker, "keepalive-sub", [("ka/tel", 0)],
+                      lambda messages: got.__setitem__(0, got[0] + len(messages)),
+                      lambda c, u, m: got.__setitem__(0, got[0] + 1), keepalive=1,
+                      on_disconnect=lambda *args: drops.append(args))
+    pub = _publisher(broker, "keepalive-pub")
     try:
-        assert subscribed.wait(10)
-        pub.connect(broker.host, broker.port)
-        pub.loop_start()
         end = time.monotonic() + 3.5
         sent = 0
-        while time.monotonic() < end:
+        while time.monotonic() < end:  # a node's pace: bursts every 10 ms, for 3.5 keepalive periods
             for _ in range(20):
                 pub.publish("ka/tel", b"x" * 200, qos=0)
                 sent += 1
             time.sleep(0.01)
-        deadline = time.monotonic() + 5
-        while got[0] < sent and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: got[0] >= sent, 5, what="every message")
     finally:
-        pub.disconnect()
-        pub.loop_stop()
-        sub.disconnect()
-        sub.loop_stop()
+        _close(pub, sub)
     assert got[0] == sent
     assert drops[:-1] == [] and len(drops) == 1  # only the disconnect at the end
     assert drops[0][3].value == 0  # the client's own disconnect, not a keepalive timeout
