@@ -8,9 +8,10 @@ most of the time between a node's publish and the hub's receipt (see ``bench/REA
 
 :class:`BufferedSocket` turns those calls into one ``recv_into`` of up to 64 KiB (into one buffer kept
 for the connection's life: a fresh 64 KiB block per read came from mmap, page faults and all, on every
-message of a quiet hub): later reads are served from memory without a system call. It reports the buffered bytes through ``pending()``, the hook paho
-already uses for TLS sockets, so paho's loop does not wait in ``select`` while whole packets sit in
-the buffer. Only plain TCP and Unix sockets are wrapped (TLS and WebSocket transports keep paho's own).
+message of a quiet hub): later reads are served from memory without a system call. It reports the
+buffered bytes through ``pending()``, the hook paho already uses for TLS sockets, so paho's loop does
+not wait in ``select`` while whole packets sit in the buffer. Only plain TCP and Unix sockets are
+wrapped (TLS and WebSocket transports keep paho's own).
 
 The hub's TCP socket also gets a large receive buffer (:data:`RECEIVE_BUFFER_BYTES`, set before it
 connects): while the hub is frozen (a stall) what the broker sends it waits in the hub's own kernel
@@ -152,7 +153,7 @@ class BufferedClient(mqtt.Client):
             return super().loop_read(max_packets)
         rc = mqtt.MQTT_ERR_SUCCESS if fast is not None else super().loop_read(max_packets)
         budget = MAX_PACKETS_PER_READ
-        while budget > 0 and rc == mqtt.MQTT_ERR_SUCCESS and self._sock is sock:
+        while budget > 0 and rc == mqtt.MQTT_ERR_SUCCESS and self._still_on(sock):
             if not sock.pending():
                 if fast is None:
                     break
@@ -175,6 +176,10 @@ class BufferedClient(mqtt.Client):
             rc = super().loop_read(max_packets)  # anything but a QoS 0 PUBLISH (or one cut by the read)
             budget -= 1
         return rc
+
+    def _still_on(self, sock: BufferedSocket) -> bool:
+        """paho still reads ``sock`` (a callback may have disconnected or reconnected meanwhile)."""
+        return self._sock is sock
 
     def _between_packets(self) -> bool:
         """paho holds no partly read packet (its read state is private: if it ever changes shape, the
