@@ -93,7 +93,7 @@ class Protocol:
         self._accepted_by_type: Counter[str] = Counter()
         self._undescribed = 0
         self._rejected_by_reason: Counter[str] = Counter()
-        self._topics: dict[Any, tuple[str, str]] = {}  # valid topic -> parse_topic(topic), at most TOPIC_CACHE
+        self._topics: dict[str, tuple[str, str]] = {}  # valid topic -> parse_topic(topic), at most TOPIC_CACHE
         self._log_state: dict[str, tuple[int, int]] = {}  # reason -> (last logged rx_us, suppressed since)
 
     # the MQTT seam ------------------------------------------------------------------------------
@@ -102,9 +102,9 @@ class Protocol:
         with self._lock:
             node = None
             try:
-                parsed = self._topics.get(topic)
+                parsed = self._topics.get(topic) if type(topic) is str else None
                 if parsed is None:
-                    parsed = parse_topic(topic)
+                    parsed = parse_topic(topic)  # rejects anything but a str
                     if len(self._topics) >= TOPIC_CACHE:
                         self._topics.clear()
                     self._topics[topic] = parsed

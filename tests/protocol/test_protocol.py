@@ -300,3 +300,14 @@ def test_stats_per_node(proto):
     assert node == {"boot_id": "b1", "state": "online", "described": True, "last_seen_rx_us": 400, "msgs": 6,
                     "accepted": 4, "rejected": 2, "rejected_by_reason": {"duplicate": 1, "bad_json": 1},
                     "duplicates": 1, "late": 0, "gaps": 2}
+
+
+def test_a_topic_that_is_not_a_string_is_an_unknown_topic_every_time():
+    """Parsed topics are remembered (``TOPIC_CACHE``); a topic that is no ``str`` (not even hashable)
+    must still be an ``unknown_topic``, not an internal error."""
+    from server.protocol.core import Protocol
+
+    p = Protocol()
+    for topic in (["sledhub", "v1"], b"sledhub/v1/node/a/tel", None):
+        assert p.handle(topic, b"{}", 1) == []
+    assert p.stats()["rejected_by_reason"] == {"unknown_topic": 3}
