@@ -78,6 +78,7 @@ class Rig:
                 node.power_on()
             self.hub = HubProc(self.workdir, self.db_path, (self.broker.host, self.broker.port))
             self.hub.start(nodes_online=2)
+            wait_for(self.clocks_settled, 30, 0.05, "both nodes' clocks known within 0.5 ms")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -129,6 +130,16 @@ class Rig:
             view = self.hub.api.call("GET", "/api/setup")
             return any(s["id"] == station and s["state"] == "RUNNING" for s in view["stations"])
         wait_for(running, 10, 0.02, f"the run at {station} started")
+
+    def clocks_settled(self, bound_us: int = 500) -> bool:
+        """Every node's clock placed within ``bound_us`` (``/api/nodes`` ``clock.error_bound_us``). A hub
+        starts with a young estimate that may be > 1 ms off and improve during a run (such a result
+        carries ``clock_uncertain``); the faults are measured from a settled hub: a stall right after
+        the start once shifted a time by 2.0 ms that way."""
+        rows = self.hub.api.call("GET", "/api/nodes")
+        rows = rows if isinstance(rows, list) else rows.get("nodes", [])
+        bounds = {r.get("id"): (r.get("clock") or {}).get("error_bound_us") for r in rows}
+        return all(bounds.get(n.id) is not None and bounds[n.id] <= bound_us for n in self.nodes.values())
 
     def ready(self, nodes: int = 2) -> bool:
         h = self.hub.api.health()
