@@ -116,7 +116,8 @@ class HubApp:
         if self._serving is None:
             # a WebSocket is silent between Socket.IO's pings: never time it out before three of them
             idle_s = max(IDLE_TIMEOUT_S, 3.0 * self.config.http.ping_interval_s)
-            self._serving = Serving(self.flask, self.socketio.calls, idle_timeout_s=idle_s)
+            self._serving = Serving(self.flask, self.socketio.calls, idle_timeout_s=idle_s,  # 503s: /api/health
+                                    on_request_timeout=lambda: self.api_errors.update(["request_timeout"]))
         return self._serving
 
     def bind(self, host: str | None = None, port: int | None = None) -> int:

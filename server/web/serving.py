@@ -276,12 +276,14 @@ class OffloadedWsgi:
     socket is the loop's); the response is collected in the thread and written on the loop."""
 
     def __init__(self, app: Callable, calls: LoopCalls, workers: int,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, on_timeout: Callable[[], None] = lambda: None) -> None:
         self._app, self._calls, self._workers = app, calls, workers
         self._request_timeout_s = request_timeout_s
+        self._on_timeout = on_timeout
         self._pool: ThreadPoolExecutor | None = None
         self.timed_out = 0
-        """Requests answered 503 because their handler took longer than ``request_timeout_s``."""
+        """Requests answered 503 because their handler took longer than ``request_timeout_s`` (each also
+        reported to ``on_timeout``)."""
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sledhub-http")
@@ -319,6 +321,7 @@ class OffloadedWsgi:
         except TimeoutError:  # (an OSError: gevent would take it for a broken socket and drop the client)
             fut.cancel()      # still queued behind stuck workers: it never runs; running: it finishes unseen
             self.timed_out += 1
+            _logged(self._on_timeout)
             log.warning("%s %s took longer than %.0f s: answered 503", environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), self._request_timeout_s)
             body = (b'{"error": "the hub is busy: try again in a few seconds", "status": 503, '
@@ -335,9 +338,11 @@ class Serving:
 
     def __init__(self, app: Callable, calls: LoopCalls, *, idle_timeout_s: float = IDLE_TIMEOUT_S,
                  request_head_timeout_s: float = REQUEST_HEAD_TIMEOUT_S, workers: int = HTTP_WORKERS,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, on_request_timeout: Callable[[], None] = lambda: None
+                 ) -> None:
         self._app, self.calls, self._workers = app, calls, workers
         self._request_timeout_s = request_timeout_s
+        self._on_request_timeout = on_request_timeout
         self._timeouts = (idle_timeout_s, request_head_timeout_s)
         self._server: HubWSGIServer | None = None
         self._listener: socket.socket | None = None
@@ -360,7 +365,7 @@ class Serving:
         """Serve on this thread until :meth:`shutdown` (or, on the main thread, Ctrl-C or SIGTERM). The server is
         made here: gevent's server belongs to the loop of the thread that makes it."""
         assert self._listener is not None, "bind() first"
-        app = OffloadedWsgi(self._app, self.calls, self._workers, self._request_timeout_s)
+        app = OffloadedWsgi(self._app, self.calls, self._workers, self._request_timeout_s, self._on_request_timeout)
         self._server = HubWSGIServer(self._listener, app, idle_timeout_s=self._timeouts[0],
                                      request_head_timeout_s=self._timeouts[1])
         self.calls.attach()

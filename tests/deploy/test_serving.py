@@ -298,7 +298,9 @@ def test_a_request_over_its_deadline_is_answered_503_and_a_queued_one_never_runs
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
 
-    serving = Serving(app, LoopCalls(), workers=1, request_timeout_s=0.5)
+    reported = []
+    serving = Serving(app, LoopCalls(), workers=1, request_timeout_s=0.5,
+                      on_request_timeout=lambda: reported.append("request_timeout"))
     port = serving.bind("127.0.0.1", 0)
     thread = threading.Thread(target=serving.serve, name="test-http", daemon=True)
     thread.start()
@@ -317,6 +319,7 @@ def test_a_request_over_its_deadline_is_answered_503_and_a_queued_one_never_runs
         wait_for(lambda: ran == ["/stuck"], 5, what="the stuck handler to finish")
         assert _get(base + "/again")[0] == 200
         assert ran == ["/stuck", "/again"]  # the queued request was cancelled, not run late
+        assert reported == ["request_timeout"] * 2  # counted where /api/health shows it (api_errors)
     finally:
         gate.set()
         serving.shutdown()
