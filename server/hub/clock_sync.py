@@ -34,6 +34,17 @@ offset). ``error_bound_us`` is the same weighted mean of the bounds. With ±100 
 drift is fitted, for an hour and more (``tests/protocol/test_clock_drift.py``); a constant offset
 would be up to 3.2 ms off.
 
+Held lines: a run timed on one node (its start and finish beams, a sled's whole pull) is exact on the
+node's clock whatever the offset is, as long as all its times are placed with the same line. A young
+estimate moves by a millisecond and more from one pong to the next (and a settled one by a tenth), so
+the hub *holds* the nodes of stations with an attempt in progress (``hold_only``): from the first time
+placed for a held node, its boots keep the line (level, drift) they had then, while new samples go on
+improving the live estimate; the held line is let go when the node is released (no attempt left on its
+stations), or early when the live estimate proves it wrong (the two differ by more than both their
+bounds; counted in ``hold_breaks``). A run's times then differ exactly as the node's clock says, times
+the fitted drift; its absolute placement (what a start gate on another node or the GO signal is
+compared with) is as good as the line held, and ``error_bound_us`` says how good that is.
+
 Every boot keeps its own samples (the last ``boots_per_node`` boots of a node), so a repeated
 ``online`` of the same boot changes nothing and a backlog of an earlier boot, delivered after the node
 rebooted, is still placed with that boot's offset. Unanswered pings expire after ``ping_timeout_us``;
@@ -81,13 +92,40 @@ class _BootClock:
     level_us: float = 0.0               # the offset at node time level_t_us (blend of the best samples)
     level_t_us: int = 0
     bound_us: int = 0                   # how far level_us can be off (the blend of the samples' bounds)
+    held: _Line | None = None           # the line times are placed with while the node is held
+
+    def line(self) -> _Line:
+        return _Line(self.level_us, self.level_t_us, self.drift, self.bound_us, self.unsure)
 
     def offset_at(self, t_node_us: int | None) -> int | None:
         if self.best is None:
             return None
+        held = self.held
+        if held is not None:
+            if t_node_us is None:
+                t_node_us = held.t_us
+            return round(held.level_us + held.drift * (t_node_us - held.t_us))
         if t_node_us is None:
             t_node_us = self.level_t_us
         return round(self.level_us + self.drift * (t_node_us - self.level_t_us))
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """An offset line: ``level_us`` at node time ``t_us``, sloping by ``drift``; within ``bound_us`` there,
+    plus ``unsure`` per µs of node time away from it."""
+
+    level_us: float
+    t_us: int
+    drift: float
+    bound_us: int
+    unsure: float
+
+    def at(self, t_node_us: int) -> float:
+        return self.level_us + self.drift * (t_node_us - self.t_us)
+
+    def bound_at(self, t_node_us: int) -> int:
+        return math.ceil(self.bound_us + self.unsure * abs(t_node_us - self.t_us))
 
 
 @dataclass(slots=True)
@@ -101,6 +139,7 @@ class _NodeClock:
     expired: int = 0
     unmatched: int = 0
     invalid: int = 0
+    hold_breaks: int = 0
 
 
 FIT_NOISE_US = 400
@@ -181,6 +220,7 @@ class ClockSync:
         self.fitted_drift_error = fitted_drift_error
         self.blend = max(1, blend)
         self._nodes: dict[str, _NodeClock] = {}
+        self._held: frozenset[str] = frozenset()
 
     def _clock(self, node: str) -> _NodeClock:
         clock = self._nodes.get(node)
@@ -287,6 +327,26 @@ class ClockSync:
         boot.level_us = sum(w * (s.offset_us + boot.drift * (t_now - s.t_node_us))
                             for w, s in zip(weights, top)) / sum(weights)
         boot.bound_us = math.ceil(sum(w * b for w, b in zip(weights, bounds)) / sum(weights))
+        held = boot.held
+        if held is not None and abs(held.at(t_now) - boot.level_us) > held.bound_at(t_now) + boot.bound_us:
+            boot.held = None  # the held line is proved wrong: the next time placed takes the live one
+            clock.hold_breaks += 1
+
+    def hold_only(self, nodes: frozenset[str] | set[str]) -> None:
+        """Hold the lines of exactly ``nodes`` (the nodes of stations with an attempt in progress): a held
+        node's boot keeps the line of the first time placed from now on; a node no longer held lets it
+        go (the live estimate places its next time). See the module docstring."""
+        nodes = frozenset(nodes)
+        for node in self._held - nodes:
+            clock = self._nodes.get(node)
+            if clock is not None:
+                for boot in clock.boots.values():
+                    boot.held = None
+        self._held = nodes
+
+    def held(self, node: str) -> bool:
+        """Whether ``node`` is held (see ``hold_only``)."""
+        return node in self._held
 
     def export(self) -> dict[str, Any]:
         """Every node's samples of its latest boot, as plain JSON-able data (for ``restore``)."""
@@ -334,13 +394,21 @@ class ClockSync:
         """``t_hub - t_node`` for ``node`` (of ``boot_id``, default the latest boot answering pings) at
         node time ``t_node_us`` (drift corrected; None: at the anchor sample); None if unknown."""
         boot = self._boot(node, boot_id)
-        return None if boot is None else boot.offset_at(t_node_us)
+        if boot is None:
+            return None
+        if boot.held is None and boot.best is not None and node in self._held:
+            boot.held = boot.line()
+        return boot.offset_at(t_node_us)
 
     def error_bound_us(self, node: str, boot_id: str | None = None) -> int | None:
         """How far a time placed now can be off: each blended sample is within its ``rtt / 2`` plus what
         the drift may have added since it, so their weighted mean is within the same mean of those."""
         boot = self._boot(node, boot_id)
-        return None if boot is None or boot.best is None else boot.bound_us
+        if boot is None or boot.best is None:
+            return None
+        if boot.held is not None:  # the line times are placed with, aged to the latest sample
+            return boot.held.bound_at(boot.window[-1].t_node_us)
+        return boot.bound_us
 
     def drift_ppm(self, node: str, boot_id: str | None = None) -> float | None:
         """How fast the node's clock runs against the hub's (ppm, positive: the node's runs fast; 0 until
@@ -382,4 +450,6 @@ class ClockSync:
             "expired": clock.expired,
             "unmatched": clock.unmatched,
             "invalid": clock.invalid,
+            "held": node in self._held,
+            "hold_breaks": clock.hold_breaks,
         }

@@ -172,6 +172,7 @@ class Hub:
         def load() -> None:
             stations = self.stations.all()
             self.router.load(stations)
+            self._hold_clocks()  # a station's nodes may have changed
             configs = [engine_config(s, self._overrides.get(s.id)) for s in stations]
             for cfg in configs:
                 if self.engine.stations.get(cfg.station_id) != cfg:
@@ -381,7 +382,7 @@ class Hub:
             self.live.watermark(out)  # frames are made from the newest samples at the next flush
         elif isinstance(out, eng.AttemptFinished):
             self.writer.finished(self._with_clock_warnings(out.result))
-            self._journal_update()
+            self._attempts_changed()
         elif isinstance(out, eng.AttemptStateChanged):
             cfg = self.engine.stations.get(out.station_id)
             self.live.state(out, getattr(cfg, "velocity_window_s", 0.05), getattr(cfg, "time_cap_s", None))
@@ -404,7 +405,7 @@ class Hub:
         of a class session are not journaled: the session re-arms its attempts in flight after a
         restart (``ClassService.restore`` marks them lost), which a resumed attempt would block."""
         made = [a for a in made if a.class_id is None]
-        self._journal_update()
+        self._attempts_changed()
         if not made:
             return
         for a in made:
@@ -413,6 +414,18 @@ class Hub:
         self.journal.add("arm", {"t": t_us, "heat": made[0].heat_id,
                                  "a": [[a.attempt_id, a.station_id, a.athlete, a.member_id, a.class_id]
                                        for a in made]})
+
+    def _attempts_changed(self) -> None:
+        """The book's attempts in progress changed (an arm, a result): journal and clock holds follow."""
+        self._journal_update()
+        self._hold_clocks()
+
+    def _hold_clocks(self) -> None:
+        """Hold the clock line of every node serving a station with an attempt in progress, so a run's
+        times are all placed with one line (``ClockSync.hold_only``): a pong arriving mid-run no longer
+        moves its finish against its start."""
+        stations = {a.station_id for a in self.book.current_all()}
+        self.clock_sync.hold_only({n for sid in stations for n in self.router.nodes_of(sid)})
 
     def _journal_update(self) -> None:
         self._journaled = frozenset(a.station_id for a in self.book.current_all() if a.class_id is None)
@@ -449,7 +462,7 @@ class Hub:
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("run journal: %s entry not replayed: %s", kind, exc)
         if entries:
-            self._journal_update()
+            self._attempts_changed()
             self._advanced_us = min(last_t, self.clock_us())  # catch up from there, CATCH_UP_STEP_US a tick
             log.info("resumed %d armed or running attempt(s) from the run journal (%d entries)",
                      len(self._journaled), len(entries))

@@ -167,3 +167,87 @@ def test_ping_payload_and_topic():
     with pytest.raises(ValueError):
         sync.ping("bad id", 0)
     assert sync.describe("bad id") == {}
+
+
+# held lines: a run's times placed with one line ------------------------------------------------------
+def young_then_better(sync: ClockSync, node: str = "sled1") -> SimulatedNode:
+    """One slow exchange (a young estimate, ms off because the link was lopsided), then the node is
+    there to answer better ones."""
+    sim = SimulatedNode(250_000, up_us=4_800, down_us=200, queue_mean_us=0)
+    sim.exchange(sync, node, 1_000_000)
+    sim.up_us = 150
+    return sim
+
+
+def test_a_held_node_places_a_runs_times_with_the_line_of_its_first_time():
+    sync = ClockSync()
+    sim = young_then_better(sync)
+    sync.hold_only({"sled1"})
+    assert sync.held("sled1")
+    t_start = 1_200_000 - sim.offset_us                  # the start beam, on the node's clock
+    start = sync.to_hub_us("sled1", t_start)
+    for k in range(4):                                   # better answers arrive mid-run
+        sim.exchange(sync, "sled1", 1_300_000 + k * 250_000)
+    t_finish = t_start + 3_217_123
+    assert sync.to_hub_us("sled1", t_finish) - start == t_finish - t_start   # exact on the node's clock
+    live = ClockSync()                                   # the same exchanges, not held: the finish moves
+    sim2 = young_then_better(live)
+    live_start = live.to_hub_us("sled1", t_start)
+    for k in range(4):
+        sim2.exchange(live, "sled1", 1_300_000 + k * 250_000)
+    assert abs(live.to_hub_us("sled1", t_finish) - live_start - (t_finish - t_start)) > 2_000
+    assert sync.describe("sled1")["held"] is True
+
+
+def test_a_hold_takes_the_line_of_the_first_time_placed_and_a_release_the_live_one():
+    sync, live = ClockSync(), ClockSync()                # fed the same answers; live is never held
+    sims = [young_then_better(sync), young_then_better(live)]
+    sync.hold_only({"sled1"})
+    for k in range(2):  # held, but no time placed yet: the line goes on improving
+        for sim, s in zip(sims, (sync, live)):
+            sim.exchange(s, "sled1", 1_300_000 + k * 250_000)
+    assert sync.offset_us("sled1", t_node_us=3_000_000) == live.offset_us("sled1", t_node_us=3_000_000)
+    for k in range(2, 6):
+        for sim, s in zip(sims, (sync, live)):
+            sim.exchange(s, "sled1", 1_300_000 + k * 250_000)
+    moved = live.offset_us("sled1", t_node_us=3_000_000)
+    held = sync.offset_us("sled1", t_node_us=3_000_000)
+    assert held != moved                                 # held: the line of the first time placed
+    sync.hold_only(set())                                # the run ended
+    assert not sync.held("sled1") and sync.describe("sled1")["held"] is False
+    assert sync.offset_us("sled1", t_node_us=3_000_000) == moved
+
+
+def test_a_held_lines_bound_grows_with_the_time_since_it_was_taken():
+    sync = ClockSync()
+    sim = SimulatedNode(0, 1000, 1000, queue_mean_us=0)
+    sim.exchange(sync, "sled1", 1_000_000)
+    sync.hold_only({"sled1"})
+    sync.to_hub_us("sled1", 1_000_000)
+    taken = sync.error_bound_us("sled1")
+    sim.exchange(sync, "sled1", 11_000_000)             # 10 s later: 100 ppm unfitted drift = 1 ms more
+    assert sync.error_bound_us("sled1") == taken + 1_000
+    sync.hold_only(set())
+    assert sync.error_bound_us("sled1") < taken + 1_000  # the live estimate has a fresh sample
+
+
+def test_a_held_line_the_live_estimate_proves_wrong_is_let_go_and_counted():
+    sync = ClockSync()
+    sim = SimulatedNode(0, 100, 100, queue_mean_us=0)
+    run(sync, sim, pings=4, start_us=1_000_000, interval_us=250_000)
+    sync.hold_only({"sled1"})
+    assert sync.to_hub_us("sled1", 2_000_000) == 2_000_000
+    sim.offset_us = 40_000                               # the node's clock was stepped: 40 ms
+    run(sync, sim, pings=16, start_us=3_000_000, interval_us=250_000)
+    assert sync.describe("sled1")["hold_breaks"] == 1
+    assert sync.offset_us("sled1", t_node_us=8_000_000) == 40_000  # placed with the live line again
+    assert sync.held("sled1")                            # still held: from this line on
+
+
+def test_a_node_never_held_has_no_breaks_and_holding_unknown_nodes_is_harmless():
+    sync = ClockSync()
+    sync.hold_only({"ghost"})
+    assert sync.offset_us("ghost") is None and sync.error_bound_us("ghost") is None
+    sync.hold_only(set())
+    run(sync, SimulatedNode(5, 10, 10, 0), pings=2)
+    assert sync.describe("sled1")["hold_breaks"] == 0 and sync.describe("sled1")["held"] is False
