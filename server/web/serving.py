@@ -26,6 +26,7 @@ thread: other clients are answered meanwhile (tests/faults, the half-open row).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import signal
@@ -35,6 +36,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+import flask
 import gevent
 import gevent.event
 from flask_socketio import SocketIO
@@ -146,7 +148,10 @@ class HubWSGIServer(WSGIServer):
 
 class LoopCalls:
     """Runs a function on the serving thread's gevent loop from any thread, in the order asked; on the
-    serving thread itself (or when nothing is being served) at once."""
+    serving thread itself (or before anything is served) at once. Once serving has ended, a call from
+    another thread is dropped (counted in ``dropped``): there is no page left to emit to, and gevent's
+    objects must not be used from a thread that is not their loop's (the pipeline goes on emitting
+    results while the hub stops)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -154,24 +159,39 @@ class LoopCalls:
         self._thread: int | None = None
         self._pending: deque[Callable[[], Any]] = deque()
         self._scheduled = False
+        self._workers: ThreadPoolExecutor | None = None
+        self._ended = False  # serving has ended: calls from other threads are dropped
+        self._ended_on: threading.Thread | None = None  # the thread that served (its ident may be reused)
+        self.dropped = 0
 
     def attach(self) -> None:
         """The calling thread is now the serving thread (its gevent hub's loop runs the calls)."""
         with self._lock:
             self._loop, self._thread = gevent.get_hub().loop, threading.get_ident()
+            self._ended = False
 
     def detach(self) -> None:
-        """Nothing is served any more: calls still waiting run here, later ones at once."""
+        """Nothing is served any more: calls still waiting run here (on the serving thread); later ones
+        from other threads are dropped."""
         with self._lock:
+            serving_thread = self._thread
             self._loop, self._thread = None, None
+            self._ended, self._ended_on = True, threading.current_thread()
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
-        for fn in batch:
+        if threading.get_ident() != serving_thread:
+            self.dropped += len(batch)
+            return
+        for fn in batch:  # on the serving thread, as its loop would have
             _logged(fn)
 
     def on_serving_thread(self) -> bool:
-        return self._thread is None or threading.get_ident() == self._thread
+        """Whether a call made here runs at once: on the serving thread, or anywhere before serving
+        began (after it ended: only on the thread that served)."""
+        if self._thread is None:
+            return not self._ended or threading.current_thread() is self._ended_on
+        return threading.get_ident() == self._thread
 
     def call(self, fn: Callable[[], Any]) -> None:
         """``fn()`` on the loop (fire and forget); an exception is logged, never raised here. Calls
@@ -184,6 +204,9 @@ class LoopCalls:
                 if not self._scheduled:
                     self._scheduled = True
                     loop.run_callback_threadsafe(self._drain)
+                return
+            if self._ended and threading.current_thread() is not self._ended_on:
+                self.dropped += 1
                 return
         fn()
 
@@ -217,6 +240,24 @@ class LoopCalls:
             log.warning("the serving thread did not run %r within %.1f s", fn, timeout_s)
 
 
+    def use_workers(self, pool: ThreadPoolExecutor | None) -> None:
+        """The threads :meth:`off_loop` runs in (the HTTP workers while serving; None: none)."""
+        self._workers = pool
+
+    def off_loop(self, fn: Callable[[], Any], timeout_s: float = REQUEST_TIMEOUT_S) -> Any:
+        """``fn()``'s result. On the serving thread, while serving, ``fn`` runs in a worker and the wait is
+        cooperative: a blocking call in it (the database's lock while the pipeline commits a result,
+        the pipeline's answer) holds up no other page. Anywhere else it runs at once. Raises what ``fn``
+        raised, or ``TimeoutError`` after ``timeout_s``."""
+        pool = self._workers
+        if pool is None or self._thread is None or threading.get_ident() != self._thread:
+            return fn()
+        try:
+            fut = pool.submit(fn)
+        except RuntimeError:  # the pool is shutting down: the hub is stopping
+            return fn()
+        return self.wait_future(fut, timeout_s)
+
     def wait_future(self, fut: Future, timeout_s: float | None = None) -> Any:
         """``fut.result(timeout_s)``; on the serving thread the wait is cooperative (the loop serves
         everyone else meanwhile) instead of stopping every greenlet."""
@@ -246,7 +287,9 @@ that order)."""
 class HubSocketIO(SocketIO):
     """Flask-SocketIO whose server may be used from any of the hub's threads (the pipeline, a ticker,
     a REST handler's worker): the :data:`ON_LOOP` methods called from another thread run on the serving
-    thread's loop (gevent's queues and events are not thread-safe)."""
+    thread's loop (gevent's queues and events are not thread-safe). Its event handlers run off the
+    loop (:meth:`LoopCalls.off_loop`, with the event's request context): a page's ``hello`` reads the
+    database, a class control event writes it, and neither may stop every other page while it waits."""
 
     def __init__(self, *args: Any, calls: LoopCalls, **kwargs: Any) -> None:
         self.calls = calls
@@ -256,6 +299,23 @@ class HubSocketIO(SocketIO):
         super().init_app(app, **kwargs)
         for name in ON_LOOP:
             setattr(self.server, name, self._on_loop(getattr(self.server, name)))
+
+    def on(self, message: str, namespace: str | None = None) -> Callable[[Callable], Callable]:
+        register = super().on(message, namespace)
+
+        def decorator(handler: Callable) -> Callable:
+            register(self._off_loop(handler))
+            return handler
+        return decorator
+
+    def _off_loop(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        calls = self.calls
+
+        @functools.wraps(handler)
+        def run(*args: Any) -> Any:
+            in_context = flask.copy_current_request_context(handler)  # request.sid, the session: in the worker too
+            return calls.off_loop(lambda: in_context(*args))
+        return run
 
     def _on_loop(self, method: Callable[..., Any]) -> Callable[..., None]:
         calls = self.calls
@@ -287,8 +347,10 @@ class OffloadedWsgi:
 
     def start(self) -> None:
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="sledhub-http")
+        self._calls.use_workers(self._pool)  # Socket.IO handlers run in the same workers
 
     def stop(self) -> None:
+        self._calls.use_workers(None)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -144,6 +144,39 @@ def test_a_request_waiting_for_the_database_lock_holds_up_no_page(served_hub):
         page.disconnect()
 
 
+def test_a_page_connecting_while_the_database_is_locked_holds_up_no_other_page(served_hub):
+    """A Socket.IO handler reads the database too (a page's ``hello``: recent results, stations): it
+    runs in a worker, so while it waits for the lock the loop serves every other page (review: it ran
+    on the loop, and one connecting page stopped them all until the commit ended)."""
+    app, base = served_hub
+    got: list[int] = []
+    page = socketio.Client(reconnection=False)
+    page.on("news", lambda data: got.append(data["n"]))
+    page.connect(base, transports=["websocket"], wait_timeout=10)
+    hellos: list[dict] = []
+    late = socketio.Client(reconnection=False)
+    late.on("hello", hellos.append)
+    waiting = ThreadPoolExecutor(1, thread_name_prefix="test-late-page")
+    app.db.lock.acquire()  # as the results writer does while it commits
+    try:
+        joining = waiting.submit(late.connect, base, transports=["websocket"], wait_timeout=30)
+        wait_for(lambda: app.hub.broadcaster.client_count == 2, 5,
+                 what="the second page's connect handler running (it joins before reading the database)")
+        threading.Thread(target=lambda: app.socketio.emit("news", {"n": 1}), name="fake-ticker").start()
+        wait_for(lambda: got == [1], 5, what="the emit at the first page while the second one's hello waits")
+        assert hellos == [], "the second page's hello should still be waiting for the database"
+    finally:
+        app.db.lock.release()
+    try:
+        joining.result(30)
+        wait_for(lambda: len(hellos) == 1, 10, what="the second page's hello once the lock is free")
+        assert {"results", "stations", "attempts"} <= set(hellos[0])
+    finally:
+        waiting.shutdown()
+        late.disconnect()
+        page.disconnect()
+
+
 # ---- timeouts ---------------------------------------------------------------------------------------
 
 def _hello(environ, start_response):
@@ -324,3 +357,25 @@ def test_a_request_over_its_deadline_is_answered_503_and_a_queued_one_never_runs
         gate.set()
         serving.shutdown()
         thread.join(5)
+
+
+def test_once_serving_has_ended_calls_from_other_threads_are_dropped():
+    """The pipeline goes on emitting (results, frames) while the hub stops: once the serving thread's
+    loop is gone those emits are dropped and counted, never run on the pipeline's thread with gevent
+    objects that belong to another (review)."""
+    calls = LoopCalls()
+    ran: list[str] = []
+    calls.call(lambda: ran.append("before"))          # nothing served yet: at once (unit tests, start-up)
+    serving = threading.Thread(target=lambda: (calls.attach(), calls.detach()), name="fake-serving")
+    serving.start()
+    serving.join(10)
+    assert not calls.on_serving_thread()
+    pipeline = threading.Thread(target=lambda: calls.call(lambda: ran.append("after")), name="fake-pipeline")
+    pipeline.start()
+    pipeline.join(10)
+    assert ran == ["before"] and calls.dropped == 1
+    serving = threading.Thread(target=lambda: (calls.attach(), calls.call(lambda: ran.append("again"))),
+                               name="fake-serving-again")   # serving again: its own calls run
+    serving.start()
+    serving.join(10)
+    assert ran == ["before", "again"]
