@@ -416,7 +416,18 @@ class TimingEngine:
         self._wm_cmp = wm
         batch: list[Entry] = []
         sources = 0
-        for roles in self._streams.values():
+        heap = self._control.heap
+        due = {c[3].station_id for c in heap if c[0] <= wm} if heap else ()  # commands, timers up to wm
+        stations = self._stations
+        for sid, roles in self._streams.items():
+            runtime = stations.get(sid)
+            if runtime is not None and sid not in due:  # nothing else of the station in this stretch:
+                for role, stream in roles.items():     # its roles' entries may be skimmed (one call)
+                    part: list[Entry] = []
+                    if stream.take(wm, part) and not runtime.skim(role, part):
+                        batch += part
+                        sources += 1
+                continue
             for stream in roles.values():
                 if stream.take(wm, batch):
                     sources += 1

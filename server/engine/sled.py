@@ -132,6 +132,27 @@ class SledStation(StationRuntime):
             self._force_rule(t, f)
         self.last_force = (t, f)
 
+    def skim(self, role: str, entries: list[Entry]) -> bool:
+        """Not recording, ``on_position``/``on_force`` only keep the last sample and count the ignored
+        ones: the same, without a call per sample (idle sleds are most of a gym's telemetry)."""
+        if self.recording:
+            return False
+        kind = "position" if role == "wheel" else "force" if role == "force" else None
+        if kind is None:
+            return False
+        last = None
+        for entry in reversed(entries):
+            if entry[4] == kind and entry[5] != NO_VALUE:
+                last = entry
+                break
+        self.ignored_events += sum(1 for e in entries if e[4] != kind or e[5] == NO_VALUE)  # as the handlers count
+        if last is not None:
+            if kind == "position":
+                self.last_pos = (last[0], last[5])
+            else:
+                self.last_force = (last[0], last[5])
+        return True
+
     # -- lifecycle hooks ---------------------------------------------------------------------------
     def on_armed(self, a: Attempt, t_us: int) -> None:
         self._reset_run()

@@ -92,6 +92,13 @@ class StationRuntime:
         to be applied (``TimingEngine._apply_late``). False by default: a lane's gates are one order."""
         return False
 
+    def skim(self, role: str, entries: list[Entry]) -> bool:
+        """Apply ``entries`` (one role's, in time order, nothing else of the station due among them: no
+        command, no timer) at once, when the station's handlers would do no more with them than keep
+        the last value and count the ones they ignore (sleds not recording: idle or armed). True if
+        applied; False (the default) to have them handled one by one."""
+        return False
+
     def insert_late(self, role: str, entry: Any) -> bool:
         """Take a late ``entry`` of ``role`` although its role has processed a newer one, when its order
         cannot matter: it only adds a sample to what the attempt records (sleds: a force sample while

@@ -63,3 +63,46 @@ def test_a_sample_at_the_watermark_is_late_and_a_repeat_is_a_duplicate():
     assert engine.ingest_samples("sled1", "wheel", "position", [(1_200_000, 0.3, 60), (1_200_000, 0.3, 60)]) == 1
     assert engine.stats["duplicates"] == 2
 
+
+
+commands = st.lists(st.tuples(st.integers(0, 3_000_000), st.sampled_from(["arm", "go", "stop", "abort"])),
+                    max_size=6)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(batches, commands, st.lists(st.integers(0, 3_500_000), min_size=1, max_size=8))
+def test_an_idle_sleds_samples_skimmed_give_what_handling_each_gives(plan, cmds, advances):
+    """A sled not recording (idle, armed) keeps only each role's last sample: ``skim`` applies a
+    stretch of samples in one call; with commands and timers interleaved anywhere, every output, the
+    last values and the ignored count are those of handling them one by one."""
+    def engine(skimming: bool) -> TimingEngine:
+        e = TimingEngine(lateness_us=L)
+        e.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+        if not skimming:
+            e._stations["sled1"].skim = lambda role, entries: False
+        return e
+    skimmed, each = engine(True), engine(False)
+    serial = 0
+    events = sorted([(t, "cmd", name) for t, name in cmds] + [(a, "advance", None) for a in advances],
+                    key=lambda x: x[0])
+    for (role, batch, offset, _), (t, what, name) in zip(plan, events + [(None, None, None)] * len(plan)):
+        for e in (skimmed, each):
+            e.ingest_samples("sled1", role, _kind(role), batch, offset)
+        if what == "cmd":
+            serial += 1
+            for e in (skimmed, each):
+                if name == "arm":
+                    e.arm(["sled1"], {"sled1": f"a{serial}"}, t)
+                elif name == "go":
+                    e.go("sled1", t)
+                elif name == "stop":
+                    e.stop("sled1", t)
+                else:
+                    e.abort("sled1", t, "test")
+        elif what == "advance" and t > (each.watermark_us or 0) + L:
+            assert repr(skimmed.advance(t)) == repr(each.advance(t))
+    assert repr(skimmed.advance(10_000_000)) == repr(each.advance(10_000_000))
+    a, b = skimmed._stations["sled1"], each._stations["sled1"]
+    assert (a.last_pos, a.last_force, a.ignored_events) == (b.last_pos, b.last_force, b.ignored_events)
+    assert skimmed.stats == each.stats
