@@ -15,6 +15,13 @@ from typing import Any
 
 from server.protocol import SensorEvent, TelemetryBatch
 
+RATE_BUCKET_US = 50_000
+"""Samples are counted per 50 ms of receipt time: the rate over a 5 s window is then within 1 % (one
+bucket) of a per-message count, for one deque entry per bucket instead of one per message."""
+RECENT_RAW_MAX = 256
+"""The zero-drift check uses at most this many of a load cell's newest raw counts (a second of an
+HX711 is 10 or 80): a flood of telemetry cannot make the check itself expensive."""
+
 
 @dataclass
 class Reading:
@@ -30,7 +37,7 @@ class Reading:
     fault: str | None = None                 # last fault reason (load cell saturated, no data, ...)
     fault_rx_us: int = 0
     boot_id: str = ""
-    _rate: deque = field(default_factory=deque, repr=False)     # (rx_us, samples) per message
+    _rate: deque = field(default_factory=deque, repr=False)     # [bucket, samples] per RATE_BUCKET_US of rx_us
     _rate_total: int = field(default=0, repr=False)             # the sum of _rate's samples
     _recent: deque = field(default_factory=deque, repr=False)   # (rx_us, samples) per force batch
 
@@ -38,17 +45,33 @@ class Reading:
         self._forget_rate(now_us, window_us)
         return self._rate_total / (window_us / 1e6)
 
-    def _count_rate(self, rx_us: int, samples: int) -> None:
-        self._rate.append((rx_us, samples))
+    def _count_rate(self, rx_us: int, samples: int, window_us: int) -> None:
+        bucket = rx_us // RATE_BUCKET_US
+        rate = self._rate
         self._rate_total += samples
+        if rate and rate[-1][0] == bucket:
+            rate[-1][1] += samples
+            return
+        rate.append([bucket, samples])
+        self._forget_rate(rx_us, window_us)
 
     def _forget_rate(self, now_us: int, window_us: int) -> None:
+        """Drop the buckets wholly older than ``window_us`` before ``now_us``."""
         rate = self._rate
-        while rate and now_us - rate[0][0] > window_us:
+        oldest = (now_us - window_us) // RATE_BUCKET_US
+        while rate and rate[0][0] < oldest:
             self._rate_total -= rate.popleft()[1]
 
     def recent_raw(self, now_us: int, recent_us: int) -> list[int]:
-        return [sample[2] for t, samples in self._recent if now_us - t <= recent_us for sample in samples]
+        """The raw counts of the last ``recent_us`` (at most ``RECENT_RAW_MAX``, the newest), oldest first."""
+        out: list[int] = []
+        for t, samples in reversed(self._recent):
+            if now_us - t > recent_us or len(out) >= RECENT_RAW_MAX:
+                break
+            out.extend(sample[2] for sample in reversed(samples))
+        del out[RECENT_RAW_MAX:]
+        out.reverse()
+        return out
 
 
 class LiveReadings:
@@ -79,13 +102,13 @@ class LiveReadings:
         if r.t_us is None or r.boot_id != item.boot_id or t_us >= r.t_us:
             r.value, r.raw, r.t_us = value, raw, t_us
         r.kind, r.rx_us, r.boot_id = item.kind, item.rx_us, item.boot_id
-        r._count_rate(item.rx_us, len(item.samples))
+        r._count_rate(item.rx_us, len(item.samples), self.window_us)
         if item.kind == "force":  # the zero-drift check averages a load cell's last second of raw counts
             horizon = item.rx_us - self.recent_us
-            r._recent.append((item.rx_us, item.samples))  # per batch: flattened only when asked
-            while r._recent and r._recent[0][0] < horizon:
-                r._recent.popleft()
-        r._forget_rate(item.rx_us, self.window_us)
+            recent = r._recent
+            recent.append((item.rx_us, item.samples))  # per batch: flattened only when asked
+            while recent[0][0] < horizon:
+                recent.popleft()
 
     def on_event(self, item: SensorEvent) -> None:
         self.seq_messages[item.node] = self.seq_messages.get(item.node, 0) + 1
