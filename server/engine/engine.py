@@ -206,11 +206,10 @@ class TimingEngine:
         a = runtime.attempt if runtime is not None else None
         if a is None or a.state is not AttemptState.RUNNING:
             return None
-        for t, v, r in samples:
-            seen = self.peek_finish(EngineEvent(station_id, role, kind, t + offset_us, v, r))
-            if seen is not None:
-                return seen
-        return None
+        t = runtime.peek_finish_samples(role, kind, samples, offset_us)
+        if t is None or a.start_t_us is None:
+            return None
+        return ProvisionalFinish(station_id, a.attempt_id, t, round((t - a.start_t_us) / 1e6, 3))
 
     def ingest_samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple[int, Any, Any]],
                        offset_us: int = 0) -> int:

@@ -272,6 +272,17 @@ class SledStation(StationRuntime):
         self.f_n.insert(i, f)
         return True
 
+    def peek_finish_samples(self, role: str, kind: str, samples: Any, offset_us: int) -> int | None:
+        """``peek_finish`` over a batch without an event per sample: only a wheel's positions can finish."""
+        a = self.attempt
+        if role != "wheel" or kind != "position" or a is None or a.state is not S.RUNNING or a.start_t_us is None:
+            return None
+        start, p0, need = a.start_t_us, self.p0, self.cfg.distance_m - MARK_TOLERANCE_M
+        for t, v, _ in samples:
+            if v is not None and not v - p0 < need and t + offset_us > start:
+                return t + offset_us
+        return None
+
     def peek_finish(self, ev: EngineEvent) -> int | None:
         start = self._running_since(ev)
         if start is None or ev.role != "wheel" or ev.kind != "position" or ev.value is None:

@@ -16,7 +16,7 @@ from server.engine.enums import (FALSE_START_REASONS, AttemptState, FalseStartPo
                                  Reason, ResultStatus, STATUS_OF_STATE)
 from server.engine.machine import Attempt, AttemptEvent, TransitionRejected, fire
 from server.engine.reason_text import Why, reason_text
-from server.engine.outputs import (AttemptFinished, AttemptResult, FalseStartDetected, Output,
+from server.engine.outputs import (AttemptFinished, AttemptResult, EngineEvent, FalseStartDetected, Output,
                                    Progress)
 from server.engine.timeline import PRIO_DEADLINE, PRIO_GO, Entry, Handler
 
@@ -109,6 +109,17 @@ class StationRuntime:
     def peek_finish(self, ev: Any) -> int | None:
         """The start→finish time (µs) if ``ev`` would finish the running attempt given the state at the
         watermark, else None. Read-only; see :class:`~server.engine.outputs.ProvisionalFinish`."""
+        return None
+
+    def peek_finish_samples(self, role: str, kind: str, samples: Any, offset_us: int) -> int | None:
+        """The hub time of the first of ``samples`` (``(t_us, value, raw)``, hub time ``t_us + offset_us``)
+        that ``peek_finish`` would say finishes the running attempt, else None. The default asks it
+        sample by sample."""
+        sid = self.station_id
+        for t, v, r in samples:
+            ev = EngineEvent(sid, role, kind, t + offset_us, v, r)
+            if self.peek_finish(ev) is not None:
+                return ev.t_us
         return None
 
     def _running_since(self, ev: Any) -> int | None:

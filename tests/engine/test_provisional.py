@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from server.engine import (AttemptFinished, EngineEvent, LaneStationConfig, ProvisionalFinish, SledStationConfig,
                            TimingEngine)
 
@@ -80,3 +83,21 @@ def test_a_batch_is_peeked_only_while_an_attempt_runs_and_answers_its_first_fini
     assert seen is not None and seen.t_us == us(5.01) + offset                              # the first beyond
     assert seen == engine.peek_finish(EngineEvent("sled1", "wheel", "position", us(5.01) + offset, 2.01, 0))
     assert engine.peek_finish_samples("sled1", "force", "force", [(us(5.0), 900.0, 0)], offset) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3_000_000), st.one_of(st.none(), st.floats(-1, 4)), st.integers(-5, 5)),
+                max_size=20).map(lambda b: sorted(b, key=lambda s: s[0])),
+       st.sampled_from([("wheel", "position"), ("force", "force"), ("wheel", "force")]),
+       st.integers(-2_000_000, 2_000_000), st.floats(0, 1.5))
+def test_a_batch_is_peeked_as_each_of_its_samples_would_be(batch, route, offset, p0):
+    """A sled peeks a batch without an event per sample; the answer is the first sample that
+    ``peek_finish`` says finishes, whatever the rest position, values (None too) and the offset."""
+    role, kind = route
+    engine = TimingEngine(lateness_us=L)
+    engine.configure_station(SledStationConfig("sled1", distance_m=2.0, start_mode="GO_COUNTDOWN"))
+    engine.ingest(EngineEvent("sled1", "wheel", "position", us(0.5), p0))
+    _running(engine, "sled1", 1.0)
+    each = next((seen for t, v, r in batch
+                 if (seen := engine.peek_finish(EngineEvent("sled1", role, kind, t + offset, v, r))) is not None), None)
+    assert engine.peek_finish_samples("sled1", role, kind, batch, offset) == each
