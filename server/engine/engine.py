@@ -204,7 +204,7 @@ class TimingEngine:
         which ingesting does not move) nothing can finish: no event is built, no sample looked at."""
         runtime = self._stations.get(station_id)
         a = runtime.attempt if runtime is not None else None
-        if a is None or a.state is not AttemptState.RUNNING:
+        if runtime is None or a is None or a.state is not AttemptState.RUNNING:
             return None
         t = runtime.peek_finish_samples(role, kind, samples, offset_us)
         if t is None or a.start_t_us is None:

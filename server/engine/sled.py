@@ -280,7 +280,7 @@ class SledStation(StationRuntime):
         start, p0, need = a.start_t_us, self.p0, self.cfg.distance_m - MARK_TOLERANCE_M
         for t, v, _ in samples:
             if v is not None and not v - p0 < need and t + offset_us > start:
-                return t + offset_us
+                return int(t + offset_us)
         return None
 
     def peek_finish(self, ev: EngineEvent) -> int | None:
