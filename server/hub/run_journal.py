@@ -62,8 +62,8 @@ class RunJournal:
         self.add("event", {"s": station_id, "r": role, "k": kind, "t": t_us, "v": value})
 
     def samples(self, station_id: str, role: str, kind: str, samples: Iterable[tuple], offset_us: int) -> None:
-        self.add("samples", {"s": station_id, "r": role, "k": kind, "o": offset_us,
-                             "x": [list(s) for s in samples]})
+        rows = samples if isinstance(samples, (tuple, list)) else list(samples)  # tuples are JSON arrays too
+        self.add("samples", {"s": station_id, "r": role, "k": kind, "o": offset_us, "x": rows})
 
     def flush(self) -> None:
         """Write the queued entries in one transaction (kept queued if the database refuses)."""
