@@ -40,8 +40,10 @@ estimate moves by a millisecond and more from one pong to the next (and a settle
 the hub *holds* the nodes of stations with an attempt in progress (``hold_only``): from the first time
 placed for a held node, its boots keep the line (level, drift) they had then, while new samples go on
 improving the live estimate; the held line is let go when the node is released (no attempt left on its
-stations), or early when the live estimate proves it wrong (the two differ by more than both their
-bounds; counted in ``hold_breaks``). A run's times then differ exactly as the node's clock says, times
+stations), early when the live estimate proves it wrong (the two differ by more than both their
+bounds; counted in ``hold_breaks``), and renewed once it is ``max_hold_us`` (2 min) old (a node
+serving stations whose attempts overlap, a station left armed; ``hold_renewals``): its bound grows
+with its age, and a run crossing the renewal sees the step between the two lines (≈ 0.1 ms settled). A run's times then differ exactly as the node's clock says, times
 the fitted drift; its absolute placement (what a start gate on another node or the GO signal is
 compared with) is as good as the line held, and ``error_bound_us`` says how good that is.
 
@@ -140,6 +142,7 @@ class _NodeClock:
     unmatched: int = 0
     invalid: int = 0
     hold_breaks: int = 0
+    hold_renewals: int = 0
 
 
 FIT_NOISE_US = 400
@@ -206,7 +209,8 @@ class ClockSync:
 
     def __init__(self, *, samples_per_boot: int = 16, ping_timeout_us: int = 2_000_000, max_pending: int = 8,
                  window_samples: int = 128, buckets: int = 8, min_fit_span_us: int = 40_000_000,
-                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6, blend: int = 4):
+                 boots_per_node: int = 4, fitted_drift_error: float = 5e-6, blend: int = 4,
+                 max_hold_us: int = 120_000_000):
         if min(samples_per_boot, ping_timeout_us, max_pending, buckets, boots_per_node) < 1:
             raise ValueError("samples_per_boot, ping_timeout_us, max_pending, buckets and boots_per_node "
                              "must be positive")
@@ -219,6 +223,7 @@ class ClockSync:
         self.boots_per_node = boots_per_node
         self.fitted_drift_error = fitted_drift_error
         self.blend = max(1, blend)
+        self.max_hold_us = max_hold_us
         self._nodes: dict[str, _NodeClock] = {}
         self._held: frozenset[str] = frozenset()
 
@@ -331,6 +336,9 @@ class ClockSync:
         if held is not None and abs(held.at(t_now) - boot.level_us) > held.bound_at(t_now) + boot.bound_us:
             boot.held = None  # the held line is proved wrong: the next time placed takes the live one
             clock.hold_breaks += 1
+        elif held is not None and t_now - held.t_us > self.max_hold_us:
+            boot.held = None  # held for long (a node shared by overlapping attempts, a station left armed):
+            clock.hold_renewals += 1  # the next time placed takes the live line, a run on it sees the step
 
     def hold_only(self, nodes: frozenset[str] | set[str]) -> None:
         """Hold the lines of exactly ``nodes`` (the nodes of stations with an attempt in progress): a held
@@ -452,4 +460,5 @@ class ClockSync:
             "invalid": clock.invalid,
             "held": node in self._held,
             "hold_breaks": clock.hold_breaks,
+            "hold_renewals": clock.hold_renewals,
         }

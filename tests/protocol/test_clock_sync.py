@@ -251,3 +251,21 @@ def test_a_node_never_held_has_no_breaks_and_holding_unknown_nodes_is_harmless()
     sync.hold_only(set())
     run(sync, SimulatedNode(5, 10, 10, 0), pings=2)
     assert sync.describe("sled1")["hold_breaks"] == 0 and sync.describe("sled1")["held"] is False
+
+
+def test_a_line_held_for_two_minutes_is_renewed():
+    """A node serving stations whose attempts overlap may be held all class long: its held line is
+    renewed from the live estimate once it is max_hold_us old, so its bound (and its drift error)
+    cannot grow without end."""
+    sync = ClockSync(max_hold_us=120_000_000)
+    sim = SimulatedNode(0, 500, 500, queue_mean_us=0)
+    sim.exchange(sync, "sled1", 1_000_000)
+    sync.hold_only({"sled1"})
+    sync.to_hub_us("sled1", 1_000_000)
+    taken = sync.error_bound_us("sled1")
+    sim.exchange(sync, "sled1", 100_000_000)            # 99 s later: still held, its bound aged
+    assert sync.describe("sled1")["hold_renewals"] == 0 and sync.error_bound_us("sled1") > taken + 9_000
+    sim.exchange(sync, "sled1", 122_000_000)            # past 2 min: renewed at this pong
+    d = sync.describe("sled1")
+    assert (d["hold_renewals"], d["hold_breaks"], d["held"]) == (1, 0, True)
+    assert sync.error_bound_us("sled1") < taken + 1_000  # the live line's bound, fresh
