@@ -202,7 +202,7 @@ def create_app(config: Config, *, broker: tuple[str, int] | None = None, clock_u
               host_boot=read_host_boot() if clock_us is monotonic_us else None)
     classes = ClassService(hub, db)
     chain = _chain_service(config, db, lambda: hub_app.link) if config.chain.gym_id else None
-    hub.pipeline.wait_result = socketio.calls.wait_future  # a Socket.IO handler's wait yields to the other pages
+    hub.pipeline.wait_result = socketio.calls.wait_future  # a wait made on the serving thread yields to the pages
     hub_app = HubApp(config=config, flask=flask, socketio=socketio, hub=hub, db=db, auth=Auth(db), classes=classes,
                      display=DisplayFeatures(hub, db, classes.current, demo_state=lambda: _demo_state(hub_app),
                                              chain=chain.store if chain else None,

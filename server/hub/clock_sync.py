@@ -37,10 +37,10 @@ would be up to 3.2 ms off.
 Held lines: a run timed on one node (its start and finish beams, a sled's whole pull) is exact on the
 node's clock whatever the offset is, as long as all its times are placed with the same line. A young
 estimate moves by a millisecond and more from one pong to the next (and a settled one by a tenth), so
-the hub *holds* the nodes of stations with an attempt in progress (``hold_only``): from the first time
-placed for a held node, its boots keep the line (level, drift) they had then, while new samples go on
-improving the live estimate; the held line is let go when the node is released (no attempt left on its
-stations), early when the live estimate proves it wrong (the two differ by more than both their
+the hub *holds* the nodes of stations with an attempt in progress whose time starts at a node's edge
+(``hold_only``; ``Hub._hold_clocks``): from the first time placed for a held node, its boots keep the
+line (level, drift) they had then, while new samples go on improving the live estimate; the held
+line is let go when the node is released (no attempt left on its stations), early when the live estimate proves it wrong (the two differ by more than both their
 bounds; counted in ``hold_breaks``), and renewed once it is ``max_hold_us`` (2 min) old (a node
 serving stations whose attempts overlap, a station left armed; ``hold_renewals``): its bound grows
 with its age, and a run crossing the renewal sees the step between the two lines (≈ 0.1 ms settled).

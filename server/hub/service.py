@@ -64,6 +64,8 @@ CLOCK_WARN_US = 1_000
 """A result warns when a node of its station has a clock estimate that could be more than this off
 (1 ms: the timing accuracy a gym is promised)."""
 
+TIMED_FROM_GO = frozenset({eng.StartMode.GO_COUNTDOWN, eng.StartMode.REACTION_RANDOM})
+"""Start modes whose time starts at the hub's GO signal (their nodes' clock lines are not held)."""
 LIVE_RETAIN_MARGIN_US = 300_000
 """Live progress keeps a station's samples for the lateness bound plus this (µs) behind the newest, so the
 sample the engine's progress was measured from (the lateness bound and a tick or two behind) is still
@@ -421,10 +423,14 @@ class Hub:
         self._hold_clocks()
 
     def _hold_clocks(self) -> None:
-        """Hold the clock line of every node serving a station with an attempt in progress, so a run's
-        times are all placed with one line (``ClockSync.hold_only``): a pong arriving mid-run no longer
-        moves its finish against its start."""
-        stations = {a.station_id for a in self.book.current_all()}
+        """Hold the clock line of every node serving a station with an attempt in progress whose time
+        starts at a node's edge (fly-through, hold-in-beam, first movement), so its start and finish
+        are placed with one line (``ClockSync.hold_only``): a pong arriving mid-run no longer moves the
+        finish against the start. A run timed from the hub's GO signal is not held: its time is a node
+        time against a hub time, which the live estimate places best."""
+        configs = self.engine.stations
+        stations = {a.station_id for a in self.book.current_all()
+                    if getattr(configs.get(a.station_id), "start_mode", None) not in TIMED_FROM_GO}
         self.clock_sync.hold_only({n for sid in stations for n in self.router.nodes_of(sid)})
 
     def _journal_update(self) -> None:

@@ -256,7 +256,11 @@ class LoopCalls:
             fut = pool.submit(fn)
         except RuntimeError:  # the pool is shutting down: the hub is stopping
             return fn()
-        return self.wait_future(fut, timeout_s)
+        try:
+            return self.wait_future(fut, timeout_s)
+        except TimeoutError:
+            fut.cancel()  # still queued behind stuck workers: it never runs; running: it finishes unseen
+            raise
 
     def wait_future(self, fut: Future, timeout_s: float | None = None) -> Any:
         """``fut.result(timeout_s)``; on the serving thread the wait is cooperative (the loop serves
@@ -304,17 +308,28 @@ class HubSocketIO(SocketIO):
         register = super().on(message, namespace)
 
         def decorator(handler: Callable) -> Callable:
-            register(self._off_loop(handler))
+            register(self._off_loop(message, handler))
             return handler
         return decorator
 
-    def _off_loop(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def _off_loop(self, message: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """``handler`` run in a worker. One that has not run within ``REQUEST_TIMEOUT_S`` (the workers
+        or the database stuck) never runs if it is still queued, and is answered at once: a connect is
+        refused (the page retries), an event gets ``{"ok": false, "reason": "request_timeout"}``, so a
+        tablet's retried ``class:go`` cannot also run late."""
         calls = self.calls
 
         @functools.wraps(handler)
         def run(*args: Any) -> Any:
             in_context = flask.copy_current_request_context(handler)  # request.sid, the session: in the worker too
-            return calls.off_loop(lambda: in_context(*args))
+            try:
+                return calls.off_loop(lambda: in_context(*args))
+            except TimeoutError:
+                log.warning("Socket.IO %s not handled within %.0f s: answered busy", message, REQUEST_TIMEOUT_S)
+                if message == "connect":
+                    raise ConnectionRefusedError("the hub is busy: try again in a few seconds") from None
+                return {"ok": False, "error": "the hub is busy: try again in a few seconds",
+                        "reason": "request_timeout"}
         return run
 
     def _on_loop(self, method: Callable[..., Any]) -> Callable[..., None]:

@@ -379,3 +379,32 @@ def test_once_serving_has_ended_calls_from_other_threads_are_dropped():
     serving.start()
     serving.join(10)
     assert ran == ["before", "again"]
+
+
+def test_a_socket_handler_kept_waiting_too_long_times_out_and_never_runs_late():
+    """A Socket.IO handler queued behind stuck workers (the database held): after its deadline the
+    page is answered busy (``HubSocketIO``) and the handler, still queued, never runs: a tablet's
+    retried ``class:go`` cannot also happen late."""
+    calls = LoopCalls()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="test-stuck")
+    gate = threading.Event()
+    pool.submit(gate.wait, 10)                      # the only worker is stuck
+    calls.use_workers(pool)
+    ran: list[int] = []
+    outcome: list[str] = []
+
+    def serving() -> None:
+        calls.attach()
+        try:
+            calls.off_loop(lambda: ran.append(1), timeout_s=0.3)
+            outcome.append("ran")
+        except TimeoutError:
+            outcome.append("timed out")
+        finally:
+            calls.detach()
+    thread = threading.Thread(target=serving, name="fake-serving")
+    thread.start()
+    thread.join(10)
+    gate.set()
+    pool.shutdown(wait=True)
+    assert outcome == ["timed out"] and ran == []

@@ -166,5 +166,13 @@ def test_a_run_on_one_node_is_timed_by_its_clock_while_a_young_estimate_moves(hu
     assert len(got) == 1 and got[0].status == "OK"
     assert got[0].time_s == round((t_finish - t_start) / 1e6, 3) == 3.457
     assert not hub.clock_sync.held("n2")                  # released with the result
+    # timed from the hub's GO signal, a run is a node time against a hub time: the live line places
+    # it best, and its nodes are not held
+    hub.stations.upsert(Station("lane2", "lane", "Lane 2", {"start_mode": "GO_COUNTDOWN"},
+                                (Binding("start", "n2", "s"), Binding("finish", "n2", "f"))))
+    hub.reload_stations()
+    hub.now[0] = 7_000_000
+    hub.arm([("lane2", "Bo", None, None)])
+    assert not hub.clock_sync.held("n2")
     # the held line was young: the result says how far off its absolute placement could be
     assert any(w.startswith("clock_uncertain:n2_") for w in got[0].detail["warnings"])
