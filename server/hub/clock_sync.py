@@ -39,14 +39,14 @@ node's clock whatever the offset is, as long as all its times are placed with th
 estimate moves by a millisecond and more from one pong to the next (and a settled one by a tenth), so
 the hub *holds* the nodes of stations with an attempt in progress whose time starts at a node's edge
 (``hold_only``; ``Hub._hold_clocks``): from the first time placed for a held node, its boots keep the
-line (level, drift) they had then, while new samples go on improving the live estimate; the held
-line is let go when the node is released (no attempt left on its stations), early when the live estimate proves it wrong (the two differ by more than both their
-bounds; counted in ``hold_breaks``), and renewed once it is ``max_hold_us`` (2 min) old (a node
-serving stations whose attempts overlap, a station left armed; ``hold_renewals``): its bound grows
-with its age, and a run crossing the renewal sees the step between the two lines (≈ 0.1 ms settled).
-A run's times then differ exactly as the node's clock says, times the fitted drift; its absolute
-placement (what a start gate on another node or the GO signal is compared with) is as good as the
-line held, and ``error_bound_us`` says how good that is.
+line (level, drift) they had then, while new samples go on improving the live estimate; the held line is
+let go when the node is released (no attempt left on its stations), early when the live estimate proves
+it wrong (the two differ by more than both their bounds; counted in ``hold_breaks``), and renewed once
+it is ``max_hold_us`` (2 min) old (a node serving stations whose attempts overlap, a station left armed;
+``hold_renewals``): its bound grows with its age, and a run crossing the renewal sees the step between
+the two lines (≈ 0.1 ms settled). A run's times then differ exactly as the node's clock says, times the
+fitted drift; its absolute placement (what a start gate on another node or the GO signal is compared
+with) is as good as the line held, and ``error_bound_us`` says how good that is.
 
 Every boot keeps its own samples (the last ``boots_per_node`` boots of a node), so a repeated
 ``online`` of the same boot changes nothing and a backlog of an earlier boot, delivered after the node
