@@ -160,15 +160,16 @@ class LoopCalls:
         self._pending: deque[Callable[[], Any]] = deque()
         self._scheduled = False
         self._workers: ThreadPoolExecutor | None = None
-        self._ended = False  # serving has ended: calls from other threads are dropped
-        self._ended_on: threading.Thread | None = None  # the thread that served (its ident may be reused)
+        # once serving has ended: the thread that served (an object: a dead thread's ident may be
+        # reused); calls from any other thread are then dropped
+        self._ended_on: threading.Thread | None = None
         self.dropped = 0
 
     def attach(self) -> None:
         """The calling thread is now the serving thread (its gevent hub's loop runs the calls)."""
         with self._lock:
             self._loop, self._thread = gevent.get_hub().loop, threading.get_ident()
-            self._ended = False
+            self._ended_on = None
 
     def detach(self) -> None:
         """Nothing is served any more: calls still waiting run here (on the serving thread); later ones
@@ -176,7 +177,7 @@ class LoopCalls:
         with self._lock:
             serving_thread = self._thread
             self._loop, self._thread = None, None
-            self._ended, self._ended_on = True, threading.current_thread()
+            self._ended_on = threading.current_thread()
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
@@ -190,7 +191,7 @@ class LoopCalls:
         """Whether a call made here runs at once: on the serving thread, or anywhere before serving
         began (after it ended: only on the thread that served)."""
         if self._thread is None:
-            return not self._ended or threading.current_thread() is self._ended_on
+            return self._ended_on is None or threading.current_thread() is self._ended_on
         return threading.get_ident() == self._thread
 
     def call(self, fn: Callable[[], Any]) -> None:
@@ -205,7 +206,7 @@ class LoopCalls:
                     self._scheduled = True
                     loop.run_callback_threadsafe(self._drain)
                 return
-            if self._ended and threading.current_thread() is not self._ended_on:
+            if self._ended_on is not None and threading.current_thread() is not self._ended_on:
                 self.dropped += 1
                 return
         fn()
