@@ -29,10 +29,17 @@ import json
 import logging
 from typing import Any, Iterable
 
+import msgspec
+
 from server.store.db import Database
 from server.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+_encode = msgspec.json.Encoder().encode
+"""JSON in C: an entry per telemetry batch is written for every running station, and ``json.dumps``
+was a tenth of the pipeline's work at class load (``bench.pipeline_bench --profile``). The text is the
+same JSON (tuples as arrays, floats as their shortest round-trip form); ``json.loads`` reads it back."""
 
 MAX_PENDING = 100_000
 """Entries kept in memory while the database refuses writes (about 10 min of a full class's telemetry)."""
@@ -56,7 +63,7 @@ class RunJournal:
     # writing ------------------------------------------------------------------------------------
     def add(self, kind: str, body: dict[str, Any]) -> None:
         """Queue one entry (written at the next :meth:`flush`)."""
-        self._pending.append((kind, json.dumps(body, separators=(",", ":"))))
+        self._pending.append((kind, _encode(body).decode()))
 
     def event(self, station_id: str, role: str, kind: str, t_us: int, value: float | None) -> None:
         self.add("event", {"s": station_id, "r": role, "k": kind, "t": t_us, "v": value})
