@@ -51,14 +51,19 @@ BROKER_GRACE_US = 1_500_000
 """After the broker came back, the engine's clock stays where it was when the broker went away for this
 long (then catches up), so what nodes held while they could not publish reaches it in time."""
 
+TICK_S = 0.02
+"""The pipeline's tick (s): the engine's clock moves, live frames are flushed (on their own 40 ms grid),
+the journal is written. Every tick costs work whether or not anything happened (every station is
+advanced): at 10 ms the tickers were a third of the hub's CPU at class load (bench/README.md)."""
+
 STALL_US = 250_000
-"""Two pipeline ticks (due every 10 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
+"""Two pipeline ticks (due every 20 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
 VM pause): it is then treated like a broker outage from the last tick to now, so what the nodes sent
 meanwhile (still in the kernel and the broker) reaches the engine before its clock moves on."""
 
-CATCH_UP_STEP_US = 100_000
-"""After a stall, the engine's clock moves at most this far per pipeline tick (ticks come every 10 ms,
-so it catches up at 10× real time); in normal running a tick moves it 10 ms."""
+CATCH_UP_STEP_US = round(10 * TICK_S * 1e6)
+"""After a stall, the engine's clock moves at most this far per pipeline tick (200 ms: it catches up at
+10× real time); in normal running a tick moves it 20 ms."""
 
 CLOCK_WARN_US = 1_000
 """A result warns when a node of its station has a clock estimate that could be more than this off
@@ -98,7 +103,7 @@ class Hub:
         broadcaster.frame_source = self.live.frames
         self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
         self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
-        self.pipeline = Pipeline(self._on_message, clock_us)
+        self.pipeline = Pipeline(self._on_message, clock_us, tick_s=TICK_S)
         self.journal = RunJournal(db, host_boot)  # host_boot None: runs are not resumed after a restart
         self._journaled: frozenset[str] = frozenset()  # stations whose inputs are journaled (active attempts)
         self._clock_saved_us = 0
@@ -296,6 +301,7 @@ class Hub:
                 self.engine.ingest(ev)
                 if ev.station_id in self._journaled:
                     self.journal.event(ev.station_id, ev.role, ev.kind, ev.t_us, ev.value)
+                    self.journal.flush()  # paho acknowledged it to the broker when it read it: no redelivery
         elif isinstance(item, ClockPong):
             self.clock_sync.pong(item)
         elif isinstance(item, NodeStatus) and item.stale:

@@ -4,7 +4,7 @@ handed to the new hub, as the broker's persistent session does) gets its exact t
 
 Two hubs on one SQLite file, real hub clock (the machine's monotonic clock), no broker: messages go in
 through the hub's one message seam. The first hub "crashes": its pipeline stops, nothing is saved at
-exit (only what each 10 ms tick wrote).
+exit (only what each 20 ms tick wrote, and each event when it was handled).
 """
 
 from __future__ import annotations
@@ -73,6 +73,24 @@ def test_a_run_started_before_a_crash_finishes_with_its_exact_time_after_the_res
         wait_for(lambda: journal_rows(second) == 0, 5, what="the journal emptied once nothing is active")
     finally:
         second.stop()
+
+
+def test_a_beam_event_is_written_when_it_is_handled_not_at_the_next_tick(tmp_path):
+    """paho acknowledges an event (QoS 1) to the broker when it reads it, so the broker will not deliver
+    it again: a crash before the next tick's write must not lose it. Telemetry waits for the tick."""
+    app = make_app(str(tmp_path / "hub.db"))
+    try:
+        app.hub.stations.upsert(Station("lane1", "lane", "Lane 1", {"start_mode": "FLY_THROUGH"},
+                                        (Binding("start", "n1", "s"), Binding("finish", "n1", "f"))))
+        app.hub.reload_stations()
+        app.hub.arm([("lane1", "Kiwi", None, None)])  # the pipeline is not started: no tick runs
+        assert journal_rows(app) == 0
+        body = {"v": 1, "boot_id": "b1", "seq": 0, "sensor": "s", "kind": "break", "t_us": 1_000_000}
+        app.hub._on_message(f"{ROOT}/evt", json.dumps(body).encode(), monotonic_us())  # the pipeline's handler
+        kinds = [r["kind"] for r in app.db.query("SELECT kind FROM run_journal ORDER BY id")]
+        assert kinds[-1] == "event" and "arm" in kinds
+    finally:
+        app.stop()
 
 
 def test_a_journal_of_another_machine_boot_is_not_replayed(tmp_path):
