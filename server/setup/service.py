@@ -51,6 +51,9 @@ NEW_NODES_SHOWN = 8
 Emit = Callable[[str, Any, "str | None"], None]
 SensorKey = tuple[str, str]
 SLED_RATE_HZ = 80
+SILENT_CHECK_US = 100_000
+"""How often (µs of hub time) the pipeline's tick looks for nodes gone silent (or back): a node is silent
+after missing clock pings seconds apart, so a tenth of a second is at once for a screen."""
 
 
 @dataclass
@@ -103,6 +106,7 @@ class SetupService:
         self._view_dirty = True
         self._warnings_key: Any = None
         self._silent: frozenset[str] = frozenset()
+        self._silent_due = 0
         self.forgetter = NodeForgetter(hub, wall_clock=wall_clock, on_forget=self._forgotten)
 
     def call(self, fn: Callable[[], Any]) -> Any:
@@ -496,11 +500,14 @@ class SetupService:
 
     def tick(self, now_us: int) -> None:
         self.forgetter.tick(now_us)
-        silent = frozenset(nid for nid, v in self.hub.nodes.nodes.items() if self._node_state(v, now_us) == "silent")
-        if silent != self._silent:  # a node stopped (or resumed) answering: tell everyone now
-            self._silent = silent
-            self._view_dirty = True
-            self._due[1] = self._due[2] = 0
+        if now_us >= self._silent_due:  # silence is counted in clock pings (seconds): 10 looks a second
+            self._silent_due = now_us + SILENT_CHECK_US
+            silent = frozenset(nid for nid, v in self.hub.nodes.nodes.items()
+                               if self._node_state(v, now_us) == "silent")
+            if silent != self._silent:  # a node stopped (or resumed) answering: tell everyone now
+                self._silent = silent
+                self._view_dirty = True
+                self._due[1] = self._due[2] = 0
         for p in [p for p in self._pending.values() if now_us - p.sent_us > self.ack_timeout_us]:
             del self._pending[p.cmd_id]
             self._settle(p, False, None, f"The node did not answer within {self.ack_timeout_us / 1e6:g} s: "
