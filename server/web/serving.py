@@ -298,6 +298,7 @@ class HubSocketIO(SocketIO):
 
     def __init__(self, *args: Any, calls: LoopCalls, **kwargs: Any) -> None:
         self.calls = calls
+        self._disconnect_handlers: dict[str, Callable[..., Any]] = {}
         super().__init__(*args, **kwargs)
 
     def init_app(self, app: Any, **kwargs: Any) -> None:
@@ -309,29 +310,46 @@ class HubSocketIO(SocketIO):
         register = super().on(message, namespace)
 
         def decorator(handler: Callable) -> Callable:
-            register(self._off_loop(message, handler))
+            if message == "disconnect":
+                self._disconnect_handlers[namespace or "/"] = handler
+            register(self._off_loop(message, handler, namespace or "/"))
             return handler
         return decorator
 
-    def _off_loop(self, message: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def _off_loop(self, message: str, handler: Callable[..., Any], namespace: str = "/") -> Callable[..., Any]:
         """``handler`` run in a worker. One that has not run within ``REQUEST_TIMEOUT_S`` (the workers
         or the database stuck) never runs if it is still queued, and is answered at once: a connect is
         refused (the page retries), an event gets ``{"ok": false, "reason": "request_timeout"}``, so a
-        tablet's retried ``class:go`` cannot also run late."""
+        tablet's retried ``class:go`` cannot also run late.
+
+        A connect refused after its handler had begun (busy, the handler's own wait for the pipeline
+        given up, or the handler returning False) gets no disconnect from python-socketio, so the page
+        would stay a member for ever (frames sent to nobody, counted among the clients): the
+        namespace's disconnect handler is run for it (here, on the loop: it only forgets the page)."""
         calls = self.calls
 
         @functools.wraps(handler)
         def run(*args: Any) -> Any:
             in_context = flask.copy_current_request_context(handler)  # request.sid, the session: in the worker too
             try:
-                return calls.off_loop(lambda: in_context(*args))
+                result = calls.off_loop(lambda: in_context(*args))
             except TimeoutError:
-                log.warning("Socket.IO %s not handled within %.0f s: answered busy", message, REQUEST_TIMEOUT_S)
+                log.warning("Socket.IO %s not answered in time (%.0f s, or the pipeline's own wait): answered busy",
+                            message, REQUEST_TIMEOUT_S)
                 if message == "connect":
+                    self._forget_page(namespace, "connect refused: busy")
                     raise ConnectionRefusedError("the hub is busy: try again in a few seconds") from None
                 return {"ok": False, "error": "the hub is busy: try again in a few seconds",
                         "reason": "request_timeout"}
+            if message == "connect" and result is False:
+                self._forget_page(namespace, "connect refused")
+            return result
         return run
+
+    def _forget_page(self, namespace: str, reason: str) -> None:
+        left = self._disconnect_handlers.get(namespace)
+        if left is not None:
+            left(reason)
 
     def _on_loop(self, method: Callable[..., Any]) -> Callable[..., None]:
         calls = self.calls

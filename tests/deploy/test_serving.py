@@ -177,6 +177,33 @@ def test_a_page_connecting_while_the_database_is_locked_holds_up_no_other_page(s
         page.disconnect()
 
 
+def test_a_page_whose_connect_is_refused_as_busy_is_not_kept_as_a_client(served_hub):
+    """A page's connect handler joins it to the frames, then waits for the pipeline (its hello); when
+    that wait gives up (5 s) the connect is refused, and python-socketio sends no disconnect for a
+    refused connect: the page stayed a client for ever, its frames sent to nobody (review finding)."""
+    app, base = served_hub
+    app.hub.start()
+    gate = threading.Event()
+    app.hub.pipeline.call(lambda: gate.wait(20))  # the pipeline is busy until the gate opens
+    page = socketio.Client(reconnection=False)
+    try:
+        wait_for(lambda: app.hub.pipeline.backlog == 0, 5, what="the pipeline holding the gate")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            page.connect(base, transports=["websocket"], wait_timeout=20)
+        assert app.hub.broadcaster.client_count == 0
+    finally:
+        gate.set()
+        page.disconnect()
+    answer = socketio.Client(reconnection=False)  # the hub takes pages again once the pipeline answers
+    hellos: list[dict] = []
+    answer.on("hello", hellos.append)
+    answer.connect(base, transports=["websocket"], wait_timeout=10)
+    try:
+        wait_for(lambda: hellos and app.hub.broadcaster.client_count == 1, 10, what="a page joining afterwards")
+    finally:
+        answer.disconnect()
+
+
 # ---- timeouts ---------------------------------------------------------------------------------------
 
 def _hello(environ, start_response):
