@@ -69,6 +69,13 @@ class AttemptBook:
         """The latest assignment armed at ``station_id``."""
         return self._current.get(station_id)
 
+    def rearmed(self, station_id: str, voided_id: str) -> None:
+        """A voided false start (``voided_id``, its result stored) armed its station again: the station's
+        attempt is in progress again, for the same athlete."""
+        a = self.get(voided_id)
+        if a is not None and a.station_id == station_id:
+            self._current[station_id] = a
+
     def finished(self, attempt_id: str) -> None:
         """The attempt has a stored result: its station no longer shows it as current. The assignment
         stays known (a voided false start's re-armed ``<id>~<try>`` still belongs to the athlete)."""

@@ -367,8 +367,13 @@ class Hub:
             now_us = self._advanced_us + CATCH_UP_STEP_US
         now_us = max(now_us, self._advanced_us)
         self._advanced_us = now_us
+        changed = False
         for out in self.engine.advance(now_us):
             self._output(out)
+            changed = changed or type(out) is eng.AttemptFinished or (
+                type(out) is eng.AttemptStateChanged and out.rearmed_from is not None)
+        if changed:  # once all are in: a voided false start's finish is followed by its re-arm
+            self._attempts_changed()
         if self._deferred_configs:
             self._apply_deferred_configs()
 
@@ -390,8 +395,9 @@ class Hub:
             self.live.watermark(out)  # frames are made from the newest samples at the next flush
         elif isinstance(out, eng.AttemptFinished):
             self.writer.finished(self._with_clock_warnings(out.result))
-            self._attempts_changed()
         elif isinstance(out, eng.AttemptStateChanged):
+            if out.rearmed_from is not None and out.state is eng.AttemptState.ARMED:
+                self.book.rearmed(out.station_id, out.rearmed_from)  # its journal and clock holds go on
             cfg = self.engine.stations.get(out.station_id)
             self.live.state(out, getattr(cfg, "velocity_window_s", 0.05), getattr(cfg, "time_cap_s", None))
             self.broadcaster.event("attempt", out.to_dict())

@@ -11,3 +11,15 @@ def test_heats_assign_athletes_and_rearmed_attempts_keep_them():
     assert book.get(a.attempt_id + "~2").member_id == "m1"  # ... and the re-armed one still has its athlete
     assert book.current("sled1") is None
     assert [x.station_id for x in book.current_all()] == ["lane1"]
+
+
+def test_a_rearmed_station_is_current_again_until_its_rearmed_attempt_is_stored():
+    book = AttemptBook("x")
+    (a,) = book.new_heat([("sled1", "Rocket", "m1", None)])
+    book.finished(a.attempt_id)                       # the voided false start's result ...
+    book.rearmed("sled1", a.attempt_id)               # ... and the station armed again
+    assert book.current("sled1") == a
+    book.rearmed("lane9", a.attempt_id)               # another station's re-arm names its own attempt
+    assert book.current("lane9") is None
+    book.finished(a.attempt_id + "~2")
+    assert book.current("sled1") is None

@@ -176,3 +176,30 @@ def test_a_run_on_one_node_is_timed_by_its_clock_while_a_young_estimate_moves(hu
     assert not hub.clock_sync.held("n2")
     # the held line was young: the result says how far off its absolute placement could be
     assert any(w.startswith("clock_uncertain:n2_") for w in got[0].detail["warnings"])
+
+
+def test_a_voided_false_start_keeps_its_station_held_and_journaled_for_the_rearmed_attempt(hub):
+    """Under VOID_REARM a false start stores the voided attempt's result and arms the station again
+    (``<id>~2``, same athlete). The re-armed attempt is in progress like the first: its node's clock
+    line stays held and its inputs journaled (review: the stored result let both go, so the re-armed
+    run was timed on a moving estimate and lost by a hub restart)."""
+    hub.stations.upsert(Station("sled9", "sled", "Sled 9", {"start_mode": "FIRST_MOVEMENT", "distance_m": 10.0},
+                                (Binding("force", "n2", "l"), Binding("wheel", "n2", "w"))))
+    hub.reload_stations()
+    online(hub, 1_000_000)
+    answer_last_ping(hub, 1_001_000)
+    hub.now[0] = 1_100_000
+    (first,) = hub.arm([("sled9", "Ada", None, None)])
+    hub.go(["sled9"])                                     # the GO signal comes 3 s later
+    t_node = 1_500_000 - OFFSET_US                        # pulled during the countdown
+    push(hub, "tel", 1_501_000, boot_id="b1", seq=0, sensor="l", kind="force",
+         samples=[[t_node, 400.0, 1000], [t_node + 12_500, 410.0, 1010]])
+    for t in range(1_600_000, 2_200_001, 100_000):
+        hub.now[0] = t
+        hub._advance(t)
+    stored = hub.results.get(first.attempt_id)
+    assert stored is not None and stored.status == "FALSE_START"
+    current = hub.book.current("sled9")
+    assert current is not None and current.athlete == "Ada"
+    assert hub.clock_sync.held("n2")
+    assert "sled9" in hub._journaled
