@@ -61,7 +61,7 @@ Outputs (dataclasses, each with ``to_dict()`` → JSON-ready dict with a ``type`
     AttemptFinished(result: AttemptResult)
     FalseStartDetected(station_id, attempt_id, t_us, reason: FalseStartReason, policy, voided, detail)
     LateEvent(event: EngineEvent, watermark_us)
-    CommandRejected(command, station_id, t_us, reason)
+    CommandRejected(command, station_id, t_us, reason, attempt_id)
     HeatStateChanged(heat_id, state: HeatState, t_us)
 
     AttemptResult(station_id, attempt_id, status: ResultStatus, reason, start_t_us, finish_t_us,

@@ -470,7 +470,8 @@ class TimingEngine:
             self._command(runtime, t_us, payload)
             self._control_t[payload.station_id] = t_us  # a refused command changed nothing: it does not count
         except TransitionRejected as exc:
-            self._out.append(CommandRejected(payload.name, payload.station_id, t_us, str(exc)))
+            self._out.append(CommandRejected(payload.name, payload.station_id, t_us, str(exc),
+                                             payload.attempt_id or None))
             if payload.name == "arm" and payload.heat_id in self._heats:
                 self._drop_member(payload.heat_id, payload.station_id, t_us)
 

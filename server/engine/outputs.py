@@ -167,12 +167,14 @@ class LateEvent(_ToDict):
 
 @dataclass(frozen=True, slots=True)
 class CommandRejected(_ToDict):
-    """A command whose guard failed when the timeline reached it (e.g. GO for a station not armed)."""
+    """A command whose guard failed when the timeline reached it (e.g. GO for a station not armed);
+    ``attempt_id``: the attempt a refused ``arm`` would have started."""
 
     command: str
     station_id: str
     t_us: int
     reason: str
+    attempt_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

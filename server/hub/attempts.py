@@ -76,6 +76,18 @@ class AttemptBook:
         if a is not None and a.station_id == station_id:
             self._current[station_id] = a
 
+    def refused(self, attempt_id: str, in_progress_id: str | None) -> None:
+        """The engine refused to arm ``attempt_id`` (its station was busy): the station's current attempt
+        is the one still in progress there (``in_progress_id``, when the book knows it), else none."""
+        a = self._by_attempt.get(attempt_id)
+        if a is None or self._current.get(a.station_id) is not a:
+            return
+        prev = self.get(in_progress_id) if in_progress_id else None
+        if prev is not None and prev.station_id == a.station_id:
+            self._current[a.station_id] = prev
+        else:
+            del self._current[a.station_id]
+
     def finished(self, attempt_id: str) -> None:
         """The attempt has a stored result: its station no longer shows it as current. The assignment
         stays known (a voided false start's re-armed ``<id>~<try>`` still belongs to the athlete)."""

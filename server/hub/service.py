@@ -370,8 +370,10 @@ class Hub:
         changed = False
         for out in self.engine.advance(now_us):
             self._output(out)
-            changed = changed or type(out) is eng.AttemptFinished or (
-                type(out) is eng.AttemptStateChanged and out.rearmed_from is not None)
+            kind = type(out)
+            changed = changed or kind is eng.AttemptFinished or (
+                kind is eng.AttemptStateChanged and out.rearmed_from is not None) or (
+                kind is eng.CommandRejected and out.command == "arm")
         if changed:  # once all are in: a voided false start's finish is followed by its re-arm
             self._attempts_changed()
         if self._deferred_configs:
@@ -409,6 +411,10 @@ class Hub:
             else:
                 self.late_events += 1
         elif isinstance(out, eng.CommandRejected):
+            if out.command == "arm" and out.attempt_id is not None:  # the station's attempt is the one it had
+                sid = out.station_id
+                self.book.refused(out.attempt_id, self.engine.attempt_id_of(sid)
+                                  if self.engine.state_of(sid) in ACTIVE_STATES else None)
             self.broadcaster.event("command_rejected", out.to_dict())
         for listener in self.listeners:
             listener(out)

@@ -203,3 +203,32 @@ def test_a_voided_false_start_keeps_its_station_held_and_journaled_for_the_rearm
     assert current is not None and current.athlete == "Ada"
     assert hub.clock_sync.held("n2")
     assert "sled9" in hub._journaled
+
+
+def test_a_refused_arm_leaves_the_station_with_the_attempt_it_has(hub):
+    """Arming a station that is busy is refused by the engine when its timeline gets there; the refused
+    attempt was its current one in the book all the same, so after the real attempt's result its
+    nodes stayed held and its inputs journaled until some later result there (review finding)."""
+    hub.stations.upsert(Station("lane2", "lane", "Lane 2", {"start_mode": "FLY_THROUGH"},
+                                (Binding("start", "n2", "s"), Binding("finish", "n2", "f"))))
+    hub.reload_stations()
+    online(hub, 1_000_000)
+    answer_last_ping(hub, 1_001_000)
+    hub.now[0] = 1_100_000
+    (ada,) = hub.arm([("lane2", "Ada", None, None)])
+    hub.now[0] = 1_200_000
+    (bo,) = hub.arm([("lane2", "Bo", None, None)])        # refused: lane 2 is armed for Ada
+    t_start = 2_000_000 - OFFSET_US
+    for t in range(1_300_000, 5_600_001, 100_000):        # the pipeline's ticks (10 a second here)
+        if t == 2_100_000:
+            push(hub, "evt", 2_001_000, boot_id="b1", seq=0, sensor="s", kind="break", t_us=t_start)
+        if t == 5_100_000:
+            push(hub, "evt", 5_001_000, boot_id="b1", seq=1, sensor="f", kind="break", t_us=t_start + 3_000_000)
+        hub.now[0] = t
+        hub._advance(t)
+        if t == 1_800_000:
+            assert hub.book.current("lane2") == ada       # not Bo, whose arm was refused
+    assert hub.results.get(ada.attempt_id).status == "OK"
+    assert hub.results.get(bo.attempt_id) is None
+    assert hub.book.current("lane2") is None
+    assert not hub.clock_sync.held("n2") and "lane2" not in hub._journaled
