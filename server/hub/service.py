@@ -77,6 +77,16 @@ sample the engine's progress was measured from (the lateness bound and a tick or
 held (``server/hub/live_progress.py``); ≈ 120 samples of a sled pulled at 1 m/s."""
 
 
+def _moves_attempts(out: Any) -> bool:
+    """Whether an engine output changes which attempts are in progress (the book: a result, a voided
+    false start's re-arm, a refused arm)."""
+    if isinstance(out, eng.AttemptFinished):
+        return True
+    if isinstance(out, eng.AttemptStateChanged):
+        return out.rearmed_from is not None
+    return isinstance(out, eng.CommandRejected) and out.command == "arm"
+
+
 def monotonic_us() -> int:
     """The hub clock: monotonic time in integer microseconds."""
     return time.monotonic_ns() // 1000
@@ -370,10 +380,7 @@ class Hub:
         changed = False
         for out in self.engine.advance(now_us):
             self._output(out)
-            kind = type(out)
-            changed = changed or kind is eng.AttemptFinished or (
-                kind is eng.AttemptStateChanged and out.rearmed_from is not None) or (
-                kind is eng.CommandRejected and out.command == "arm")
+            changed = changed or _moves_attempts(out)
         if changed:  # once all are in: a voided false start's finish is followed by its re-arm
             self._attempts_changed()
         if self._deferred_configs:
