@@ -39,6 +39,7 @@ from typing import Any, Callable
 import flask
 import gevent
 import gevent.event
+import socketio
 from flask_socketio import SocketIO
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.handler import WebSocketHandler
@@ -323,7 +324,7 @@ class HubSocketIO(SocketIO):
         tablet's retried ``class:go`` cannot also run late.
 
         A connect refused after its handler had begun (busy, the handler's own wait for the pipeline
-        given up, or the handler returning False) gets no disconnect from python-socketio, so the page
+        given up, an error in it, or the handler refusing) gets no disconnect from python-socketio, so the page
         would stay a member for ever (frames sent to nobody, counted among the clients): the
         namespace's disconnect handler is run for it (here, on the loop: it only forgets the page)."""
         calls = self.calls
@@ -341,6 +342,14 @@ class HubSocketIO(SocketIO):
                     raise ConnectionRefusedError("the hub is busy: try again in a few seconds") from None
                 return {"ok": False, "error": "the hub is busy: try again in a few seconds",
                         "reason": "request_timeout"}
+            except Exception as exc:
+                if message != "connect":
+                    raise
+                self._forget_page(namespace, "connect refused")
+                if isinstance(exc, (ConnectionRefusedError, socketio.exceptions.ConnectionRefusedError)):
+                    raise
+                log.exception("Socket.IO connect handler failed: the page is refused (it retries)")
+                raise ConnectionRefusedError("the hub could not take the page: try again in a few seconds") from None
             if message == "connect" and result is False:
                 self._forget_page(namespace, "connect refused")
             return result

@@ -204,6 +204,22 @@ def test_a_page_whose_connect_is_refused_as_busy_is_not_kept_as_a_client(served_
         answer.disconnect()
 
 
+def test_a_page_whose_connect_handler_fails_is_refused_and_not_kept(served_hub, monkeypatch, caplog):
+    """An error in the connect handler after it joined the page (the database refusing the hello's
+    read, say) refuses the page cleanly (it retries) instead of leaving it half connected."""
+    app, base = served_hub
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk I/O error")
+    monkeypatch.setattr(app.hub.results, "recent", broken)
+    page = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        page.connect(base, transports=["websocket"], wait_timeout=10)
+    page.disconnect()
+    assert app.hub.broadcaster.client_count == 0
+    assert "connect handler failed" in caplog.text
+
+
 # ---- timeouts ---------------------------------------------------------------------------------------
 
 def _hello(environ, start_response):
