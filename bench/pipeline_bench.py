@@ -8,6 +8,7 @@ change to it can be measured in CPU seconds, a few % apart, before and after:
     .venv/bin/python -m bench.pipeline_bench                  # 20 s of the default class load
     cd /path/to/other/checkout && /path/to/.venv/bin/python -m bench.pipeline_bench   # the same on a change
     .venv/bin/python -m bench.pipeline_bench --profile        # and the top of cProfile
+    .venv/bin/python -m bench.pipeline_bench --real-time      # the same work fed at its real pace
 
 The messages are made once by the bench nodes (:mod:`bench.nodes`, same generator as ``make bench``)
 with every station running back-to-back runs; the hub (built by ``create_app``, so with every
@@ -23,9 +24,11 @@ import argparse
 import cProfile
 from collections import Counter
 import io
+import itertools
 import pstats
 import random
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ from bench.nodes import BenchNode, LaneNode, Records, SledNode, mono_us
 from bench.plan import Plan
 from server.app import create_app
 from server.config import Config, StoreConfig
-from server.hub.service import TICK_S
+from server.hub.service import TICK_S, monotonic_us
 
 TICK_US = round(TICK_S * 1e6)
 
@@ -155,6 +158,62 @@ def replay(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
             "progress_interval_ms": hub.engine.progress_interval_us / 1000}
 
 
+def replay_real_time(ops: list[tuple], plan: Plan, clients: int) -> dict[str, Any]:
+    """``ops`` fed to a fresh hub's own pipeline thread at their real pace: a feeder thread sleeps until
+    each step of the recording, hands its messages over as one batch (as paho's thread does) and arms
+    and GOs through the hub's calls. Returns the process's CPU (less the feeder's) per second of wall
+    time: the same work as :func:`replay`, done as it comes instead of back to back."""
+    with tempfile.TemporaryDirectory(prefix="sledhub-pipebench-") as tmp:
+        db_path = Path(tmp) / "hub.db"
+        seed_database(db_path, plan)
+        shift = [0]
+        config = replace(Config(), store=StoreConfig(path=str(db_path)))
+        app = create_app(config, clock_us=lambda: monotonic_us() - shift[0], connect_mqtt=False)
+        hub = app.hub
+        emitter = _Emitter()
+        hub.broadcaster._emitter = emitter
+        for i in range(clients):
+            hub.broadcaster.client_joined(f"client{i}")
+        shift[0] = monotonic_us() - ops[0][0] + 200_000  # the recording starts 0.2 s from now
+        hub.start()
+        feeder_cpu = [0.0]
+
+        def feed() -> None:
+            t0 = time.thread_time()
+            for t, group in itertools.groupby(ops, key=lambda op: op[0]):
+                step = list(group)
+                delay = (t + shift[0] - monotonic_us()) / 1e6
+                if delay > 0:
+                    time.sleep(delay)
+                msgs = [(op[2], op[3]) for op in step if op[1] == "msg"]
+                if msgs:
+                    hub.submit_batch(msgs, monotonic_us() - shift[0])
+                for op in step:
+                    if op[1] == "arm":
+                        hub.arm([(op[2], "bench", None, None)])
+                    elif op[1] == "go":
+                        hub.go([op[2]])
+            feeder_cpu[0] = time.thread_time() - t0
+
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        feeder = threading.Thread(target=feed, name="bench-feeder")
+        feeder.start()
+        feeder.join()
+        wait_for(lambda: hub.pipeline.backlog == 0, 10.0)
+        cpu, wall = time.process_time() - cpu0 - feeder_cpu[0], time.monotonic() - wall0
+        health = hub.health()
+        app.stop()
+    return {"cpu_pct": round(100 * cpu / wall, 1), "wall_s": round(wall, 1),
+            "messages": sum(1 for op in ops if op[1] == "msg"), "accepted": health["messages_accepted"],
+            "finish": emitter.events["finish"], "pipeline_errors": hub.pipeline.errors}
+
+
+def wait_for(predicate: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.pipeline_bench", description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=20.0, help="virtual seconds of class load")
@@ -162,11 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--profile", action="store_true", help="print the top of cProfile (one more replay)")
     p.add_argument("--idle", action="store_true", help="no runs: telemetry to idle stations (the saturation case)")
+    p.add_argument("--real-time", action="store_true",
+                   help="feed the hub's pipeline thread at the recording's pace (CPU %% of a core as it comes)")
     args = p.parse_args(argv)
     plan = Plan()
     ops = record(plan, args.seconds, runs=not args.idle)
     n_msgs = sum(1 for op in ops if op[1] == "msg")
     print(f"{n_msgs} messages, {len(ops) - n_msgs} commands over {args.seconds:g} virtual seconds")
+    if args.real_time:
+        runs = [replay_real_time(ops, plan, args.clients) for _ in range(args.repeat)]
+        for out in runs:
+            print(out)
+        print(f"real time: {min(r['cpu_pct'] for r in runs)}–{max(r['cpu_pct'] for r in runs)} % of a core")
+        return 0
     best = None
     for _ in range(args.repeat):
         out = replay(ops, plan, args.clients)
