@@ -199,19 +199,17 @@ def replay_real_time(ops: list[tuple], plan: Plan, clients: int) -> dict[str, An
         feeder = threading.Thread(target=feed, name="bench-feeder")
         feeder.start()
         feeder.join()
-        wait_for(lambda: hub.pipeline.backlog == 0, 10.0)
+        deadline = time.monotonic() + 10.0
+        while hub.pipeline.backlog and time.monotonic() < deadline:  # what the feeder handed over last
+            time.sleep(0.01)
+        if hub.pipeline.backlog:
+            raise RuntimeError(f"the pipeline did not keep up: {hub.pipeline.backlog} items still queued")
         cpu, wall = time.process_time() - cpu0 - feeder_cpu[0], time.monotonic() - wall0
         health = hub.health()
         app.stop()
     return {"cpu_pct": round(100 * cpu / wall, 1), "wall_s": round(wall, 1),
             "messages": sum(1 for op in ops if op[1] == "msg"), "accepted": health["messages_accepted"],
             "finish": emitter.events["finish"], "pipeline_errors": hub.pipeline.errors}
-
-
-def wait_for(predicate: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,20 +71,11 @@ CLOCK_WARN_US = 1_000
 
 TIMED_FROM_GO = frozenset({eng.StartMode.GO_COUNTDOWN, eng.StartMode.REACTION_RANDOM})
 """Start modes whose time starts at the hub's GO signal (their nodes' clock lines are not held)."""
+
 LIVE_RETAIN_MARGIN_US = 300_000
 """Live progress keeps a station's samples for the lateness bound plus this (µs) behind the newest, so the
 sample the engine's progress was measured from (the lateness bound and a tick or two behind) is still
 held (``server/hub/live_progress.py``); ≈ 120 samples of a sled pulled at 1 m/s."""
-
-
-def _moves_attempts(out: Any) -> bool:
-    """Whether an engine output changes which attempts are in progress (the book: a result, a voided
-    false start's re-arm, a refused arm)."""
-    if isinstance(out, eng.AttemptFinished):
-        return True
-    if isinstance(out, eng.AttemptStateChanged):
-        return out.rearmed_from is not None
-    return isinstance(out, eng.CommandRejected) and out.command == "arm"
 
 
 def monotonic_us() -> int:
@@ -379,8 +370,7 @@ class Hub:
         self._advanced_us = now_us
         changed = False
         for out in self.engine.advance(now_us):
-            self._output(out)
-            changed = changed or _moves_attempts(out)
+            changed = self._output(out) or changed
         if changed:  # once all are in: a voided false start's finish is followed by its re-arm
             self._attempts_changed()
         if self._deferred_configs:
@@ -399,14 +389,19 @@ class Hub:
                 warnings.append(f"clock_uncertain:{node}_{bound}us")
         return dataclasses.replace(result, warnings=[*result.warnings, *warnings]) if warnings else result
 
-    def _output(self, out: Any) -> None:
+    def _output(self, out: Any) -> bool:
+        """Hand one engine output on; True when it changed which attempts are in progress (the book: a
+        result, a voided false start's re-arm, a refused arm)."""
+        moved = False
         if isinstance(out, eng.Progress):
             self.live.watermark(out)  # frames are made from the newest samples at the next flush
         elif isinstance(out, eng.AttemptFinished):
             self.writer.finished(self._with_clock_warnings(out.result))
+            moved = True
         elif isinstance(out, eng.AttemptStateChanged):
             if out.rearmed_from is not None and out.state is eng.AttemptState.ARMED:
                 self.book.rearmed(out.station_id, out.rearmed_from)  # its journal and clock holds go on
+                moved = True
             cfg = self.engine.stations.get(out.station_id)
             self.live.state(out, getattr(cfg, "velocity_window_s", 0.05), getattr(cfg, "time_cap_s", None))
             self.broadcaster.event("attempt", out.to_dict())
@@ -422,9 +417,11 @@ class Hub:
                 sid = out.station_id
                 self.book.refused(out.attempt_id, self.engine.attempt_id_of(sid)
                                   if self.engine.state_of(sid) in ACTIVE_STATES else None)
+                moved = True
             self.broadcaster.event("command_rejected", out.to_dict())
         for listener in self.listeners:
             listener(out)
+        return moved
 
     # restart safety (server/hub/run_journal.py) -------------------------------------------------------
     def _journal_arm(self, made: list[Assignment], t_us: int) -> None:

@@ -324,8 +324,8 @@ class HubSocketIO(SocketIO):
         tablet's retried ``class:go`` cannot also run late.
 
         A connect refused after its handler had begun (busy, the handler's own wait for the pipeline
-        given up, an error in it, or the handler refusing) gets no disconnect from python-socketio, so the page
-        would stay a member for ever (frames sent to nobody, counted among the clients): the
+        given up, an error in it, or the handler refusing) gets no disconnect from python-socketio, so
+        the page would stay a member for ever (frames sent to nobody, counted among the clients): the
         namespace's disconnect handler is run for it (here, on the loop: it only forgets the page)."""
         calls = self.calls
 
