@@ -259,8 +259,9 @@ class ClockSync:
         return self._nodes[node].next_n - 1
 
     def sent(self, node: str, n: int, t1_us: int) -> None:
-        """Ping ``n`` left the hub at ``t1_us`` (later than the time given to ``ping``: the time it was
-        really written to the socket). Ignored when no longer pending or not later."""
+        """Ping ``n`` left the hub at ``t1_us`` (later than the time given to ``ping``: the time read just
+        before it was written to the socket; it must not be later than that, or the sample's ``rtt / 2``
+        no longer bounds its error). Ignored when no longer pending or not later."""
         clock = self._nodes.get(node)
         if clock is not None and n in clock.pending and t1_us > clock.pending[n]:
             clock.pending[n] = t1_us

@@ -137,7 +137,7 @@ class Hub:
     # lifecycle ----------------------------------------------------------------------------------
     def attach_publisher(self, publish: Publish, publish_stamped: PublishStamped | None = None) -> None:
         """Give the hub a way to send MQTT messages (commands, clock pings). ``publish_stamped`` (QoS 0)
-        reports when a message really left (``MqttLink.publish_stamped``): a clock ping's ``t1``."""
+        reports the time just before a message was written (``MqttLink.publish_stamped``): a clock ping's ``t1``."""
         self._publish = publish
         self._publish_stamped = publish_stamped
 
@@ -521,8 +521,10 @@ class Hub:
         return t
 
     def _ping_node(self, node_id: str, now_us: int) -> None:
-        """Ping a node; ``t1`` is the time the ping really left when the publisher can tell (after a long
-        tick, or with paho's thread slow to wake, that is well after ``now_us``)."""
+        """Ping a node; ``t1`` is the time read just before paho wrote the ping to the socket when the
+        publisher can tell (after a long tick, or with paho's thread slow to wake, that is well after
+        ``now_us``), else the time read just before handing it over. Never later than the ping left: a
+        late ``t1`` would make the sample claim a smaller error than it has (``ClockSync``'s bound)."""
         if self._publish is None:
             return
         topic, payload = self.clock_sync.ping(node_id, self.clock_us())

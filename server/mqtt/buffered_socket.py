@@ -42,8 +42,13 @@ class BufferedSocket:
     Used from paho's network thread only.
     """
 
-    def __init__(self, sock: socket.socket, read_size: int = READ_SIZE):
+    def __init__(self, sock: socket.socket, read_size: int = READ_SIZE, clock_us: Callable[[], int] | None = None):
         self._sock = sock
+        self._clock_us = clock_us
+        self.send_started_us: int | None = None
+        """Hub time (µs, ``clock_us``) just before the kernel was handed the first byte of the packet
+        written last (see :meth:`send`); None without a clock or before the first write."""
+        self._mid_packet = False  # the last send wrote only part of what it was given
         self._store = bytearray(read_size)  # one buffer for the connection's life: no 64 KiB block per read
         self._view = memoryview(self._store)
         self._len = 0  # bytes of _store read from the kernel
@@ -113,7 +118,17 @@ class BufferedSocket:
         return self._sock.fileno()
 
     def send(self, data: Any, flags: int = 0) -> int:
-        return self._sock.send(data, flags)
+        """Write to the kernel, noting the time just before (``send_started_us``): a clock ping's ``t1``
+        must not be later than the ping really left, or its sample claims a smaller error than it has.
+        A time read after the write (paho's ``on_publish``) comes once paho's thread has won the GIL
+        back, up to milliseconds later under load. paho writes the rest of a packet cut short by the
+        kernel with further calls: those keep the time of its first byte. A write the kernel refuses
+        (``BlockingIOError``) wrote nothing; the next try is stamped again."""
+        if self._clock_us is not None and not self._mid_packet:
+            self.send_started_us = self._clock_us()
+        written = self._sock.send(data, flags)
+        self._mid_packet = written < len(data)
+        return written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -145,6 +160,15 @@ class BufferedClient(mqtt.Client):
     """
 
     on_qos0_messages: QoS0Sink | None = None
+    send_clock_us: Callable[[], int] | None = None
+    """The clock :meth:`send_started_us` reads (the hub's, µs); None: writes are not timed."""
+
+    def send_started_us(self) -> int | None:
+        """Hub time just before the packet written last began to go out (:meth:`BufferedSocket.send`);
+        None on a connection paho makes itself (TLS, WebSocket) or without ``send_clock_us``. Read it
+        on paho's thread right after the write, e.g. in ``on_publish``."""
+        sock = self._sock
+        return sock.send_started_us if isinstance(sock, BufferedSocket) else None
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         sock = self._sock
@@ -196,7 +220,7 @@ class BufferedClient(mqtt.Client):
     def _create_socket(self) -> Any:  # paho 2.x's socket factory (called on every (re)connect)
         sock = super()._create_socket()
         if isinstance(sock, socket.socket) and not self._ssl and self._transport != "websockets":
-            return BufferedSocket(sock)
+            return BufferedSocket(sock, clock_us=self.send_clock_us)
         return sock
 
 

@@ -57,6 +57,7 @@ class MqttLink:
             self.client.username_pw_set(username, password)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         self.client.max_queued_messages_set(10000)
+        self.client.send_clock_us = clock_us  # a stamped publish's time: just before its write (publish_stamped)
         self._waiting: dict[int, Callable[[int], None]] = {}   # mid -> on_sent (publish_stamped)
         self._sent: OrderedDict[int, int] = OrderedDict()       # mid -> tx_us, sent before it was waited for
         self.client.on_publish = self._on_publish
@@ -91,10 +92,13 @@ class MqttLink:
         return info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN
 
     def publish_stamped(self, topic: str, payload: bytes, on_sent: Callable[[int], None]) -> bool:
-        """Publish at QoS 0 and call ``on_sent(tx_us)`` with the hub time paho finished writing it to the
-        socket (a clock ping's real ``t1``: the caller's thread, the pipeline's tick and paho's wake-up
-        all come between deciding to send and sending). ``on_sent`` runs on paho's thread or, when the
-        write was done before this returns, on the caller's; never twice, never when not sent."""
+        """Publish at QoS 0 and call ``on_sent(tx_us)`` with the hub time just before paho handed it to
+        the kernel (:meth:`BufferedSocket.send`; a clock ping's real ``t1``: the caller's thread, the
+        pipeline's tick and paho's wake-up all come between deciding to send and sending, and a time
+        read after the write would be late by however long paho's thread then waited for the GIL).
+        ``tx_us`` is 0 on a connection whose writes are not timed (TLS, WebSocket): the caller keeps
+        its own earlier time. ``on_sent`` runs on paho's thread or, when the write was done before
+        this returns, on the caller's; never twice, never when not sent."""
         info = self.client.publish(topic, payload, qos=0)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return info.rc == mqtt.MQTT_ERR_NO_CONN
@@ -106,7 +110,7 @@ class MqttLink:
 
     # paho callbacks (network thread) -------------------------------------------------------------
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        tx_us = self._clock_us()
+        tx_us = self.client.send_started_us() or 0  # the write that finished it just returned, on this thread
         on_sent = self._waiting.pop(mid, None)
         if on_sent is None:  # not (yet) waited for: whichever side pops ``_waiting`` calls it (atomic pops)
             self._sent[mid] = tx_us

@@ -21,7 +21,7 @@ import websocket
 
 from server.mqtt.broker import ManagedBroker
 from server.store.backup import backups
-from tests.faults.parts import HubProc, LaneNode, Proxy, seed
+from tests.faults.parts import Api, HubProc, LaneNode, Proxy, seed
 from tests.support.smallfs import SmallFs
 from tests.support.waiting import wait_for
 
@@ -65,6 +65,7 @@ class Rig:
         self.nodes: dict[str, LaneNode] = {}
         self.expected: dict[str, float | None] = {}  # athlete -> time (None: must not get a time)
         self.hub: HubProc | None = None
+        self.clock_watch: ClockWatch | None = None
         self._serial = 0
 
     def __enter__(self) -> "Rig":
@@ -81,12 +82,16 @@ class Rig:
             self.hub = HubProc(self.workdir, self.db_path, (self.broker.host, self.broker.port))
             self.hub.start(nodes_online=2)
             wait_for(self.clocks_settled, 30, 0.05, "both nodes' clocks known within 0.5 ms")
+            self.clock_watch = ClockWatch(self.hub.api.base, {n.id: -n.clock_offset_us for n in self.nodes.values()})
+            self.clock_watch.__enter__()
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.clock_watch is not None:
+            self.clock_watch.__exit__(None, None, None)
         if self.hub is not None:
             self.hub.stop()
         for node in self.nodes.values():
@@ -179,6 +184,58 @@ class Rig:
                 row.wrong += 1
                 row.notes.append(f"{a}: {rows[0]['status']} {rows[0]['time_s']} instead of {want:.6f}")
         return row
+
+
+class ClockWatch:
+    """Polls ``/api/nodes`` every ``interval_s`` on its own thread while the faults run. Each node's
+    placed clock offset must lie within its ``error_bound_us`` of the true one (a lane node's clock is
+    the machine's monotonic clock plus a known offset, so the truth is known here), and no held line
+    may be "proved wrong" (``hold_breaks``: between two honest bounds it cannot be; a break mid-run
+    moves a finish against its start). A poll the hub does not answer (stalled, killed, starting) is
+    skipped."""
+
+    def __init__(self, base_url: str, true_offsets_us: dict[str, int], interval_s: float = 0.1):
+        self.api = Api(base_url)
+        self.truth = true_offsets_us
+        self.interval_s = interval_s
+        self.row = Row("node clock offsets within their error bound (polls)")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
+
+    def __enter__(self) -> "ClockWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                rows = self.api.call("GET", "/api/nodes", timeout_s=2.0)
+            except (OSError, ValueError):  # URLError is an OSError
+                continue
+            self.check(rows)
+
+    def check(self, rows: list[dict]) -> None:
+        """Count one poll: a wrong when any node's offset is outside its bound or a hold broke."""
+        lies = []
+        for r in rows:
+            clock, true = r.get("clock") or {}, self.truth.get(r.get("id"))
+            off, bound = clock.get("offset_us"), clock.get("error_bound_us")
+            if true is None or off is None or bound is None:
+                continue
+            if abs(off - true) > bound:
+                lies.append(f"{r['id']} offset {off - true:+d} us from the truth, bound {bound} us "
+                            f"({clock.get('samples')} samples)")
+            if clock.get("hold_breaks"):
+                lies.append(f"{r['id']} hold_breaks {clock['hold_breaks']}")
+        self.row.cases += 1
+        if lies:
+            self.row.wrong += 1
+            if len(self.row.notes) < 10:
+                self.row.notes.append("; ".join(lies))
 
 
 # the faults ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The short slice of the fault suite that ``make test`` runs (``make faults`` runs every fault with
 more cases and prints the table; docs/reliability.md). One rig — real broker, ``sledhub serve``, two
-lane nodes — for all of them; each fault must lose, double and falsify nothing and recover."""
+lane nodes — for all of them; each fault must lose, double and falsify nothing and recover, and all
+the while each node's clock offset, polled, must lie within the error bound the hub gives for it."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def test_faults_lose_double_and_falsify_nothing(tmp_path):
     with sc.Rig(tmp_path) as rig:  # one rig for the slice: the hub and broker start once
         for fault in SLICE.values():
             rows += fault(rig)
+        rig.clock_watch.__exit__(None, None, None)
+        rows.append(rig.clock_watch.row)
     shown = table(rows) + "".join(f"\n  {r.fault}: {note}" for r in rows for note in r.notes)
     for row in rows:
         assert row.cases > 0, shown

@@ -60,6 +60,43 @@ def test_everything_else_goes_to_the_socket(pair):
     assert a.recv(4) == b"ping"
 
 
+def test_a_write_is_timed_before_the_kernel_has_it_and_a_packet_cut_short_keeps_its_first_time(pair):
+    """A clock ping's t1 (``send_started_us``) is read before the write: never later than the ping left.
+    When the kernel takes only part of a packet, paho writes the rest later: still the first byte's time."""
+    a, b = pair
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    ticks: list[int] = []
+
+    def clock_us() -> int:  # the peer has nothing new yet when the time is read
+        a.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            a.recv(1 << 20)
+        ticks.append(len(ticks) + 1)
+        return ticks[-1]
+    s = BufferedSocket(b, clock_us=clock_us)
+    assert s.send_started_us is None
+    assert s.send(b"ping") == 4 and s.send_started_us == 1
+    assert a.recv(4) == b"ping"
+    packet = b"x" * 4_000_000
+    sent = s.send(packet)
+    assert 0 < sent < len(packet) and s.send_started_us == 2
+    a.setblocking(True)
+    while sent < len(packet):  # the reader drains, paho writes the rest
+        a.recv(1 << 20)
+        try:
+            sent += s.send(packet[sent:])
+        except BlockingIOError:
+            pass
+        assert s.send_started_us == 2
+    a.setblocking(False)
+    try:  # what is left of it
+        while a.recv(1 << 20):
+            pass
+    except BlockingIOError:
+        pass
+    assert s.send(b"next") == 4 and s.send_started_us == 3  # a new packet, a new time
+
+
 def _rmem_max() -> int:
     path = Path("/proc/sys/net/core/rmem_max")
     return int(path.read_text()) if path.exists() else 0
