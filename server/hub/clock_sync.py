@@ -439,6 +439,16 @@ class ClockSync:
         off = self.offset_us(node, boot_id, t_node_us)
         return None if off is None else t_node_us + off
 
+    @staticmethod
+    def _placing_us(boot: _BootClock | None) -> int | None:
+        """The offset a time placed now gets (the held line while held, else the live level), at the
+        latest sample; without taking a hold (``offset_us`` would)."""
+        if boot is None or boot.best is None:
+            return None
+        t_us = boot.window[-1].t_node_us
+        line = boot.held if boot.held is not None else boot.line()
+        return round(line.at(t_us))
+
     def describe(self, node: str) -> dict[str, Any]:
         """What ``/api/nodes`` shows about the node's clock."""
         clock = self._nodes.get(node)
@@ -448,7 +458,7 @@ class ClockSync:
         best = boot.best if boot else None
         return {
             "boot_id": clock.boot_id,
-            "offset_us": best.offset_us if best else None,
+            "offset_us": self._placing_us(boot),
             "rtt_us": best.rtt_us if best else None,
             "error_bound_us": self.error_bound_us(node),
             "jitter_us": self.jitter_us(node),

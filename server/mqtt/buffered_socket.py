@@ -38,8 +38,9 @@ kernel caps it at ``net.core.rmem_max`` (``docs/reliability.md``)."""
 class BufferedSocket:
     """Wraps a connected socket; ``recv(n)`` returns at most ``n`` bytes, from the buffer when it has any.
 
-    Everything else (``send``, ``fileno``, ``close``, ``setblocking`` …) goes to the wrapped socket.
-    Used from paho's network thread only.
+    ``send`` writes to the wrapped socket and notes when (``send_started_us``); everything else
+    (``fileno``, ``close``, ``setblocking`` …) goes to the wrapped socket. Used from paho's network
+    thread only.
     """
 
     def __init__(self, sock: socket.socket, read_size: int = READ_SIZE, clock_us: Callable[[], int] | None = None):

@@ -8,8 +8,8 @@ message). It never parses, never blocks and never raises: all work happens on th
 
 Subscriptions: every node → hub topic of the protocol (``server.protocol.SUBSCRIPTIONS``), not the
 hub's own commands and pings, plus ``extra_subscriptions`` (a hub in a chain: the other gyms' results,
-``server/chain/receiver.py``). The hub publishes commands and clock pings with
-:meth:`publish`.
+``server/chain/receiver.py``). The hub publishes commands with :meth:`publish` and clock pings with
+:meth:`publish_stamped` (which reports the time just before each was written: the ping's ``t1``).
 
 Session: persistent (``clean_session=False`` under the fixed client id): while the hub is away (a
 restart, a stall past the keepalive, the broker restarting with persistence), the broker keeps its

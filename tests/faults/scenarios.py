@@ -10,6 +10,7 @@ finish beam; the expected time is the difference of the two node-clock times, ex
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -188,17 +189,18 @@ class Rig:
 
 class ClockWatch:
     """Polls ``/api/nodes`` every ``interval_s`` on its own thread while the faults run. Each node's
-    placed clock offset must lie within its ``error_bound_us`` of the true one (a lane node's clock is
-    the machine's monotonic clock plus a known offset, so the truth is known here), and no held line
-    may be "proved wrong" (``hold_breaks``: between two honest bounds it cannot be; a break mid-run
-    moves a finish against its start). A poll the hub does not answer (stalled, killed, starting) is
-    skipped."""
+    ``offset_us`` (what a time placed then gets: the held line while held) must lie within its
+    ``error_bound_us`` of the true offset (a lane node's clock is the machine's monotonic clock plus a
+    known offset, so the truth is known here), and no held line may be "proved wrong" (a new
+    ``hold_breaks``: between two honest bounds it cannot be; a break mid-run moves a finish against
+    its start). A poll the hub does not answer (stalled, killed, starting) is skipped."""
 
     def __init__(self, base_url: str, true_offsets_us: dict[str, int], interval_s: float = 0.1):
         self.api = Api(base_url)
         self.truth = true_offsets_us
         self.interval_s = interval_s
         self.row = Row("node clock offsets within their error bound (polls)")
+        self._breaks: dict[str, int] = {}  # node -> hold_breaks last seen (it starts again with a new hub)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
 
@@ -214,9 +216,14 @@ class ClockWatch:
         while not self._stop.wait(self.interval_s):
             try:
                 rows = self.api.call("GET", "/api/nodes", timeout_s=2.0)
-            except (OSError, ValueError):  # URLError is an OSError
-                continue
-            self.check(rows)
+            except (OSError, ValueError, http.client.HTTPException):  # URLError is an OSError
+                continue  # killed or restarting (a cut answer), stalled, or not up yet
+            try:
+                self.check(rows)
+            except Exception as exc:  # noqa: BLE001 - a poll the watch cannot read is counted, not lost
+                self.row.cases += 1
+                self.row.wrong += 1
+                self.row.notes.append(f"unreadable /api/nodes answer: {exc!r}")
 
     def check(self, rows: list[dict]) -> None:
         """Count one poll: a wrong when any node's offset is outside its bound or a hold broke."""
@@ -229,8 +236,10 @@ class ClockWatch:
             if abs(off - true) > bound:
                 lies.append(f"{r['id']} offset {off - true:+d} us from the truth, bound {bound} us "
                             f"({clock.get('samples')} samples)")
-            if clock.get("hold_breaks"):
-                lies.append(f"{r['id']} hold_breaks {clock['hold_breaks']}")
+            breaks, seen = clock.get("hold_breaks") or 0, self._breaks.get(r["id"], 0)
+            if breaks > seen:
+                lies.append(f"{r['id']}: {breaks - seen} held line(s) proved wrong")
+            self._breaks[r["id"]] = breaks
         self.row.cases += 1
         if lies:
             self.row.wrong += 1

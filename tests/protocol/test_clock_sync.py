@@ -218,6 +218,35 @@ def test_a_hold_takes_the_line_of_the_first_time_placed_and_a_release_the_live_o
     assert sync.offset_us("sled1", t_node_us=3_000_000) == moved
 
 
+def test_describe_shows_the_offset_times_are_placed_with_and_its_bound_without_taking_a_hold():
+    """``/api/nodes`` shows the offset a time placed now gets (the held line while held, else the live
+    blend) with the bound of that same line; reading it takes no hold."""
+    sync = ClockSync()
+    sim = young_then_better(sync)
+
+    def exchange(k: int) -> int:  # the node time of the sample (its pong went at once)
+        t1 = 1_300_000 + k * 250_000
+        sim.exchange(sync, "sled1", t1)
+        return t1 + sim.up_us - sim.offset_us
+    for k in range(3):
+        latest = exchange(k)
+        assert sync.describe("sled1")["offset_us"] == sync.offset_us("sled1", t_node_us=latest)
+    sync.hold_only({"sled1"})
+    sync.describe("sled1")
+    assert sync._boot("sled1", None).held is None        # reading it took no hold
+    sync.to_hub_us("sled1", latest)                      # a time placed: the line is held from here
+    for k in range(3, 9):
+        latest = exchange(k)
+    held = sync.describe("sled1")
+    assert held["offset_us"] == sync.offset_us("sled1", t_node_us=latest)
+    assert held["error_bound_us"] == sync.error_bound_us("sled1")
+    sync.hold_only(set())                                # the run ended: the live line again
+    live = sync.describe("sled1")
+    assert live["offset_us"] == sync.offset_us("sled1", t_node_us=latest) != held["offset_us"]
+    for shown in (held, live):
+        assert abs(shown["offset_us"] - sim.offset_us) <= shown["error_bound_us"]
+
+
 def test_a_held_lines_bound_grows_with_the_time_since_it_was_taken():
     sync = ClockSync()
     sim = SimulatedNode(0, 1000, 1000, queue_mean_us=0)
