@@ -57,8 +57,7 @@ def run(workdir: Path, plan: dict, only: list[str] | None = None) -> list[sc.Row
             if only and name not in only:
                 continue
             rows += fault(rig)
-        rig.clock_watch.__exit__(None, None, None)
-        rows.append(rig.clock_watch.row)
+        rows.append(rig.clock_row())
     return rows
 
 

@@ -102,6 +102,12 @@ class Rig:
         self.broker.close()
         self.fs.__exit__(None, None, None)
 
+    def clock_row(self) -> Row:
+        """Stop the clock watch (started with the rig) and return its row."""
+        assert self.clock_watch is not None
+        self.clock_watch.__exit__(None, None, None)
+        return self.clock_watch.row
+
     # runs ----------------------------------------------------------------------------------------
     def athlete(self, fault: str) -> str:
         self._serial += 1

@@ -29,8 +29,7 @@ def test_faults_lose_double_and_falsify_nothing(tmp_path):
     with sc.Rig(tmp_path) as rig:  # one rig for the slice: the hub and broker start once
         for fault in SLICE.values():
             rows += fault(rig)
-        rig.clock_watch.__exit__(None, None, None)
-        rows.append(rig.clock_watch.row)
+        rows.append(rig.clock_row())
     shown = table(rows) + "".join(f"\n  {r.fault}: {note}" for r in rows for note in r.notes)
     for row in rows:
         assert row.cases > 0, shown
