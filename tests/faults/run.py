@@ -26,6 +26,7 @@ FULL = {
     "store": sc.store_faults,
     "clients": lambda rig: [sc.many_clients(rig, 200)],
     "halfopen": lambda rig: [sc.half_open_http(rig, 1000)],
+    "flood": lambda rig: [sc.api_flood(rig, 5)],
 }
 QUICK = {
     "broker": lambda rig: [sc.broker_restart(rig, 1)],
@@ -36,6 +37,7 @@ QUICK = {
     "store": sc.store_faults,
     "clients": lambda rig: [sc.many_clients(rig, 50)],
     "halfopen": lambda rig: [sc.half_open_http(rig, 200)],
+    "flood": lambda rig: [sc.api_flood(rig, 1)],
 }
 
 

@@ -435,6 +435,35 @@ def many_clients(rig: Rig, n: int = 200) -> Row:
     return rig.score(row, who)
 
 
+def api_flood(rig: Rig, cases: int = 3, clients: int = 4) -> Row:
+    """``clients`` threads ask ``GET /api/nodes`` without pause while runs are timed: the hub's serving
+    loop and its HTTP workers compete with paho's thread for the GIL, so a clock ping's send time and a
+    pong's receipt wait longest here. Each run must be timed right; the clock watch (every poll within
+    its bound) runs meanwhile, as always."""
+    row, who = Row(f"API flood ({clients} clients polling without pause)"), []
+    stop = threading.Event()
+
+    def poll() -> None:
+        api = Api(rig.hub.api.base)
+        while not stop.is_set():
+            try:
+                api.call("GET", "/api/nodes", timeout_s=5.0)
+            except (OSError, ValueError, http.client.HTTPException):
+                pass
+    threads = [threading.Thread(target=poll, name=f"fault-flood-{i}", daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(10.0)  # the load on for a while before the first run: pings answered under it
+        for _ in range(cases):
+            who.append(rig.run("lane1", "flood"))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    return rig.score(row, who)
+
+
 ANSWER_PROBES = 20
 """How many times another client asks ``/api/health`` while the half-open connections are held."""
 ANSWER_WITHIN_MS = 100.0
