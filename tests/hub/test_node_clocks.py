@@ -178,17 +178,22 @@ def test_a_run_on_one_node_is_timed_by_its_clock_while_a_young_estimate_moves(hu
     assert any(w.startswith("clock_uncertain:n2_") for w in got[0].detail["warnings"])
 
 
+def on_synced_n2(hub, station: Station) -> None:
+    """``station`` (its sensors on node n2) set up, n2 online with one clock sample; hub time 1.1 s."""
+    hub.stations.upsert(station)
+    hub.reload_stations()
+    online(hub, 1_000_000)
+    answer_last_ping(hub, 1_001_000)
+    hub.now[0] = 1_100_000
+
+
 def test_a_voided_false_start_keeps_its_station_held_and_journaled_for_the_rearmed_attempt(hub):
     """Under VOID_REARM a false start stores the voided attempt's result and arms the station again
     (``<id>~2``, same athlete). The re-armed attempt is in progress like the first: its node's clock
     line stays held and its inputs journaled (review: the stored result let both go, so the re-armed
     run was timed on a moving estimate and lost by a hub restart)."""
-    hub.stations.upsert(Station("sled9", "sled", "Sled 9", {"start_mode": "FIRST_MOVEMENT", "distance_m": 10.0},
-                                (Binding("force", "n2", "l"), Binding("wheel", "n2", "w"))))
-    hub.reload_stations()
-    online(hub, 1_000_000)
-    answer_last_ping(hub, 1_001_000)
-    hub.now[0] = 1_100_000
+    on_synced_n2(hub, Station("sled9", "sled", "Sled 9", {"start_mode": "FIRST_MOVEMENT", "distance_m": 10.0},
+                              (Binding("force", "n2", "l"), Binding("wheel", "n2", "w"))))
     (first,) = hub.arm([("sled9", "Ada", None, None)])
     hub.go(["sled9"])                                     # the GO signal comes 3 s later
     t_node = 1_500_000 - OFFSET_US                        # pulled during the countdown
@@ -209,12 +214,8 @@ def test_a_refused_arm_leaves_the_station_with_the_attempt_it_has(hub):
     """Arming a station that is busy is refused by the engine when its timeline gets there; the refused
     attempt was its current one in the book all the same, so after the real attempt's result its
     nodes stayed held and its inputs journaled until some later result there (review finding)."""
-    hub.stations.upsert(Station("lane2", "lane", "Lane 2", {"start_mode": "FLY_THROUGH"},
-                                (Binding("start", "n2", "s"), Binding("finish", "n2", "f"))))
-    hub.reload_stations()
-    online(hub, 1_000_000)
-    answer_last_ping(hub, 1_001_000)
-    hub.now[0] = 1_100_000
+    on_synced_n2(hub, Station("lane2", "lane", "Lane 2", {"start_mode": "FLY_THROUGH"},
+                              (Binding("start", "n2", "s"), Binding("finish", "n2", "f"))))
     (ada,) = hub.arm([("lane2", "Ada", None, None)])
     hub.now[0] = 1_200_000
     (bo,) = hub.arm([("lane2", "Bo", None, None)])        # refused: lane 2 is armed for Ada
