@@ -108,6 +108,7 @@ def table(report: dict[str, Any]) -> str:
         ("lost events", _fmt(report["lost_events"]), "0", mark("lost_events")),
         ("late samples/events at class load (dropped)", _fmt(d["class_load"]["late_events"]), "", ""),
         ("hub CPU at class load", f"{_fmt(report['hub_cpu_pct'])} % of a core", "", ""),
+        ("hub garbage collection at class load", _gc(d["class_load"].get("gc")), "", ""),
         ("hub RSS peak at class load", f"{_fmt(report['hub_rss_mb'])} MB", "≤ 80 MB", mark("hub_rss_mb")),
         ("start-up", f"{_fmt(report['startup_s'])} s", "≤ 2 s", mark("startup_s")),
     ]
@@ -123,3 +124,10 @@ def table(report: dict[str, Any]) -> str:
                  f"CPU busy before the run {m['cpu_busy_before_pct']} %"
                  + ("  (not idle: figures are pessimistic)" if m["cpu_busy_before_pct"] > 15 else ""))
     return "\n".join(lines)
+
+
+def _gc(gc: dict[str, Any] | None) -> str:
+    if not gc:
+        return "not reported by this hub"
+    return (f"{sum(gc['collections'])} collections {gc['collections']}, {_fmt(gc['pause_total_ms'])} ms; "
+            f"longest since start {_fmt(gc['pause_max_ms_since_start'])} ms")

@@ -163,7 +163,8 @@ class Bench:
                                  "messages_accepted_per_s": round((h1["messages_accepted"] -
                                                                    h0["messages_accepted"]) / (t1 - t0)),
                                  "late_events": h1["late_events"] - h0["late_events"],
-                                 "pipeline_errors": h1["pipeline_errors"] - h0["pipeline_errors"]}
+                                 "pipeline_errors": h1["pipeline_errors"] - h0["pipeline_errors"],
+                                 "gc": _gc_window(h0.get("gc"), h1.get("gc"))}
         if profiler is not None:
             self.m["profile_class_load"] = profiler.stop()
         self.log("class load measured; letting the last runs finish")
@@ -317,6 +318,17 @@ def _plan(args: argparse.Namespace) -> Plan:
     return replace(plan, **changes)
 
 
+def _gc_window(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The hub's garbage-collector pauses over the measured window (``/api/health`` ``gc``; None from a
+    hub that does not report them): collections per generation and their total (ms), and the longest
+    pause since the hub started (ms)."""
+    if not before or not after:
+        return None
+    return {"collections": [b - a for a, b in zip(before["collections"], after["collections"])],
+            "pause_total_ms": round(after["pause_total_ms"] - before["pause_total_ms"], 1),
+            "pause_max_ms_since_start": after["pause_max_ms"], "frozen": after.get("frozen")}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--tiny", action="store_true", help="smoke-test scale (a few seconds per phase)")
@@ -347,3 +359,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

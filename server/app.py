@@ -41,6 +41,7 @@ from flask_socketio import SocketIO
 from server.auth.guard import Auth, configure_session_cookie, install_guard
 from server.boards.display import DisplayFeatures
 from server.chain.service import ChainService
+from server.gc_tuning import GcPauses
 from server.hub.broadcast import Broadcaster
 from server.classes.service import ClassService
 from server.config import Config, read_password
@@ -95,6 +96,7 @@ class HubApp:
     chain: ChainService | None = None
     demo: DemoControl | None = None
     api_errors: Counter = field(default_factory=Counter)
+    gc_pauses: GcPauses = field(default_factory=GcPauses)
     _serving: Serving | None = None
     _serve_thread: threading.Thread | None = None
 
@@ -102,6 +104,7 @@ class HubApp:
         return self.link is not None and self.link.connected.is_set()
 
     def start(self) -> None:
+        self.gc_pauses.install()
         self.hub.start()
         if self.link is not None:
             self.link.start()
@@ -180,6 +183,7 @@ class HubApp:
         if self._serving is None:
             eio.shutdown()
         self.db.close()
+        self.gc_pauses.uninstall()
 
 
 def _secret_key(config: Config) -> str:
@@ -283,7 +287,8 @@ def _mount_web(hub_app: HubApp, web_root: Path) -> None:
     chain = hub_app.chain
     for blueprint in (pages_blueprint(web_root),
                       api_blueprint(hub, hub_app.db, hub_app.broker_connected, hub_app.api_errors, demo,
-                                    results_since=chain.results_since if chain else None),
+                                    results_since=chain.results_since if chain else None,
+                                    gc_pauses=hub_app.gc_pauses.snapshot),
                       chain_blueprint(chain),
                       heats_blueprint(hub), auth_blueprint(auth), classes_blueprint(hub_app.classes, auth),
                       display_blueprint(hub_app.display), setup_blueprint(hub_app.setup, auth)):

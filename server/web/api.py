@@ -42,10 +42,12 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def api_blueprint(hub: Hub, db: Database, broker_connected: Callable[[], bool], api_errors: Counter,
-                  demo: DemoOf, results_since: Callable[[str, int], Any] | None = None) -> Blueprint:
-    """Health (with the MQTT link's state, whether the store takes writes and the count of refused API
-    calls by status), results, stations, nodes and the demo class. ``results_since(since, limit)``
-    answers ``GET /api/results?since=`` (a hub in a chain: :meth:`server.chain.service.ChainService.results_since`)."""
+                  demo: DemoOf, results_since: Callable[[str, int], Any] | None = None,
+                  gc_pauses: Callable[[], dict[str, Any]] | None = None) -> Blueprint:
+    """Health (with the MQTT link's state, whether the store takes writes, the count of refused API
+    calls by status and ``gc_pauses()``: the garbage collector's, ``server/gc_tuning.py``), results,
+    stations, nodes and the demo class. ``results_since(since, limit)`` answers
+    ``GET /api/results?since=`` (a hub in a chain: :meth:`server.chain.service.ChainService.results_since`)."""
     bp = Blueprint("api", __name__, url_prefix="/api")
 
     def demo_rig() -> DemoControl:
@@ -62,6 +64,8 @@ def api_blueprint(hub: Hub, db: Database, broker_connected: Callable[[], bool], 
         error = db.write_error
         data["store_error"] = None if error is None else {"reason": error.reason, "message": error.message}
         data["api_errors"] = dict(api_errors)
+        if gc_pauses is not None:
+            data["gc"] = gc_pauses()
         return jsonify(data)
 
     @bp.get("/results")

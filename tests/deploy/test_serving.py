@@ -9,6 +9,7 @@ that says nothing, is closed, and other clients are answered meanwhile.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -315,8 +316,9 @@ def test_keep_alive_requests_still_work(quick_timeouts):
 # ---- the commands ----------------------------------------------------------------------------------
 
 def _run_command(args: list[str], cwd: Path) -> None:
-    """Start ``sledhub <args> --port P``, check what serves it, SIGTERM it: it stops cleanly (status 0)
-    and leaves no process behind (its managed broker included)."""
+    """Start ``sledhub <args> --port P``, check what serves it and that its start-up heap is out of the
+    garbage collector's way (``server/gc_tuning.py``), SIGTERM it: it stops cleanly (status 0) and leaves
+    no process behind (its managed broker included)."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = cwd / f"{args[0]}.log"
@@ -332,6 +334,9 @@ def _run_command(args: list[str], cwd: Path) -> None:
         status, server = wait_for(up, 60, 0.05, f"sledhub {args[0]} answering")
         assert status == 200
         assert "werkzeug" not in server.lower(), f"sledhub {args[0]} runs Werkzeug's development server"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=30) as r:
+            gc_stats = json.load(r)["gc"]
+        assert gc_stats["frozen"] > 10_000, gc_stats  # Flask, Socket.IO, gevent, paho and the hub
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         printed = log.read_text(errors="replace")
