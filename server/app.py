@@ -168,6 +168,12 @@ class HubApp:
     def stop(self) -> None:
         """Stop everything started by this app, in reverse order; safe to call twice. Open pages see
         their socket close at once (and show their offline banner) instead of waiting for a heartbeat."""
+        try:
+            self._stop()
+        finally:
+            self.gc_pauses.uninstall()
+
+    def _stop(self) -> None:
         if self.demo is not None:
             self.demo.stop()
         if self.chain is not None:
@@ -183,7 +189,6 @@ class HubApp:
         if self._serving is None:
             eio.shutdown()
         self.db.close()
-        self.gc_pauses.uninstall()
 
 
 def _secret_key(config: Config) -> str:

@@ -9,8 +9,10 @@ never become garbage.
 - :func:`freeze_startup_heap` (``sledhub serve`` / ``demo``, once everything is built, before serving)
   collects once and moves every object alive then into the collector's permanent generation
   (``gc.freeze``): later collections no longer walk them. Objects made afterwards are collected as
-  before; a frozen object dropped later is still freed by its reference count, only a reference cycle
-  among frozen objects would never be.
+  before; a frozen object dropped later is still freed by its reference count, but a garbage cycle
+  through any frozen object is never collected (nor what it holds). The hub's start-up objects live
+  as long as the process or are closed explicitly; whatever start-up left behind is collected just
+  before the freeze.
 - :class:`GcPauses` times every collection (``gc.callbacks``): counts per generation, total and
   longest pause (ms), for ``GET /api/health`` (``gc``) and ``make bench``.
 """
@@ -18,7 +20,6 @@ never become garbage.
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from typing import Any, Callable
 
@@ -34,20 +35,21 @@ class GcPauses:
     """Times the collector's pauses while installed (:meth:`install` / :meth:`uninstall`).
 
     ``clock`` is ``time.perf_counter`` (s); a pause is from the collector's ``start`` callback to its
-    ``stop`` callback, on the thread that triggered it (the GIL is held throughout, so no other
-    collection can interleave)."""
+    ``stop`` callback, on the thread that triggered it. Collections never overlap (the collector skips
+    one asked for while it runs), but it may release the GIL while running finalizers, so a ``stop``
+    can come without its ``start`` (installed in between): it is ignored. The callback takes no lock:
+    it may run inside any allocation, :meth:`snapshot`'s included, and a lock held there would never
+    be released. The figures are published as one tuple, replaced whole."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter):
         self._clock = clock
-        self._started = 0.0
-        self._lock = threading.Lock()
-        self.collections = [0, 0, 0]
-        self.total_s = 0.0
-        self.max_s = 0.0
-        self.max_generation: int | None = None
+        self._started: float | None = None
+        # (gen0, gen1, gen2 collections, total s, longest s, generation of the longest)
+        self._figures: tuple[int, int, int, float, float, int | None] = (0, 0, 0, 0.0, 0.0, None)
 
     def install(self) -> None:
         if self._callback not in gc.callbacks:
+            self._started = None
             gc.callbacks.append(self._callback)
 
     def uninstall(self) -> None:
@@ -58,19 +60,28 @@ class GcPauses:
         if phase == "start":
             self._started = self._clock()
             return
-        pause = self._clock() - self._started
+        started, self._started = self._started, None
+        if started is None:
+            return
+        pause = self._clock() - started
         generation = info.get("generation", 0)
-        with self._lock:
-            if 0 <= generation < 3:
-                self.collections[generation] += 1
-            self.total_s += pause
-            if pause > self.max_s:
-                self.max_s, self.max_generation = pause, generation
+        g0, g1, g2, total, longest, longest_gen = self._figures
+        counts = [g0, g1, g2]
+        if 0 <= generation < 3:
+            counts[generation] += 1
+        if pause > longest:
+            longest, longest_gen = pause, generation
+        self._figures = (counts[0], counts[1], counts[2], total + pause, longest, longest_gen)
+
+    @property
+    def collections(self) -> list[int]:
+        """Collections per generation since installed."""
+        return list(self._figures[:3])
 
     def snapshot(self) -> dict[str, Any]:
         """``{collections: [gen0, gen1, gen2], pause_total_ms, pause_max_ms, pause_max_generation,
         frozen}`` since installed (``frozen``: objects in the permanent generation)."""
-        with self._lock:
-            return {"collections": list(self.collections), "pause_total_ms": round(self.total_s * 1e3, 1),
-                    "pause_max_ms": round(self.max_s * 1e3, 2), "pause_max_generation": self.max_generation,
-                    "frozen": gc.get_freeze_count()}
+        g0, g1, g2, total, longest, longest_gen = self._figures
+        return {"collections": [g0, g1, g2], "pause_total_ms": round(total * 1e3, 1),
+                "pause_max_ms": round(longest * 1e3, 2), "pause_max_generation": longest_gen,
+                "frozen": gc.get_freeze_count()}

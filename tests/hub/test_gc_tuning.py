@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 from server.gc_tuning import GcPauses, freeze_startup_heap
 
@@ -46,6 +47,38 @@ def test_install_twice_counts_once():
         pauses.uninstall()
     assert gc.callbacks.count(pauses._callback) == 0
     assert pauses.snapshot()["collections"][2] == 1
+
+
+def test_a_stop_without_its_start_is_ignored():
+    """Installed while a collection ran (the collector can release the GIL in a finalizer): its first
+    callback is a ``stop``, with no start to measure from."""
+    pauses = GcPauses(clock=_Clock())
+    pauses._callback("stop", {"generation": 2})
+    assert pauses.snapshot()["collections"] == [0, 0, 0]
+    assert pauses.snapshot()["pause_max_ms"] == 0.0
+    pauses._callback("start", {"generation": 0})
+    pauses._callback("stop", {"generation": 0})
+    pauses._callback("stop", {"generation": 0})  # a second stop: no start of its own
+    assert pauses.collections == [1, 0, 0]
+
+
+def test_a_collection_inside_snapshot_does_not_hang_it():
+    """Every allocation may start a collection, ``snapshot``'s own included; the callback then runs
+    inside it, on the same thread (a lock held by ``snapshot`` and wanted by the callback hung both,
+    and the collector with them)."""
+    pauses = GcPauses()
+    thresholds = gc.get_threshold()
+    pauses.install()
+    gc.set_threshold(1)  # a collection at (nearly) every allocation
+    try:
+        worker = threading.Thread(target=lambda: [pauses.snapshot() for _ in range(300)], daemon=True)
+        worker.start()
+        worker.join(20)
+        assert not worker.is_alive(), "snapshot() hung in a collection"
+    finally:
+        gc.set_threshold(*thresholds)
+        pauses.uninstall()
+    assert pauses.collections[0] > 0
 
 
 def test_frozen_objects_are_out_of_the_collectors_generations():
