@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT_DIR)
     p.add_argument("--stop-after-misses", type=int, default=2,
                    help="stop after this many scales in a row missed every latency target")
+    p.add_argument("--hub-src", type=Path, help="run the hub from this checkout (A/B a change, as bench.run)")
     args = p.parse_args(argv)
     started = time.monotonic()
     steps: list[dict[str, Any]] = []
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = scaled(Plan(), factor, args.load_s)
         _say(f"capacity: ×{factor:g} ({plan.sleds} sleds, {plan.lanes} lanes, {plan.clients} clients)")
         with tempfile.TemporaryDirectory(prefix="sledhub-capacity-") as tmp:
-            step = ClassLoadStep(plan, args.out / "capacity", Path(tmp)).run_class()
+            step = ClassLoadStep(plan, args.out / "capacity", Path(tmp), hub_src=args.hub_src).run_class()
         step["factor"] = factor
         steps.append(step)
         latency = [v for k, v in step["met"].items() if "latency" in k]

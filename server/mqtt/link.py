@@ -35,6 +35,11 @@ from server.protocol import SUBSCRIPTIONS
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, bytes, int], None]
+
+MAX_WAITING = 256
+"""Stamped publishes waiting for their write (``MqttLink.publish_stamped``) kept at most: one that paho
+drops unsent (its queue is cleared at a reconnect) never reports, and would otherwise stay for ever. A
+write comes within milliseconds, so only those are ever dropped from it."""
 BatchSink = Callable[[list[tuple[str, bytes]], int], None]
 
 
@@ -102,7 +107,11 @@ class MqttLink:
         info = self.client.publish(topic, payload, qos=0)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return info.rc == mqtt.MQTT_ERR_NO_CONN
-        self._waiting[info.mid] = on_sent
+        waiting = self._waiting
+        waiting[info.mid] = on_sent
+        if len(waiting) > MAX_WAITING:  # pings paho dropped unsent (a reconnect clears its queue)
+            for mid in list(waiting)[:len(waiting) - MAX_WAITING]:  # list(): one C-level copy, no race
+                waiting.pop(mid, None)
         tx_us = self._sent.pop(info.mid, None)
         if tx_us is not None and self._waiting.pop(info.mid, None) is on_sent:  # sent already
             on_sent(tx_us)
