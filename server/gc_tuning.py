@@ -73,11 +73,6 @@ class GcPauses:
             longest, longest_gen = pause, generation
         self._figures = (counts[0], counts[1], counts[2], total + pause, longest, longest_gen)
 
-    @property
-    def collections(self) -> list[int]:
-        """Collections per generation since installed."""
-        return list(self._figures[:3])
-
     def snapshot(self) -> dict[str, Any]:
         """``{collections: [gen0, gen1, gen2], pause_total_ms, pause_max_ms, pause_max_generation,
         frozen}`` since installed (``frozen``: objects in the permanent generation)."""

@@ -35,12 +35,12 @@ from server.protocol import SUBSCRIPTIONS
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, bytes, int], None]
+BatchSink = Callable[[list[tuple[str, bytes]], int], None]
 
 MAX_WAITING = 256
 """Stamped publishes waiting for their write (``MqttLink.publish_stamped``) kept at most: one that paho
 drops unsent (its queue is cleared at a reconnect) never reports, and would otherwise stay for ever. A
 write comes within milliseconds, so only those are ever dropped from it."""
-BatchSink = Callable[[list[tuple[str, bytes]], int], None]
 
 
 class MqttLink:
@@ -113,7 +113,7 @@ class MqttLink:
             for mid in list(waiting)[:len(waiting) - MAX_WAITING]:  # list(): one C-level copy, no race
                 waiting.pop(mid, None)
         tx_us = self._sent.pop(info.mid, None)
-        if tx_us is not None and self._waiting.pop(info.mid, None) is on_sent:  # sent already
+        if tx_us is not None and waiting.pop(info.mid, None) is on_sent:  # sent already
             on_sent(tx_us)
         return True
 

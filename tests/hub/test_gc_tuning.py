@@ -59,7 +59,7 @@ def test_a_stop_without_its_start_is_ignored():
     pauses._callback("start", {"generation": 0})
     pauses._callback("stop", {"generation": 0})
     pauses._callback("stop", {"generation": 0})  # a second stop: no start of its own
-    assert pauses.collections == [1, 0, 0]
+    assert pauses.snapshot()["collections"] == [1, 0, 0]
 
 
 def test_a_collection_inside_snapshot_does_not_hang_it():
@@ -78,7 +78,7 @@ def test_a_collection_inside_snapshot_does_not_hang_it():
     finally:
         gc.set_threshold(*thresholds)
         pauses.uninstall()
-    assert pauses.collections[0] > 0
+    assert pauses.snapshot()["collections"][0] > 0
 
 
 def test_frozen_objects_are_out_of_the_collectors_generations():
