@@ -435,6 +435,10 @@ def many_clients(rig: Rig, n: int = 200) -> Row:
     return rig.score(row, who)
 
 
+FLOOD_PONGS = 8
+"""Pings a lane node answers under the API flood before its runs start (the rig pings every second)."""
+
+
 def api_flood(rig: Rig, cases: int = 3, clients: int = 4) -> Row:
     """``clients`` threads ask ``GET /api/nodes`` without pause while runs are timed: the hub's serving
     loop and its HTTP workers compete with paho's thread for the GIL, so a clock ping's send time and a
@@ -442,19 +446,29 @@ def api_flood(rig: Rig, cases: int = 3, clients: int = 4) -> Row:
     its bound) runs meanwhile, as always."""
     row, who = Row(f"API flood ({clients} clients polling without pause)"), []
     stop = threading.Event()
+    answered = [0] * clients  # per poller: one writer each
+    node, probe = rig.nodes["lane1"].id, Api(rig.hub.api.base)
 
-    def poll() -> None:
+    def pongs() -> int:
+        return next(r["clock"].get("pongs", 0) for r in probe.call("GET", "/api/nodes", timeout_s=10.0)
+                    if r["id"] == node)
+
+    def poll(i: int) -> None:
         api = Api(rig.hub.api.base)
         while not stop.is_set():
             try:
                 api.call("GET", "/api/nodes", timeout_s=5.0)
+                answered[i] += 1
             except (OSError, ValueError, http.client.HTTPException):
                 pass
-    threads = [threading.Thread(target=poll, name=f"fault-flood-{i}", daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=poll, args=(i,), name=f"fault-flood-{i}", daemon=True)
+               for i in range(clients)]
+    before = pongs()
     for t in threads:
         t.start()
-    try:
-        time.sleep(10.0)  # the load on for a while before the first run: pings answered under it
+    try:  # the first run only once the node's clock has taken FLOOD_PONGS samples under the load
+        wait_for(lambda: sum(answered) >= 100 and pongs() - before >= FLOOD_PONGS, 60, 0.2,
+                 f"{FLOOD_PONGS} of {node}'s pings answered under the flood")
         for _ in range(cases):
             who.append(rig.run("lane1", "flood"))
     finally:

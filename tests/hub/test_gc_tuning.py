@@ -42,6 +42,7 @@ def test_install_twice_counts_once():
     pauses.install()
     pauses.install()
     try:
+        assert gc.callbacks.count(pauses._callback) == 1
         gc.collect(2)
     finally:
         pauses.uninstall()
