@@ -311,8 +311,8 @@ def _hook_hub(hub_app: HubApp) -> None:
     hub.pipeline.add_ticker(lambda now_us: classes.tick())
     hub.listeners.append(display.tiles.on_output)
     hub.writer.listeners.append(display.tiles.on_result)
-    # live frames: the engine's progress must come at least twice per frame slot, so every frame has news
-    hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us // 2)
+    # live frames: the engine's progress (splits, the rest position) is fresh at every frame slot
+    hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us)
     hub.listeners.append(setup.on_item)
     hub.pipeline.add_ticker(setup.tick)
     if hub_app.chain is not None:  # chain boards refresh on walls when a gym's result arrives or changes

@@ -61,7 +61,6 @@ class _Run:
     engine_distance_m: float | None = None
     splits: list[float | None] = field(default_factory=list)
     watermark_us: int | None = None
-    news: bool = True
 
 
 class LiveProgress:
@@ -89,7 +88,6 @@ class LiveProgress:
                                          None if time_cap_s is None else round(time_cap_s * 1_000_000))
         if change.state is AttemptState.RUNNING and run.start_us is None:
             run.start_us = change.t_us
-            run.news = True
 
     def watermark(self, p: Progress) -> None:
         """The engine's progress at its watermark: splits, and the rest position the distance counts from."""
@@ -99,7 +97,6 @@ class LiveProgress:
         run.splits = p.splits  # the engine's own list, made for this progress (copied into each frame)
         run.watermark_us = p.t_us
         run.engine_distance_m = p.distance_m
-        run.news = True
         if p.distance_m is None or not run.wheel_t:
             return
         i = bisect_left(run.wheel_t, p.t_us + 1) - 1  # the newest sample the engine had processed
@@ -137,7 +134,7 @@ class LiveProgress:
                 if isinstance(f, (int, float)) and (newest is None or t > newest[0]):
                     newest = (t, float(f))
             if newest is not run.force:
-                run.force, run.news = newest, True
+                run.force = newest
 
     def _wheel(self, run: _Run, samples: Iterable[Any], offset_us: int) -> None:
         ts, xs = run.wheel_t, run.wheel_x
@@ -148,7 +145,6 @@ class LiveProgress:
             if not ts or t > ts[-1]:        # the common case: in order
                 ts.append(t)
                 xs.append(float(x))
-                run.news = True
                 continue
             i = bisect_left(ts, t)
             if ts[i] == t:                  # a repeat of a sample held
@@ -156,20 +152,16 @@ class LiveProgress:
             if t >= ts[-1] - self.retain_us:
                 ts.insert(i, t)
                 xs.insert(i, float(x))
-                run.news = True
         cut = bisect_left(ts, ts[-1] - self.retain_us) if ts else 0
         if cut:
             del ts[:cut], xs[:cut]
 
     # frames ---------------------------------------------------------------------------------------------
     def frames(self, now_us: int) -> dict[str, dict[str, Any]]:
-        """The frame of every running station with news since the last call (hub time ``now_us``)."""
-        out = {}
-        for sid, run in self._runs.items():
-            if run.news and run.start_us is not None:
-                run.news = False
-                out[sid] = self._frame(sid, run, run.start_us, now_us)
-        return out
+        """The frame of every running station (hub time ``now_us``): its running clock moves, so every
+        call (every frame slot) has something new to show, whether or not a sample came since the last."""
+        return {sid: self._frame(sid, run, run.start_us, now_us)
+                for sid, run in self._runs.items() if run.start_us is not None}
 
     @staticmethod
     def _frame(station_id: str, run: _Run, start_us: int, now_us: int) -> dict[str, Any]:

@@ -5,7 +5,7 @@ the timing engine gets for those stations: the heat's commands (``arm`` with its
 ``stop``, ``abort``, each with its hub time), the events and telemetry batches routed to them (hub
 times, so no clock state is needed to replay them), and at ``arm`` what the stations start from
 (``TimingEngine.resume_inputs``: a sled's rest position, buffered events). Entries are queued in memory
-and written in one transaction per pipeline tick (20 ms); once no attempt is active the journal is
+and written in one transaction per pipeline tick (40 ms); once no attempt is active the journal is
 emptied.
 
 After a restart (``sledhub serve`` again on the same database, the same machine boot: the hub clock is

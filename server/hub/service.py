@@ -51,19 +51,21 @@ BROKER_GRACE_US = 1_500_000
 """After the broker came back, the engine's clock stays where it was when the broker went away for this
 long (then catches up), so what nodes held while they could not publish reaches it in time."""
 
-TICK_S = 0.02
-"""The pipeline's tick (s): the engine's clock moves, live frames are flushed (on their own 40 ms grid),
-the journal is written. Every tick costs work whether or not anything happened (every station is
-advanced): at 10 ms the tickers were a third of the hub's CPU at class load (bench/README.md)."""
+TICK_S = 0.04
+"""The pipeline's longest tick (s); it ticks once per live-frame slot (``timing.frame_interval_ms``, 40 ms
+by default), or every 40 ms if the slots are longer. At each tick the engine's clock moves, live frames
+are flushed, the journal is written. Every tick costs work whether or not anything happened (every
+station is advanced): at 10 ms the tickers were a third of the hub's CPU at class load, 20 → 40 ms took
+another 6 % off it (bench/README.md)."""
 
 STALL_US = 250_000
-"""Two pipeline ticks (due every 20 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
+"""Two pipeline ticks (due every 40 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
 VM pause): it is then treated like a broker outage from the last tick to now, so what the nodes sent
 meanwhile (still in the kernel and the broker) reaches the engine before its clock moves on."""
 
 CATCH_UP_STEP_US = round(10 * TICK_S * 1e6)
-"""After a stall, the engine's clock moves at most this far per pipeline tick (200 ms: it catches up at
-10× real time); in normal running a tick moves it 20 ms."""
+"""After a stall, the engine's clock moves at most this far per pipeline tick (400 ms: it catches up at
+10× real time); in normal running a tick moves it 40 ms."""
 
 CLOCK_WARN_US = 1_000
 """A result warns when a node of its station has a clock estimate that could be more than this off
@@ -104,7 +106,8 @@ class Hub:
         broadcaster.frame_source = self.live.frames
         self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
         self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
-        self.pipeline = Pipeline(self._on_message, clock_us, tick_s=TICK_S)
+        tick_s = min(TICK_S, broadcaster.frame_interval_us / 1e6)  # one tick per frame slot
+        self.pipeline = Pipeline(self._on_message, clock_us, tick_s=tick_s)
         self.journal = RunJournal(db, host_boot)  # host_boot None: runs are not resumed after a restart
         self._journaled: frozenset[str] = frozenset()  # stations whose inputs are journaled (active attempts)
         self._clock_saved_us = 0

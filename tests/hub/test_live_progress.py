@@ -57,7 +57,8 @@ def test_a_frame_shows_the_newest_sample_not_the_watermark():
     assert frame["elapsed_s"] == 0.31                            # the running clock: now minus the start
     assert frame["watermark_us"] == START_US and frame["provisional"] is True
     assert frame["attempt_id"] == "a1" and frame["now_us"] == now
-    assert live.frames(now + 40_000) == {}                        # no news: no frame
+    (later,) = live.frames(now + 40_000).values()                # no sample since: the clock moves on
+    assert later["elapsed_s"] == 0.35 and later["distance_m"] == 0.6 and later["t_us"] == newest_t
 
 
 def test_reordered_batches_give_the_same_frame_as_in_order():
@@ -73,20 +74,22 @@ def test_reordered_batches_give_the_same_frame_as_in_order():
     assert frames[0]["distance_m"] == 0.6 and frames[0]["velocity_m_s"] == SPEED
 
 
-def test_a_late_older_batch_does_not_move_the_distance_back_and_repeats_are_no_news():
+def test_a_late_older_batch_does_not_move_the_distance_back_and_repeats_change_nothing():
     live = running()
     live.watermark(progress(START_US, 0.0))
     live.samples("sled1", "wheel", "position", wheel(START_US + 200_000, 11), OFFSET_US)
     first = live.frames(START_US + 260_000)["sled1"]
     assert first["distance_m"] == 0.5
     live.samples("sled1", "wheel", "position", wheel(START_US + 200_000, 11), OFFSET_US)  # a repeat
-    assert live.frames(START_US + 300_000) == {}
+    same = live.frames(START_US + 260_000)["sled1"]
+    assert same == first
     live.samples("sled1", "wheel", "position", wheel(START_US + 5_000, 39), OFFSET_US)    # older, late
     later = live.frames(START_US + 300_000)["sled1"]
     assert later["distance_m"] == 0.5 and later["t_us"] == first["t_us"]
     # a sample older than what is kept (retain_us behind the newest) is dropped, not inserted
+    held = list(live._runs["sled1"].wheel_t)
     live.samples("sled1", "wheel", "position", [(START_US + 250_000 - 2_000_000 - OFFSET_US, 1.0, 200)], OFFSET_US)
-    assert live.frames(START_US + 320_000) == {}
+    assert live._runs["sled1"].wheel_t == held and live.frames(START_US + 300_000)["sled1"] == later
 
 
 def test_the_rest_position_comes_from_the_engines_distance_at_its_watermark():
@@ -151,12 +154,12 @@ def test_a_stopped_wheel_reads_zero_speed_and_the_clock_stops_at_the_cap():
 def test_other_roles_and_bad_values_are_ignored():
     live = running()
     live.watermark(progress(START_US, 0.0))
-    live.frames(START_US)
+    before = live.frames(START_US + 40_000)
     live.samples("sled1", "finish", "break", [(1, None, None)], OFFSET_US)
     live.samples("sled1", "wheel", "position", [(START_US - OFFSET_US + 9_000, None, 0)], OFFSET_US)
     live.samples("sled1", "force", "force", [(START_US - OFFSET_US + 9_000, "x", 0)], OFFSET_US)
     live.samples("lane1", "wheel", "position", wheel(START_US, 3), OFFSET_US)  # not running here
-    assert live.frames(START_US + 40_000) == {}
+    assert live.frames(START_US + 40_000) == before and set(before) == {"sled1"}
 
 
 def test_every_order_of_three_batches_with_a_repeat_ends_the_same():
@@ -170,3 +173,11 @@ def test_every_order_of_three_batches_with_a_repeat_ends_the_same():
         f = live.frames(START_US + 100_000)["sled1"]
         seen.add((f["t_us"], f["distance_m"], f["velocity_m_s"]))
     assert seen == {(START_US + 90_000, 0.18, SPEED)}
+
+
+def test_a_station_without_wheel_samples_shows_its_running_clock_at_every_call():
+    live = LiveProgress(retain_us=1_000_000)
+    live.state(change(AttemptState.ARMED, START_US - 5_000_000), WINDOW_S, 60.0)
+    live.state(change(AttemptState.RUNNING), WINDOW_S, 60.0)
+    clocks = [live.frames(START_US + k * 40_000)["sled1"]["elapsed_s"] for k in range(1, 4)]
+    assert clocks == [0.04, 0.08, 0.12]                          # no engine progress needed in between

@@ -4,7 +4,7 @@ handed to the new hub, as the broker's persistent session does) gets its exact t
 
 Two hubs on one SQLite file, real hub clock (the machine's monotonic clock), no broker: messages go in
 through the hub's one message seam. The first hub "crashes": its pipeline stops, nothing is saved at
-exit (only what each 20 ms tick wrote, and each event when it was handled).
+exit (only what each 40 ms tick wrote, and each event when it was handled).
 """
 
 from __future__ import annotations
