@@ -161,6 +161,8 @@ class LoopCalls:
         self._pending: deque[Callable[[], Any]] = deque()
         self._scheduled = False
         self._workers: ThreadPoolExecutor | None = None
+        self.request_timeout_s = REQUEST_TIMEOUT_S
+        """How long :meth:`off_loop` waits for its worker by default (s)."""
         # once serving has ended: the thread that served (an object: a dead thread's ident may be
         # reused); calls from any other thread are then dropped
         self._ended_on: threading.Thread | None = None
@@ -246,11 +248,14 @@ class LoopCalls:
         """The threads :meth:`off_loop` runs in (the HTTP workers while serving; None: none)."""
         self._workers = pool
 
-    def off_loop(self, fn: Callable[[], Any], timeout_s: float = REQUEST_TIMEOUT_S) -> Any:
+    def off_loop(self, fn: Callable[[], Any], timeout_s: float | None = None,
+                 on_late: Callable[[], Any] | None = None) -> Any:
         """``fn()``'s result. On the serving thread, while serving, ``fn`` runs in a worker and the wait is
         cooperative: a blocking call in it (the database's lock while the pipeline commits a result,
         the pipeline's answer) holds up no other page. Anywhere else it runs at once. Raises what ``fn``
-        raised, or ``TimeoutError`` after ``timeout_s``."""
+        raised, or ``TimeoutError`` after ``timeout_s`` (default :attr:`request_timeout_s`); ``fn`` then
+        never runs if it was still queued, and if it was running, ``on_late`` runs on the loop once it
+        has finished (to undo what it did for a caller already answered)."""
         pool = self._workers
         if pool is None or self._thread is None or threading.get_ident() != self._thread:
             return fn()
@@ -259,9 +264,11 @@ class LoopCalls:
         except RuntimeError:  # the pool is shutting down: the hub is stopping
             return fn()
         try:
-            return self.wait_future(fut, timeout_s)
+            return self.wait_future(fut, self.request_timeout_s if timeout_s is None else timeout_s)
         except TimeoutError:
-            fut.cancel()  # still queued behind stuck workers: it never runs; running: it finishes unseen
+            # still queued behind stuck workers: it never runs; running: it finishes unseen, then on_late
+            if not fut.cancel() and on_late is not None:
+                fut.add_done_callback(lambda _fut: self.call(on_late))
             raise
 
     def wait_future(self, fut: Future, timeout_s: float | None = None) -> Any:
@@ -326,17 +333,22 @@ class HubSocketIO(SocketIO):
         A connect refused after its handler had begun (busy, the handler's own wait for the pipeline
         given up, an error in it, or the handler refusing) gets no disconnect from python-socketio, so
         the page would stay a member for ever (frames sent to nobody, counted among the clients): the
-        namespace's disconnect handler is run for it (here, on the loop: it only forgets the page)."""
+        namespace's disconnect handler is run for it (here, on the loop: it only forgets the page), and
+        again once a handler still running at the timeout has finished (it may join the page after)."""
         calls = self.calls
 
         @functools.wraps(handler)
         def run(*args: Any) -> Any:
             in_context = flask.copy_current_request_context(handler)  # request.sid, the session: in the worker too
+            late = None
+            if message == "connect":
+                late = flask.copy_current_request_context(
+                    lambda: self._forget_page(namespace, "connect refused: busy (its handler ended late)"))
             try:
-                result = calls.off_loop(lambda: in_context(*args))
+                result = calls.off_loop(lambda: in_context(*args), on_late=late)
             except TimeoutError:
                 log.warning("Socket.IO %s not answered in time (%.0f s, or the pipeline's own wait): answered busy",
-                            message, REQUEST_TIMEOUT_S)
+                            message, calls.request_timeout_s)
                 if message == "connect":
                     self._forget_page(namespace, "connect refused: busy")
                     raise ConnectionRefusedError("the hub is busy: try again in a few seconds") from None
@@ -447,6 +459,7 @@ class Serving:
                  ) -> None:
         self._app, self.calls, self._workers = app, calls, workers
         self._request_timeout_s = request_timeout_s
+        calls.request_timeout_s = request_timeout_s  # Socket.IO handlers wait as long as HTTP requests
         self._on_request_timeout = on_request_timeout
         self._timeouts = (idle_timeout_s, request_head_timeout_s)
         self._server: HubWSGIServer | None = None

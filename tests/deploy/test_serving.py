@@ -205,6 +205,41 @@ def test_a_page_whose_connect_is_refused_as_busy_is_not_kept_as_a_client(served_
         answer.disconnect()
 
 
+def test_a_connect_handler_that_joins_the_page_after_its_timeout_does_not_keep_it(served_hub):
+    """The connect handler is stalled before it joins the page (the broadcaster's lock, the database):
+    the page is answered busy at the timeout and forgotten; the handler then goes on and joins it. Once
+    it has finished the page is forgotten again, so it is not counted (nor sent frames) for ever."""
+    app, base = served_hub
+    app.socketio.calls.request_timeout_s = 0.5
+    gate, stalled, joined = threading.Event(), threading.Event(), threading.Event()
+    join = app.hub.broadcaster.client_joined
+
+    def slow_join(sid):
+        stalled.set()
+        gate.wait(10)
+        join(sid)
+        joined.set()
+    app.hub.broadcaster.client_joined = slow_join
+    page = socketio.Client(reconnection=False)
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            page.connect(base, transports=["websocket"], wait_timeout=10)
+        assert stalled.is_set() and not joined.is_set() and app.hub.broadcaster.client_count == 0
+        gate.set()                                   # the handler joins the page, then finishes
+        assert joined.wait(10)
+        wait_for(lambda: app.hub.broadcaster.client_count == 0, 10, what="the late join undone")
+        app.hub.broadcaster.client_joined = join
+        answer = socketio.Client(reconnection=False)  # a page after it is counted as usual
+        answer.connect(base, transports=["websocket"], wait_timeout=10)
+        try:
+            wait_for(lambda: app.hub.broadcaster.client_count == 1, 10, what="a page joining afterwards")
+        finally:
+            answer.disconnect()
+    finally:
+        gate.set()
+        page.disconnect()
+
+
 def test_a_page_whose_connect_handler_fails_is_refused_and_not_kept(served_hub, monkeypatch, caplog):
     """An error in the connect handler after it joined the page (the database refusing the hello's
     read, say) refuses the page cleanly (it retries) instead of leaving it half connected."""
