@@ -1,6 +1,6 @@
 """What this machine charges for work done in short bursts: the same Python work, hot and spread out.
 
-The hub does its work in bursts (a telemetry batch, a 20 ms tick) with the CPU idle between them. On
+The hub does its work in bursts (a telemetry batch, a 40 ms tick) with the CPU idle between them. On
 some machines (a shared VM whose idle vCPU loses its caches and clock to its neighbours) such work
 costs several times its hot-loop CPU, so ``make bench``'s "hub CPU" and ``bench.pipeline_bench``'s
 replay (the same messages back to back, on a virtual clock) differ by that factor. This measures it

@@ -2,11 +2,11 @@
 
 A simulated class of ``--heats`` heats, each with ``--sleds`` reverse sled pulls (15 m, encoder
 edges every 5 mm ≈ 300–400 Hz while moving, load cell at 80 Hz, sleds dragged back between heats)
-and ``--lanes`` backward-shuffle lanes (start, two splits, finish; limb re-breaks). Telemetry
-arrives in batches of 10 samples per sensor with 20–150 ms transport delay; the engine advances
-every 20 ms of hub time, as the hub's pipeline does. Only ``ingest``/``advance`` are timed (events
-are built beforehand, as the hub's router builds them), in process CPU time so that other load on
-the machine does not count.
+and ``--lanes`` backward-shuffle lanes (start, two splits, finish; limb re-breaks). Telemetry arrives in
+batches of 10 samples per sensor with 20–150 ms transport delay; the engine advances every 20 ms of hub time
+(the hub's pipeline did until 2026-12-07; it ticks every 40 ms now). Only ``ingest``/``advance`` are timed
+(events are built beforehand, as the hub's router builds them), in process CPU time so that other load on the
+machine does not count.
 
 Run:  .venv/bin/python bench/engine_bench.py [--heats 20] [--sleds 8] [--lanes 8] [--repeat 3]
 (pin to one core with ``taskset -c 0`` if you like; the engine is single-threaded anyway).

@@ -13,7 +13,7 @@ change to it can be measured in CPU seconds, a few % apart, before and after:
 The messages are made once by the bench nodes (:mod:`bench.nodes`, same generator as ``make bench``)
 with every station running back-to-back runs; the hub (built by ``create_app``, so with every
 listener and ticker of the real one, but no MQTT link and no HTTP server) gets them with their
-receipt times, arm and GO commands at their times, and a tick every ``TICK_S`` (20 ms) of virtual time, as its
+receipt times, arm and GO commands at their times, and a tick every ``TICK_S`` (40 ms) of virtual time, as its
 pipeline thread would. The broadcaster has ``--clients`` clients that acknowledge every frame at
 once; nothing is encoded or sent (the Socket.IO side is measured by ``make bench``).
 """

@@ -311,8 +311,9 @@ def _hook_hub(hub_app: HubApp) -> None:
     hub.pipeline.add_ticker(lambda now_us: classes.tick())
     hub.listeners.append(display.tiles.on_output)
     hub.writer.listeners.append(display.tiles.on_result)
-    # live frames: the engine's progress (splits, the rest position) is fresh at every frame slot
-    hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us)
+    # live frames: the engine's progress (splits, the rest position) at every tick, i.e. every frame slot
+    # (at most one per advance; half a slot, so a tick run a little less late than the last still gets one)
+    hub.engine.progress_interval_us = min(hub.engine.progress_interval_us, hub.broadcaster.frame_interval_us // 2)
     hub.listeners.append(setup.on_item)
     hub.pipeline.add_ticker(setup.tick)
     if hub_app.chain is not None:  # chain boards refresh on walls when a gym's result arrives or changes

@@ -120,7 +120,7 @@ class ClassService:
                 self._lock.release()
 
     def tick(self) -> None:
-        """Fire the interval clock's due event (pipeline ticker, ~100/s: cheap unless something is due);
+        """Fire the interval clock's due event (pipeline ticker, 25/s: cheap unless something is due);
         skipped while the service is busy."""
         if not self._inbox and (self._due_s is None or self._clock() < self._due_s):
             return

@@ -3,7 +3,7 @@
 Discrete events (attempt state, GO, results, corrections) go out at once. Live telemetry frames are
 coalesced: the latest progress of every station is kept, and one ``frames`` message carrying all
 stations is sent every ``frame_interval_us`` (default 50 ms = 20 frames/s; the hub runs 40 ms) while
-there is news. The progress comes from ``progress()`` and, at each slot, from ``frame_source(now_us)``
+any station runs. The progress comes from ``progress()`` and, at each slot, from ``frame_source(now_us)``
 (the hub's :class:`~server.hub.live_progress.LiveProgress`: frames made from the newest samples at the
 moment they are sent, so a frame carries what arrived up to its slot). Sends
 keep to a fixed grid of interval slots, so the pipeline's tick jitter does not stretch the interval
@@ -48,7 +48,7 @@ class Broadcaster:
         self._missed: set[str] = set()       # clients that had a frame in flight at the last flush
         self._last_payload: dict[str, Any] | None = None
         self.frame_source: Callable[[int], dict[str, dict[str, Any]]] | None = None
-        """Asked at every frame slot for the stations with news (``{station_id: frame}``)."""
+        """Asked at every frame slot for the frames of the stations running (``{station_id: frame}``)."""
         self.frames_sent = 0
         self.frames_skipped = 0
 

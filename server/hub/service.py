@@ -52,11 +52,14 @@ BROKER_GRACE_US = 1_500_000
 long (then catches up), so what nodes held while they could not publish reaches it in time."""
 
 TICK_S = 0.04
-"""The pipeline's longest tick (s); it ticks once per live-frame slot (``timing.frame_interval_ms``, 40 ms
-by default), or every 40 ms if the slots are longer. At each tick the engine's clock moves, live frames
-are flushed, the journal is written. Every tick costs work whether or not anything happened (every
-station is advanced): at 10 ms the tickers were a third of the hub's CPU at class load, 20 → 40 ms took
-another 6 % off it (bench/README.md)."""
+"""The pipeline's longest tick (s); it ticks once per live-frame slot (``timing.frame_interval_ms``, 40 ms by
+default), every 40 ms if the slots are longer, every :data:`MIN_TICK_S` if they are shorter. At each tick the
+engine's clock moves, live frames are flushed, the journal is written. Every tick costs work whether or not
+anything happened (every station is advanced): at 10 ms the tickers were a third of the hub's CPU at class
+load, 20 → 40 ms took another 6 % off it (bench/README.md)."""
+
+MIN_TICK_S = 0.02
+"""The pipeline's shortest tick (s), whatever the frame interval."""
 
 STALL_US = 250_000
 """Two pipeline ticks (due every 40 ms) this far apart mean the hub itself froze (SIGSTOP, swapping, a
@@ -64,8 +67,9 @@ VM pause): it is then treated like a broker outage from the last tick to now, so
 meanwhile (still in the kernel and the broker) reaches the engine before its clock moves on."""
 
 CATCH_UP_STEP_US = round(10 * TICK_S * 1e6)
-"""After a stall, the engine's clock moves at most this far per pipeline tick (400 ms: it catches up at
-10× real time); in normal running a tick moves it 40 ms."""
+"""After a stall, the engine's clock moves at most this far per pipeline tick (400 ms with 40 ms ticks:
+ten ticks' worth, so it catches up at 10× real time whatever the tick); in normal running a tick moves
+it one tick."""
 
 CLOCK_WARN_US = 1_000
 """A result warns when a node of its station has a clock estimate that could be more than this off
@@ -106,7 +110,8 @@ class Hub:
         broadcaster.frame_source = self.live.frames
         self.book = AttemptBook(prefix=f"{int(wall_clock()):x}")
         self.writer = ResultWriter(self.results, self.book, broadcaster, wall_clock)
-        tick_s = min(TICK_S, broadcaster.frame_interval_us / 1e6)  # one tick per frame slot
+        tick_s = max(MIN_TICK_S, min(TICK_S, broadcaster.frame_interval_us / 1e6))  # one tick per frame slot
+        self._catch_up_us = round(CATCH_UP_STEP_US * tick_s / TICK_S)
         self.pipeline = Pipeline(self._on_message, clock_us, tick_s=tick_s)
         self.journal = RunJournal(db, host_boot)  # host_boot None: runs are not resumed after a restart
         self._journaled: frozenset[str] = frozenset()  # stations whose inputs are journaled (active attempts)
@@ -348,11 +353,11 @@ class Hub:
             log.warning("could not ask node %s to re-announce itself (no broker)", node_id)
 
     def _advance(self, now_us: int) -> None:
-        """The engine's clock: the hub clock, except that it never runs ahead of a backlog the pipeline
-        is working off, and after a stall (the process or the machine froze: the clock jumped between
-        two ticks) it catches up ``CATCH_UP_STEP_US`` per tick, so the messages the stall held back in
-        the broker, the kernel and paho reach the engine first instead of arriving late. While the
-        broker is away, and for ``BROKER_GRACE_US`` after it is back, it stays at the time it went away
+        """The engine's clock: the hub clock, except that it never runs ahead of a backlog the pipeline is
+        working off, and after a stall (the process or the machine froze: the clock jumped between two ticks)
+        it catches up ten ticks' worth per tick (``CATCH_UP_STEP_US`` at 40 ms), so the messages the stall
+        held back in the broker, the kernel and paho reach the engine first instead of arriving late. While
+        the broker is away, and for ``BROKER_GRACE_US`` after it is back, it stays at the time it went away
         (the nodes hold their messages meanwhile and send them once reconnected). A freeze of the hub
         itself (ticks more than ``STALL_US`` apart) is held the same way, from the last tick: its backlog
         is stamped with receipt times after the freeze, so the pipeline's backlog cannot show it."""
@@ -367,8 +372,8 @@ class Hub:
                 now_us = min(now_us, self._held_from_us)
             else:
                 self._held_from_us = self._release_from_us = None
-        if self._advanced_us and now_us - self._advanced_us > CATCH_UP_STEP_US:
-            now_us = self._advanced_us + CATCH_UP_STEP_US
+        if self._advanced_us and now_us - self._advanced_us > self._catch_up_us:
+            now_us = self._advanced_us + self._catch_up_us
         now_us = max(now_us, self._advanced_us)
         self._advanced_us = now_us
         changed = False
@@ -494,7 +499,7 @@ class Hub:
                 log.warning("run journal: %s entry not replayed: %s", kind, exc)
         if entries:
             self._attempts_changed()
-            self._advanced_us = min(last_t, self.clock_us())  # catch up from there, CATCH_UP_STEP_US a tick
+            self._advanced_us = min(last_t, self.clock_us())  # catch up from there, ten ticks' worth a tick
             log.info("resumed %d armed or running attempt(s) from the run journal (%d entries)",
                      len(self._journaled), len(entries))
 

@@ -325,7 +325,7 @@ class HubSocketIO(SocketIO):
         return decorator
 
     def _off_loop(self, message: str, handler: Callable[..., Any], namespace: str = "/") -> Callable[..., Any]:
-        """``handler`` run in a worker. One that has not run within ``REQUEST_TIMEOUT_S`` (the workers
+        """``handler`` run in a worker. One that has not run within ``calls.request_timeout_s`` (the workers
         or the database stuck) never runs if it is still queued, and is answered at once: a connect is
         refused (the page retries), an event gets ``{"ok": false, "reason": "request_timeout"}``, so a
         tablet's retried ``class:go`` cannot also run late.
@@ -347,7 +347,7 @@ class HubSocketIO(SocketIO):
             try:
                 result = calls.off_loop(lambda: in_context(*args), on_late=late)
             except TimeoutError:
-                log.warning("Socket.IO %s not answered in time (%.0f s, or the pipeline's own wait): answered busy",
+                log.warning("Socket.IO %s not answered in time (%g s, or the pipeline's own wait): answered busy",
                             message, calls.request_timeout_s)
                 if message == "connect":
                     self._forget_page(namespace, "connect refused: busy")

@@ -183,7 +183,7 @@ def test_badges_on_request(app):
 def test_the_pipeline_ticks_once_per_frame_slot_with_fresh_engine_progress(app):
     interval_us = app.hub.broadcaster.frame_interval_us
     assert round(app.hub.pipeline._tick_s * 1e6) == interval_us == 40_000
-    assert app.hub.engine.progress_interval_us == interval_us
+    assert app.hub.engine.progress_interval_us <= interval_us // 2  # every tick, however late it runs
 
 
 CIRCUIT = {"name": "Warm-up", "rounds": 2, "work_s": 40, "rest_s": 15, "countdown_s": 3,

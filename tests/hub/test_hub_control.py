@@ -117,6 +117,20 @@ def test_after_a_stall_the_engine_clock_catches_up_in_steps(tmp_path):
         app.stop()
 
 
+@pytest.mark.parametrize("frame_ms, tick_ms", [(10, 20), (25, 25), (40, 40), (100, 40)])
+def test_the_pipeline_ticks_once_per_frame_slot_within_its_bounds_and_catches_up_ten_ticks_a_tick(
+        tmp_path, frame_ms, tick_ms):
+    base = Config()
+    cfg = replace(base, store=replace(base.store, path=str(tmp_path / "s.db")),
+                  timing=replace(base.timing, frame_interval_ms=frame_ms))
+    app = create_app(cfg, connect_mqtt=False)
+    try:
+        assert round(app.hub.pipeline._tick_s * 1000) == tick_ms
+        assert app.hub._catch_up_us == 10 * tick_ms * 1000
+    finally:
+        app.stop()
+
+
 def test_an_app_bound_but_never_served_stops_at_once(tmp_path):
     """An error between bind and serve (sledhub serve's start-up) must not hang the stop: shutdown()
     waits for a serve_forever that never started."""
