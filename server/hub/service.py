@@ -56,7 +56,7 @@ TICK_S = 0.04
 default), every 40 ms if the slots are longer, every :data:`MIN_TICK_S` if they are shorter. At each tick the
 engine's clock moves, live frames are flushed, the journal is written. Every tick costs work whether or not
 anything happened (every station is advanced): at 10 ms the tickers were a third of the hub's CPU at class
-load, 20 → 40 ms took another 6 % off it (bench/README.md)."""
+load; 20 → 40 ms took 9–10 % off the replayed load (bench/README.md, "One tick per frame slot")."""
 
 MIN_TICK_S = 0.02
 """The pipeline's shortest tick (s), whatever the frame interval."""
