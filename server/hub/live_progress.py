@@ -133,8 +133,7 @@ class LiveProgress:
                 t, f = s[0] + offset_us, s[1]
                 if isinstance(f, (int, float)) and (newest is None or t > newest[0]):
                     newest = (t, float(f))
-            if newest is not run.force:
-                run.force = newest
+            run.force = newest
 
     def _wheel(self, run: _Run, samples: Iterable[Any], offset_us: int) -> None:
         ts, xs = run.wheel_t, run.wheel_x

@@ -458,8 +458,7 @@ class Serving:
                  request_timeout_s: float = REQUEST_TIMEOUT_S, on_request_timeout: Callable[[], None] = lambda: None
                  ) -> None:
         self._app, self.calls, self._workers = app, calls, workers
-        self._request_timeout_s = request_timeout_s
-        calls.request_timeout_s = request_timeout_s  # Socket.IO handlers wait as long as HTTP requests
+        calls.request_timeout_s = request_timeout_s  # HTTP requests and Socket.IO handlers alike
         self._on_request_timeout = on_request_timeout
         self._timeouts = (idle_timeout_s, request_head_timeout_s)
         self._server: HubWSGIServer | None = None
@@ -483,7 +482,8 @@ class Serving:
         """Serve on this thread until :meth:`shutdown` (or, on the main thread, Ctrl-C or SIGTERM). The server is
         made here: gevent's server belongs to the loop of the thread that makes it."""
         assert self._listener is not None, "bind() first"
-        app = OffloadedWsgi(self._app, self.calls, self._workers, self._request_timeout_s, self._on_request_timeout)
+        app = OffloadedWsgi(self._app, self.calls, self._workers, self.calls.request_timeout_s,
+                            self._on_request_timeout)
         self._server = HubWSGIServer(self._listener, app, idle_timeout_s=self._timeouts[0],
                                      request_head_timeout_s=self._timeouts[1])
         self.calls.attach()
