@@ -130,7 +130,8 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
             print(f"sledhub: cannot listen on {host}:{port}: {exc} (try --port)", file=sys.stderr)
             return 2
         from server.gc_tuning import freeze_startup_heap
-        log.debug("garbage collector: %d start-up objects frozen", freeze_startup_heap())
+        app.gc_pauses.frozen = freeze_startup_heap()
+        log.debug("garbage collector: %d start-up objects frozen", app.gc_pauses.frozen)
         app.start()
         print(banner(host, bound), flush=True)
         try:

@@ -82,6 +82,13 @@ def test_a_collection_inside_snapshot_does_not_hang_it():
     assert pauses.snapshot()["collections"][0] > 0
 
 
+def test_the_frozen_count_is_the_one_taken_at_start_up_not_walked_again_per_snapshot():
+    pauses = GcPauses()
+    assert pauses.snapshot()["frozen"] == 0
+    pauses.frozen = 61_234  # what sledhub serve stores from freeze_startup_heap()
+    assert pauses.snapshot()["frozen"] == 61_234
+
+
 def test_frozen_objects_are_out_of_the_collectors_generations():
     keep = [[i] for i in range(50_000)]  # long-lived containers, like a hub's modules and app
     try:
