@@ -102,7 +102,7 @@ def _schemas() -> dict[str, S]:
                        | {"rejected_by_reason": ANY_OBJ, "broker_connected": BOOL, "api_errors": ANY_OBJ,
                           "store_writable": BOOL, "store_error": _n(_obj({"reason": STR, "message": STR})),
                           "gc": _obj({"collections": _arr(INT), "pause_total_ms": NUM, "pause_max_ms": NUM,
-                                      "pause_max_generation": _n(INT), "frozen": INT})}),
+                                      "pause_max_generation": _n(INT), "frozen": INT, "threshold": _arr(INT)})}),
         "Result": _obj({"id": STR, "station_id": STR, "heat_id": _n(STR), "class_id": _n(STR), "member_id": _n(STR),
                         "athlete": STR, "status": STR, "reason": STR, "time_s": _n(NUM), "reaction_s": _n(NUM),
                         "finished_at": NUM, "splits_s": _arr(_n(NUM)), "start_t_us": _n(INT), "finish_t_us": _n(INT),

@@ -28,6 +28,7 @@ import socketio
 
 from server.app import create_app
 from server.config import Config
+from server.gc_tuning import YOUNG_THRESHOLD
 from server.mqtt.broker import free_port
 from server.web.serving import ASYNC_MODE, LoopCalls, Serving
 from tests.support.waiting import wait_for
@@ -372,6 +373,7 @@ def _run_command(args: list[str], cwd: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=30) as r:
             gc_stats = json.load(r)["gc"]
         assert gc_stats["frozen"] > 10_000, gc_stats  # Flask, Socket.IO, gevent, paho and the hub
+        assert gc_stats["threshold"][0] == YOUNG_THRESHOLD, gc_stats
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         printed = log.read_text(errors="replace")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from server.gc_tuning import GcPauses, freeze_startup_heap
+from server.gc_tuning import YOUNG_THRESHOLD, GcPauses, freeze_startup_heap, tune_collector
 
 
 class _Clock:
@@ -87,6 +87,15 @@ def test_the_frozen_count_is_the_one_taken_at_start_up_not_walked_again_per_snap
     assert pauses.snapshot()["frozen"] == 0
     pauses.frozen = 61_234  # what sledhub serve stores from freeze_startup_heap()
     assert pauses.snapshot()["frozen"] == 61_234
+
+
+def test_the_young_threshold_is_raised_and_the_older_ones_kept():
+    before = gc.get_threshold()
+    try:
+        assert tune_collector() == (YOUNG_THRESHOLD, before[1], before[2])
+        assert GcPauses().snapshot()["threshold"] == [YOUNG_THRESHOLD, before[1], before[2]]
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_frozen_objects_are_out_of_the_collectors_generations():
