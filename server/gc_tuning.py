@@ -19,9 +19,10 @@ never become garbage.
   entries, tuples) alive for a few seconds, so at 700 a young collection ran every ~50 messages, and a
   collection of the next generation every ten of those, walking the same objects again: 13 % of the
   pipeline thread's time at 20,000 messages/s (perf), and the hub took in ~15 % fewer messages a
-  second at saturation (bench/README.md, "The collector's thresholds"). At a class's load the hub makes few lasting objects: a
-  young collection every few seconds instead of several a second. A young collection walks at most
-  ``YOUNG_THRESHOLD`` objects (a few ms).
+  second at saturation (bench/README.md, "The collector's thresholds"). At a class's load the hub
+  makes few lasting objects: a young collection every several seconds instead of several a second,
+  but each walks up to ``YOUNG_THRESHOLD`` objects and what they hold (a pause of up to ~20 ms on the
+  bench's VM, against 5–10 ms).
 - :class:`GcPauses` times every collection (``gc.callbacks``): counts per generation, total and
   longest pause (ms), for ``GET /api/health`` (``gc``) and ``make bench``. It reports the objects
   frozen at start-up as counted once then (``gc.get_freeze_count()`` walks the whole permanent
