@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 
-from server.gc_tuning import YOUNG_THRESHOLD, GcPauses, freeze_startup_heap, tune_collector
+from server.gc_tuning import YOUNG_THRESHOLD, GcPauses, MiddleCollections, freeze_startup_heap, tune_collector
 
 
 class _Clock:
@@ -94,6 +95,39 @@ def test_the_young_threshold_is_raised_and_the_older_ones_kept():
     try:
         assert tune_collector() == (YOUNG_THRESHOLD, before[1], before[2])
         assert GcPauses().snapshot()["threshold"] == [YOUNG_THRESHOLD, before[1], before[2]]
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_middle_generations_are_collected_at_least_every_period_of_hub_time():
+    asked: list[int] = []
+    middle = MiddleCollections(every_s=60, collect=asked.append)
+    assert middle.tick(5_000_000) is False           # the clock starts at the first tick
+    assert middle.tick(64_999_999) is False
+    assert middle.tick(65_000_000) is True
+    assert middle.tick(100_000_000) is False
+    assert middle.tick(125_000_000) is True
+    assert asked == [1, 1] and middle.collections == 2
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_a_middle_collection_frees_a_garbage_cycle_the_raised_threshold_would_keep():
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        gc.collect()
+        node = _Node()
+        ref = weakref.ref(node)
+        del node
+        assert ref() is not None  # garbage, waiting for a collection the threshold is far from
+        middle = MiddleCollections(every_s=60)
+        middle.tick(0)
+        assert middle.tick(60_000_000) is True
+        assert ref() is None
     finally:
         gc.set_threshold(*before)
 
