@@ -41,7 +41,7 @@ from flask_socketio import SocketIO
 from server.auth.guard import Auth, configure_session_cookie, install_guard
 from server.boards.display import DisplayFeatures
 from server.chain.service import ChainService
-from server.gc_tuning import GcPauses
+from server.gc_tuning import GcPauses, MiddleCollections, freeze_startup_heap, tune_collector
 from server.hub.broadcast import Broadcaster
 from server.classes.service import ClassService
 from server.config import Config, read_password
@@ -102,6 +102,15 @@ class HubApp:
 
     def broker_connected(self) -> bool:
         return self.link is not None and self.link.connected.is_set()
+
+    def prepare_collector(self) -> int:
+        """``sledhub serve`` / ``demo``, once everything is built and before serving: the start-up heap
+        frozen, the young threshold raised, the younger generations collected once a minute of hub time
+        (``server/gc_tuning.py``). Returns the objects frozen."""
+        self.gc_pauses.frozen = freeze_startup_heap()
+        tune_collector()
+        self.hub.pipeline.add_ticker(MiddleCollections().tick)
+        return self.gc_pauses.frozen
 
     def start(self) -> None:
         self.gc_pauses.install()

@@ -129,11 +129,7 @@ def _run_hub(config: Config, *, broker: tuple[str, int] | None, managed: bool, h
         except OSError as exc:
             print(f"sledhub: cannot listen on {host}:{port}: {exc} (try --port)", file=sys.stderr)
             return 2
-        from server.gc_tuning import MiddleCollections, freeze_startup_heap, tune_collector
-        app.gc_pauses.frozen = freeze_startup_heap()
-        tune_collector()
-        app.hub.pipeline.add_ticker(MiddleCollections().tick)
-        log.debug("garbage collector: %d start-up objects frozen", app.gc_pauses.frozen)
+        log.debug("garbage collector: %d start-up objects frozen", app.prepare_collector())
         app.start()
         print(banner(host, bound), flush=True)
         try:
